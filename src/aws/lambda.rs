@@ -1,0 +1,524 @@
+//! The Lambda adapter: reads the live function, and carries out the writes a plan asks
+//! for, each followed by the SDK waiter that Lambda's update rules require.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, FunctionConfiguration, PackageType, Runtime,
+};
+
+use super::{AwsError, ErrorKind};
+use crate::plan::ConfigUpdate;
+use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
+
+/// Where new code comes from.
+#[derive(Debug, Clone)]
+pub enum CodeSource {
+    /// The zip's bytes, uploaded in the request (up to 50 MB).
+    Zip(Vec<u8>),
+}
+
+/// After a write: what Lambda reports.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    pub arn: String,
+    pub revision_id: Option<String>,
+    pub code_sha256: String,
+    pub code_size: i64,
+    pub version: String,
+}
+
+/// A Lambda client bound to one function.
+#[derive(Debug, Clone)]
+pub struct Lambda {
+    client: Client,
+    function: String,
+}
+
+fn arch_str(c: &FunctionConfiguration) -> Option<String> {
+    c.architectures().first().map(|a| a.as_str().to_string())
+}
+
+fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
+    ConfigFingerprint {
+        runtime: c.runtime().map(|r| r.as_str().to_string()),
+        role: c.role().map(str::to_string),
+        handler: c.handler().map(str::to_string),
+        architecture: arch_str(c),
+        memory_size: c.memory_size(),
+        timeout: c.timeout(),
+        description: c
+            .description()
+            .map(str::to_string)
+            .filter(|d| !d.is_empty()),
+        environment: c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        layers: c
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn().map(str::to_string))
+            .collect(),
+    }
+}
+
+fn env(vars: &BTreeMap<String, String>) -> Environment {
+    Environment::builder()
+        .set_variables(Some(vars.clone().into_iter().collect()))
+        .build()
+}
+
+fn waiter_error<E: std::fmt::Debug>(
+    operation: &'static str,
+    resource: &str,
+    timeout: Duration,
+    err: E,
+) -> AwsError {
+    let text = format!("{err:?}");
+    let timed_out = text.contains("ExceededMaxWait");
+    AwsError {
+        operation,
+        resource: resource.to_string(),
+        kind: if timed_out {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Other
+        },
+        message: if timed_out {
+            format!("the update did not finish within {}s", timeout.as_secs())
+        } else {
+            format!(
+                "the update did not succeed ({})",
+                text.chars().take(400).collect::<String>()
+            )
+        },
+    }
+}
+
+impl Lambda {
+    pub fn new(config: &aws_config::SdkConfig, function: &str) -> Self {
+        Self {
+            client: Client::new(config),
+            function: function.to_string(),
+        }
+    }
+
+    fn resource(&self) -> String {
+        format!("function '{}'", self.function)
+    }
+
+    /// `$LATEST` and the function's tags; `None` when the function does not exist.
+    pub async fn get_function(&self) -> Result<Option<LiveFunction>, AwsError> {
+        let out = match self
+            .client
+            .get_function()
+            .function_name(&self.function)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(AwsError::from_sdk(
+                    "GetFunction",
+                    &self.resource(),
+                    e,
+                    |_| ErrorKind::Other,
+                ));
+            }
+        };
+        let Some(c) = out.configuration() else {
+            return Ok(None);
+        };
+        let fp = fingerprint(c);
+        Ok(Some(LiveFunction {
+            arn: c.function_arn().unwrap_or_default().to_string(),
+            package_type: c
+                .package_type()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "Zip".into()),
+            runtime: fp.runtime,
+            role: fp.role,
+            handler: fp.handler,
+            architecture: fp.architecture,
+            memory_size: fp.memory_size,
+            timeout: fp.timeout,
+            description: fp.description,
+            environment: fp.environment,
+            layers: fp.layers,
+            code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+            code_size: c.code_size(),
+            revision_id: c.revision_id().map(str::to_string),
+            state: c.state().map(|s| s.as_str().to_string()),
+            last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
+            tags: out
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
+    /// The alias's current version, or `None` when it does not exist.
+    pub async fn get_alias(&self, name: &str) -> Result<Option<LiveAlias>, AwsError> {
+        match self
+            .client
+            .get_alias()
+            .function_name(&self.function)
+            .name(name)
+            .send()
+            .await
+        {
+            Ok(a) => Ok(Some(LiveAlias {
+                name: name.to_string(),
+                version: a.function_version().unwrap_or_default().to_string(),
+                revision_id: a.revision_id().map(str::to_string),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(AwsError::from_sdk(
+                "GetAlias",
+                &format!("alias '{name}' of {}", self.resource()),
+                e,
+                |_| ErrorKind::Other,
+            )),
+        }
+    }
+
+    /// The highest-numbered published version.
+    pub async fn latest_version(&self) -> Result<Option<LiveVersion>, AwsError> {
+        let mut pages = self
+            .client
+            .list_versions_by_function()
+            .function_name(&self.function)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut best: Option<(u64, LiveVersion)> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("ListVersionsByFunction", &self.resource(), e, |_| {
+                    ErrorKind::Other
+                })
+            })?;
+            for v in page.versions() {
+                let Some(n) = v.version().and_then(|s| s.parse::<u64>().ok()) else {
+                    continue;
+                };
+                if best.as_ref().is_none_or(|(b, _)| n > *b) {
+                    let version = LiveVersion {
+                        version: n.to_string(),
+                        code_sha256: v.code_sha256().unwrap_or_default().to_string(),
+                        description: v.description().map(str::to_string),
+                        fingerprint: fingerprint(v),
+                    };
+                    best = Some((n, version));
+                }
+            }
+        }
+        Ok(best.map(|(_, v)| v))
+    }
+
+    /// Waits until the function is Active and its last update finished (Successful);
+    /// returns the RevisionId the final poll saw, for the next guarded write.
+    pub async fn wait_updated(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
+        let poll = self
+            .client
+            .wait_until_function_updated_v2()
+            .function_name(&self.function)
+            .wait(timeout)
+            .await
+            .map_err(|e| {
+                waiter_error("waiting for LastUpdateStatus", &self.resource(), timeout, e)
+            })?;
+        Ok(poll
+            .as_result()
+            .ok()
+            .and_then(|o| o.configuration())
+            .and_then(|c| c.revision_id())
+            .map(str::to_string))
+    }
+
+    /// Waits until a new function leaves the Pending state; returns its RevisionId.
+    pub async fn wait_active(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
+        let poll = self
+            .client
+            .wait_until_function_active_v2()
+            .function_name(&self.function)
+            .wait(timeout)
+            .await
+            .map_err(|e| waiter_error("waiting for State Active", &self.resource(), timeout, e))?;
+        Ok(poll
+            .as_result()
+            .ok()
+            .and_then(|o| o.configuration())
+            .and_then(|c| c.revision_id())
+            .map(str::to_string))
+    }
+
+    /// Creates the function (unpublished) with code, configuration and tags.
+    pub async fn create(
+        &self,
+        code: CodeSource,
+        architecture: &str,
+        cfg: &ConfigUpdate,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Written, AwsError> {
+        let CodeSource::Zip(bytes) = code;
+        let mut req = self
+            .client
+            .create_function()
+            .function_name(&self.function)
+            .package_type(PackageType::Zip)
+            .code(FunctionCode::builder().zip_file(Blob::new(bytes)).build())
+            .architectures(Architecture::from(architecture))
+            .set_role(cfg.role.clone())
+            .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
+            .set_handler(cfg.handler.clone())
+            .set_memory_size(cfg.memory_size)
+            .set_timeout(cfg.timeout)
+            .set_description(cfg.description.clone())
+            .set_layers(cfg.layers.clone())
+            .publish(false);
+        if let Some(vars) = &cfg.environment {
+            req = req.environment(env(vars));
+        }
+        if !tags.is_empty() {
+            req = req.set_tags(Some(tags.clone().into_iter().collect()));
+        }
+        let out = req.send().await.map_err(|e| {
+            AwsError::from_sdk("CreateFunction", &self.resource(), e, |s| {
+                if s.is_resource_conflict_exception() {
+                    ErrorKind::Conflict
+                } else if s.is_invalid_parameter_value_exception() {
+                    ErrorKind::Invalid
+                } else {
+                    ErrorKind::Other
+                }
+            })
+        })?;
+        Ok(Written {
+            arn: out.function_arn().unwrap_or_default().to_string(),
+            revision_id: out.revision_id().map(str::to_string),
+            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
+            code_size: out.code_size(),
+            version: "$LATEST".into(),
+        })
+    }
+
+    /// Uploads new code (and architecture), guarded by the revision the plan was made on.
+    pub async fn update_code(
+        &self,
+        code: CodeSource,
+        architecture: Option<&str>,
+        revision_id: Option<&str>,
+    ) -> Result<Written, AwsError> {
+        let CodeSource::Zip(bytes) = code;
+        let out = self
+            .client
+            .update_function_code()
+            .function_name(&self.function)
+            .zip_file(Blob::new(bytes))
+            .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))
+            .set_revision_id(revision_id.map(str::to_string))
+            .publish(false)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("UpdateFunctionCode", &self.resource(), e, update_code_kind)
+            })?;
+        Ok(Written {
+            arn: out.function_arn().unwrap_or_default().to_string(),
+            revision_id: out.revision_id().map(str::to_string),
+            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
+            code_size: out.code_size(),
+            version: "$LATEST".into(),
+        })
+    }
+
+    /// Sends the configuration fields that change.
+    pub async fn update_config(
+        &self,
+        cfg: &ConfigUpdate,
+        revision_id: Option<&str>,
+    ) -> Result<Written, AwsError> {
+        let mut req = self
+            .client
+            .update_function_configuration()
+            .function_name(&self.function)
+            .set_role(cfg.role.clone())
+            .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
+            .set_handler(cfg.handler.clone())
+            .set_memory_size(cfg.memory_size)
+            .set_timeout(cfg.timeout)
+            .set_description(cfg.description.clone())
+            .set_layers(cfg.layers.clone())
+            .set_revision_id(revision_id.map(str::to_string));
+        if let Some(vars) = &cfg.environment {
+            req = req.environment(env(vars));
+        }
+        let out = req.send().await.map_err(|e| {
+            AwsError::from_sdk("UpdateFunctionConfiguration", &self.resource(), e, |s| {
+                if s.is_resource_conflict_exception() {
+                    ErrorKind::Conflict
+                } else if s.is_precondition_failed_exception() {
+                    ErrorKind::PreconditionFailed
+                } else if s.is_invalid_parameter_value_exception() {
+                    ErrorKind::Invalid
+                } else {
+                    ErrorKind::Other
+                }
+            })
+        })?;
+        Ok(Written {
+            arn: out.function_arn().unwrap_or_default().to_string(),
+            revision_id: out.revision_id().map(str::to_string),
+            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
+            code_size: out.code_size(),
+            version: "$LATEST".into(),
+        })
+    }
+
+    /// Adds or overwrites tags (tags not given are left alone).
+    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource(arn)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk("TagResource", &self.resource(), e, |_| ErrorKind::Other)
+            })
+    }
+
+    /// Publishes `$LATEST` as a version, only if it still holds `code_sha256` (and, when
+    /// given, the revision this run last wrote).
+    pub async fn publish(
+        &self,
+        code_sha256: &str,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> Result<Written, AwsError> {
+        let out = self
+            .client
+            .publish_version()
+            .function_name(&self.function)
+            .code_sha256(code_sha256)
+            .description(description)
+            .set_revision_id(revision_id.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("PublishVersion", &self.resource(), e, |s| {
+                    if s.is_resource_conflict_exception() {
+                        ErrorKind::Conflict
+                    } else if s.is_precondition_failed_exception()
+                        || s.is_invalid_parameter_value_exception()
+                    {
+                        ErrorKind::PreconditionFailed
+                    } else {
+                        ErrorKind::Other
+                    }
+                })
+            })?;
+        Ok(Written {
+            arn: out.function_arn().unwrap_or_default().to_string(),
+            revision_id: out.revision_id().map(str::to_string),
+            code_sha256: out.code_sha256().unwrap_or_default().to_string(),
+            code_size: out.code_size(),
+            version: out.version().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// Points `name` at `version`: creates the alias, or updates it guarded by its revision.
+    pub async fn point_alias(
+        &self,
+        name: &str,
+        version: &str,
+        exists: bool,
+        revision_id: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let resource = format!("alias '{name}' of {}", self.resource());
+        if exists {
+            self.client
+                .update_alias()
+                .function_name(&self.function)
+                .name(name)
+                .function_version(version)
+                .set_revision_id(revision_id.map(str::to_string))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    AwsError::from_sdk("UpdateAlias", &resource, e, |s| {
+                        if s.is_precondition_failed_exception() {
+                            ErrorKind::PreconditionFailed
+                        } else {
+                            ErrorKind::Other
+                        }
+                    })
+                })
+        } else {
+            self.client
+                .create_alias()
+                .function_name(&self.function)
+                .name(name)
+                .function_version(version)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    AwsError::from_sdk("CreateAlias", &resource, e, |s| {
+                        if s.is_resource_conflict_exception() {
+                            ErrorKind::Conflict
+                        } else {
+                            ErrorKind::Other
+                        }
+                    })
+                })
+        }
+    }
+}
+
+fn update_code_kind(
+    s: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError,
+) -> ErrorKind {
+    if s.is_resource_conflict_exception() {
+        ErrorKind::Conflict
+    } else if s.is_precondition_failed_exception() {
+        ErrorKind::PreconditionFailed
+    } else if s.is_code_storage_exceeded_exception() || s.is_invalid_parameter_value_exception() {
+        ErrorKind::Invalid
+    } else {
+        ErrorKind::Other
+    }
+}
+
+impl Lambda {
+    /// The written state of `$LATEST`, for outputs after a no-op run.
+    pub fn from_live(f: &LiveFunction) -> Written {
+        Written {
+            arn: f.arn.clone(),
+            revision_id: f.revision_id.clone(),
+            code_sha256: f.code_sha256.clone(),
+            code_size: f.code_size,
+            version: "$LATEST".into(),
+        }
+    }
+}

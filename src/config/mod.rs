@@ -1,0 +1,529 @@
+//! Inputs, in two stages: [`raw`] gathers strings from `INPUT_*` and `--flags`; this
+//! module validates them into a typed [`Config`], reporting every bad input at once,
+//! before anything talks to AWS.
+
+pub mod inputs;
+pub mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+pub use inputs::{INPUTS, InputSpec, OUTPUTS};
+pub use raw::RawInputs;
+
+use crate::types::{AliasName, FunctionName};
+
+/// One bad input: which one, and a message that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    pub input: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "input {}: {}", self.input, self.message)
+    }
+}
+
+/// Every bad input of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<InputError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// What gets deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Artifact {
+    /// Package this directory as a reproducible zip.
+    SourceDir { dir: PathBuf, exclude: Vec<String> },
+    /// Deploy this zip as it is.
+    ZipFile { path: PathBuf },
+}
+
+/// How `environment` combines with the variables the function already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvMode {
+    Merge,
+    Replace,
+}
+
+/// Function configuration from inputs: every field is `None` unless the user gave it,
+/// so an update never sends a value nobody asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FunctionSettings {
+    pub role: Option<String>,
+    pub runtime: Option<String>,
+    pub handler: Option<String>,
+    pub architecture: Option<String>,
+    pub memory_size: Option<i32>,
+    pub timeout: Option<i32>,
+    pub description: Option<String>,
+    pub environment: Option<BTreeMap<String, String>>,
+    pub layers: Option<Vec<String>>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Function URL auth for the alias or preview target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FunctionUrl {
+    None,
+    Public,
+    Iam,
+}
+
+/// An S3 location zips are uploaded through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct S3Target {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub function_name: FunctionName,
+    pub artifact: Artifact,
+    pub settings: FunctionSettings,
+    pub environment_mode: EnvMode,
+    pub publish: bool,
+    pub aliases: Vec<AliasName>,
+    pub semver_aliases: bool,
+    pub preview: bool,
+    pub function_url: FunctionUrl,
+    pub smoke_test: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub github_token: Option<SecretString>,
+    pub comment: bool,
+    pub summary: bool,
+    pub dry_run: bool,
+    pub wait_timeout: Duration,
+    pub s3: Option<S3Target>,
+    pub layer_dirs: Vec<(String, PathBuf)>,
+}
+
+/// Collects errors while every input is checked.
+struct Checker {
+    errors: Vec<InputError>,
+}
+
+impl Checker {
+    fn fail(&mut self, input: &'static str, message: impl Into<String>) {
+        self.errors.push(InputError {
+            input,
+            message: message.into(),
+        });
+    }
+
+    /// Runs `parse` on the value when given; records its error under `input`.
+    fn opt<T>(
+        &mut self,
+        input: &'static str,
+        value: &Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let v = value.as_deref()?;
+        match parse(v) {
+            Ok(t) => Some(t),
+            Err(m) => {
+                self.fail(input, m);
+                None
+            }
+        }
+    }
+
+    /// Like `opt`, falling back to the input's declared default.
+    fn with_default<T>(
+        &mut self,
+        input: &'static str,
+        value: &Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let default = inputs::spec(input)
+            .and_then(|s| s.default)
+            .map(str::to_string);
+        let v = value.clone().or(default);
+        self.opt(input, &v, parse)
+    }
+}
+
+fn existing_dir(base: &Path, v: &str) -> Result<PathBuf, String> {
+    let p = base.join(v.trim());
+    if p.is_dir() {
+        Ok(p)
+    } else if p.exists() {
+        Err(format!(
+            "'{v}' is not a directory; give the folder that holds the function's code"
+        ))
+    } else {
+        Err(format!(
+            "'{v}' does not exist (looked in {}); check the path, relative to the working directory",
+            base.display()
+        ))
+    }
+}
+
+fn existing_file(base: &Path, v: &str) -> Result<PathBuf, String> {
+    let p = base.join(v.trim());
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "'{v}' is not a file (looked in {}); build the zip first or give source-dir instead",
+            base.display()
+        ))
+    }
+}
+
+fn glob(pattern: &str) -> Result<String, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|_| pattern.to_string())
+        .map_err(|e| {
+            format!(
+                "'{pattern}' is not a valid glob ({}); see the README for the syntax",
+                e.kind()
+            )
+        })
+}
+
+fn runtime(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let known = aws_sdk_lambda::types::Runtime::values();
+    if known.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        let mut current: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|r| {
+                [
+                    "python3.1",
+                    "nodejs2",
+                    "java2",
+                    "provided.al2023",
+                    "dotnet8",
+                    "ruby3.3",
+                    "ruby3.4",
+                    "nodejs18",
+                ]
+                .iter()
+                .any(|p| r.starts_with(p))
+            })
+            .collect();
+        current.sort();
+        Err(format!(
+            "'{v}' is not a Lambda runtime; use one of {}, or another listed in the Lambda docs",
+            current.join(", ")
+        ))
+    }
+}
+
+fn handler(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 128 || v.chars().any(char::is_whitespace) {
+        Err(format!(
+            "'{v}' is not a handler; give up to 128 characters without spaces, e.g. app.handler"
+        ))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+impl Config {
+    /// Validates raw inputs. Relative paths resolve against `base` (the working directory).
+    pub fn from_raw(raw: &RawInputs, base: &Path) -> Result<Self, ConfigErrors> {
+        let mut c = Checker { errors: Vec::new() };
+
+        let function_name = match raw.function_name.as_deref() {
+            None => {
+                c.fail(
+                    "function-name",
+                    "is required; give the name or ARN of the function to deploy",
+                );
+                None
+            }
+            Some(v) => c.opt("function-name", &Some(v.to_string()), |v| {
+                v.parse::<FunctionName>()
+            }),
+        };
+
+        let package_type = c.with_default("package-type", &raw.package_type, |v| {
+            validate::one_of(v, &["zip", "image"])
+        });
+        if package_type == Some("image") {
+            c.fail(
+                "package-type",
+                "'image' deploys are not available in this version of lambda-deploy; use zip",
+            );
+        }
+        for (input, value) in [
+            ("image-uri", &raw.image_uri),
+            ("image-command", &raw.image_command),
+            ("ecr-repository", &raw.ecr_repository),
+            ("registry-endpoint", &raw.registry_endpoint),
+        ] {
+            if value.is_some() && package_type == Some("zip") {
+                c.fail(
+                    input,
+                    "applies only to package-type image; remove it or set package-type: image",
+                );
+            }
+        }
+
+        let exclude: Vec<String> = raw
+            .exclude
+            .as_deref()
+            .map(|v| validate::lines(v, false))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| c.opt("exclude", &Some(p), glob))
+            .collect();
+        let artifact = match (&raw.source_dir, &raw.zip_file) {
+            (Some(_), Some(_)) => {
+                c.fail(
+                    "zip-file",
+                    "cannot be combined with source-dir; give one of them",
+                );
+                None
+            }
+            (Some(dir), None) => c
+                .opt("source-dir", &Some(dir.clone()), |v| existing_dir(base, v))
+                .map(|dir| Artifact::SourceDir {
+                    dir,
+                    exclude: exclude.clone(),
+                }),
+            (None, Some(zip)) => {
+                if !exclude.is_empty() {
+                    c.fail(
+                        "exclude",
+                        "applies only to source-dir; a zip-file is deployed as it is",
+                    );
+                }
+                c.opt("zip-file", &Some(zip.clone()), |v| existing_file(base, v))
+                    .map(|path| Artifact::ZipFile { path })
+            }
+            (None, None) => {
+                c.fail("source-dir", "is required: give source-dir (a folder to package) or zip-file (a prebuilt zip)");
+                None
+            }
+        };
+
+        let settings = FunctionSettings {
+            role: c.opt("role", &raw.role, validate::role_arn),
+            runtime: c.opt("runtime", &raw.runtime, runtime),
+            handler: c.opt("handler", &raw.handler, handler),
+            architecture: c.opt("architecture", &raw.architecture, |v| {
+                validate::one_of(v, &["x86_64", "arm64"]).map(str::to_string)
+            }),
+            memory_size: c
+                .opt("memory-size", &raw.memory_size, |v| {
+                    validate::int_in(v, 128, 10240, "a size in MB")
+                })
+                .map(|n| n as i32),
+            timeout: c
+                .opt("timeout", &raw.timeout, |v| {
+                    validate::int_in(v, 1, 900, "seconds")
+                })
+                .map(|n| n as i32),
+            description: c.opt("description", &raw.description, |v| {
+                if v.chars().count() > 256 {
+                    Err("is over 256 characters; shorten it".to_string())
+                } else {
+                    Ok(v.to_string())
+                }
+            }),
+            environment: c.opt("environment", &raw.environment, validate::environment),
+            layers: c.opt("layers", &raw.layers, |v| {
+                validate::lines(v, true)
+                    .iter()
+                    .map(|l| validate::layer_arn(l))
+                    .collect()
+            }),
+            tags: c.opt("tags", &raw.tags, validate::tags).unwrap_or_default(),
+        };
+
+        let layer_dirs: Vec<(String, PathBuf)> = c
+            .opt("layer-dirs", &raw.layer_dirs, |v| {
+                validate::lines(v, false)
+                    .iter()
+                    .map(|line| {
+                        let (name, path) = line
+                            .split_once('=')
+                            .ok_or_else(|| format!("'{line}' has no '='; write name=path"))?;
+                        Ok((validate::layer_name(name)?, existing_dir(base, path)?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !layer_dirs.is_empty() {
+            c.fail("layer-dirs", "publishing layers is not available in this version of lambda-deploy; publish them separately and give their ARNs in layers");
+        }
+        let layer_count = settings.layers.as_ref().map_or(0, Vec::len) + layer_dirs.len();
+        if layer_count > 5 {
+            c.fail("layers", format!("{layer_count} layers in total (layers and layer-dirs); Lambda allows at most 5, so merge some"));
+        }
+
+        let environment_mode = c
+            .with_default("environment-mode", &raw.environment_mode, |v| {
+                validate::one_of(v, &["merge", "replace"])
+            })
+            .map(|m| {
+                if m == "replace" {
+                    EnvMode::Replace
+                } else {
+                    EnvMode::Merge
+                }
+            });
+        if environment_mode == Some(EnvMode::Replace) && settings.environment.is_none() {
+            c.fail("environment-mode", "'replace' needs environment; give the full set of variables (an empty replace would wipe them)");
+        }
+
+        let publish = c.with_default("publish", &raw.publish, validate::boolean);
+        let aliases: Vec<AliasName> = raw
+            .alias
+            .as_deref()
+            .map(|v| validate::lines(v, true))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| c.opt("alias", &Some(a), |v| v.parse::<AliasName>()))
+            .collect();
+        if publish == Some(false) && !aliases.is_empty() {
+            c.fail("alias", "needs a published version, but publish is false; set publish: true or remove alias");
+        }
+        let semver_aliases =
+            c.with_default("semver-aliases", &raw.semver_aliases, validate::boolean);
+        let preview = c.with_default("preview", &raw.preview, |v| {
+            validate::one_of(v, &["auto", "false"]).map(|p| p == "auto")
+        });
+        let function_url = c
+            .with_default("function-url", &raw.function_url, |v| {
+                validate::one_of(v, &["none", "public", "iam"])
+            })
+            .map(|u| match u {
+                "public" => FunctionUrl::Public,
+                "iam" => FunctionUrl::Iam,
+                _ => FunctionUrl::None,
+            });
+        if function_url.is_some_and(|u| u != FunctionUrl::None) {
+            c.fail(
+                "function-url",
+                "function URLs are not available in this version of lambda-deploy; use none",
+            );
+        }
+        let smoke_test = c.opt("smoke-test", &raw.smoke_test, |v| {
+            serde_json::from_str::<serde_json::Value>(v).map_err(|e| format!("is not valid JSON ({e}); give the event payload as JSON, e.g. {{\"ping\": true}}"))
+        });
+        if smoke_test.is_some() {
+            c.fail(
+                "smoke-test",
+                "smoke tests are not available in this version of lambda-deploy; remove it",
+            );
+        }
+        let comment = c.with_default("comment", &raw.comment, validate::boolean);
+        let summary = c.with_default("summary", &raw.summary, validate::boolean);
+        let dry_run = c.with_default("dry-run", &raw.dry_run, validate::boolean);
+        let wait_timeout = c.with_default("wait-timeout", &raw.wait_timeout, |v| {
+            validate::int_in(v, 1, 3600, "seconds")
+        });
+        let s3_prefix = c.with_default("s3-key-prefix", &raw.s3_key_prefix, |v| {
+            if v.starts_with('/') || v.len() > 512 {
+                Err(format!(
+                    "'{v}' must not start with '/' and must be under 512 characters"
+                ))
+            } else {
+                Ok(v.to_string())
+            }
+        });
+        let s3 = c
+            .opt("s3-bucket", &raw.s3_bucket, validate::bucket)
+            .map(|bucket| S3Target {
+                bucket,
+                prefix: s3_prefix.clone().unwrap_or_default(),
+            });
+        if s3.is_some() {
+            c.fail("s3-bucket", "uploads through S3 are not available in this version of lambda-deploy; remove it (zips up to 50 MB upload directly)");
+        }
+        let github_token = raw
+            .github_token
+            .clone()
+            .filter(|t| !t.starts_with("${{"))
+            .map(SecretString::from);
+
+        if !c.errors.is_empty() {
+            return Err(ConfigErrors(c.errors));
+        }
+        // Every field below was checked above; a None here means an error was recorded.
+        match (
+            function_name,
+            artifact,
+            environment_mode,
+            publish,
+            semver_aliases,
+            preview,
+            function_url,
+            comment,
+            summary,
+            dry_run,
+            wait_timeout,
+        ) {
+            (
+                Some(function_name),
+                Some(artifact),
+                Some(environment_mode),
+                Some(publish),
+                Some(semver_aliases),
+                Some(preview),
+                Some(function_url),
+                Some(comment),
+                Some(summary),
+                Some(dry_run),
+                Some(wait),
+            ) => Ok(Config {
+                function_name,
+                artifact,
+                settings,
+                environment_mode,
+                publish,
+                aliases,
+                semver_aliases,
+                preview,
+                function_url,
+                smoke_test,
+                github_token,
+                comment,
+                summary,
+                dry_run,
+                wait_timeout: Duration::from_secs(wait as u64),
+                s3,
+                layer_dirs,
+            }),
+            _ => Err(ConfigErrors(vec![InputError {
+                input: "function-name",
+                message: "inputs could not be read; report this as a bug".into(),
+            }])),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The top-level error: every failure a run can end with, each already carrying a
+//! message that says what to do.
+
+use crate::aws::AwsError;
+use crate::config::ConfigErrors;
+use crate::context::ContextError;
+use crate::deploy::DeployError;
+use crate::limits::LimitError;
+use crate::package::PackageError;
+use crate::plan::PlanError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error(
+        "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
+    )]
+    NoRegion,
+    #[error("cannot write {what} to '{path}': {source}")]
+    Write {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A short title for the annotation GitHub shows.
+    pub fn title(&self) -> String {
+        match self {
+            Error::Config(_) => "lambda-deploy: invalid input".into(),
+            Error::Package(_) => "lambda-deploy: packaging failed".into(),
+            Error::Limit(_) => "lambda-deploy: package too large".into(),
+            Error::Plan(_) => "lambda-deploy: cannot deploy".into(),
+            Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
+            Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            _ => "lambda-deploy failed".into(),
+        }
+    }
+}

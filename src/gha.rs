@@ -1,0 +1,145 @@
+//! The GitHub Actions runner protocol: workflow commands on stdout and the files the
+//! runner reads back (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`).
+//!
+//! Outside Actions the same calls degrade to plain lines, so the binary stays a good CLI.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Escapes a workflow command's message (`%`, `\r`, `\n`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (also `:` and `,`).
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Tells the runner to mask `secret` in every later log line. Empty values are skipped:
+/// masking "" would be a no-op at best.
+pub fn add_mask(secret: &str) {
+    for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        println!("::add-mask::{}", escape_data(line));
+    }
+}
+
+/// Severity of an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+/// Formats an annotation command (`::error title=...::message`).
+pub fn annotation(level: Level, title: &str, message: &str) -> String {
+    let cmd = match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Notice => "notice",
+    };
+    format!(
+        "::{cmd} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// Prints an annotation when running in Actions, else a plain `level: message` line on stderr.
+pub fn annotate(in_actions: bool, level: Level, title: &str, message: &str) {
+    if in_actions {
+        println!("{}", annotation(level, title, message));
+    } else {
+        let word = match level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "note",
+        };
+        eprintln!("{word}: {message}");
+    }
+}
+
+/// A `::group::` that ends when dropped, so every early return closes it.
+pub struct Group {
+    active: bool,
+}
+
+impl Group {
+    /// Opens a collapsible log group (only inside Actions).
+    pub fn start(in_actions: bool, title: &str) -> Self {
+        if in_actions {
+            println!("::group::{}", escape_data(title));
+        }
+        Self { active: in_actions }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.active {
+            println!("::endgroup::");
+        }
+    }
+}
+
+/// Renders `name=value` pairs in the runner's file format. Single-line values use
+/// `name=value`; multi-line values use a heredoc whose delimiter appears in no value.
+pub fn render_outputs(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if value.contains('\n') || value.contains('\r') {
+            let mut delim = String::from("ghadelimiter_lambda_deploy");
+            let mut n = 0u32;
+            while value.contains(&delim) || name.contains(&delim) {
+                n += 1;
+                delim = format!("ghadelimiter_lambda_deploy_{n}");
+            }
+            let _ = writeln!(out, "{name}<<{delim}\n{value}\n{delim}");
+        } else {
+            let _ = writeln!(out, "{name}={value}");
+        }
+    }
+    out
+}
+
+/// Appends `text` to the file the runner named (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`).
+pub fn append(path: &Path, text: &str) -> io::Result<()> {
+    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_values_are_escaped() {
+        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(
+            annotation(Level::Error, "input memory-size", "line1\nline2"),
+            "::error title=input memory-size::line1%0Aline2"
+        );
+    }
+
+    #[test]
+    fn multiline_outputs_use_a_delimiter_absent_from_the_value() {
+        let pairs = vec![
+            ("status".to_string(), "deployed".to_string()),
+            (
+                "aliases".to_string(),
+                "a\nghadelimiter_lambda_deploy\nb".to_string(),
+            ),
+        ];
+        let text = render_outputs(&pairs);
+        assert_eq!(
+            text,
+            "status=deployed\naliases<<ghadelimiter_lambda_deploy_1\na\nghadelimiter_lambda_deploy\nb\nghadelimiter_lambda_deploy_1\n"
+        );
+    }
+}

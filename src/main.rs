@@ -1,0 +1,123 @@
+//! The `lambda-deploy` binary: parse the command line, run, and turn the result into
+//! outputs, a job summary, annotations and an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use lambda_deploy::cli::{self, Format, Invocation};
+use lambda_deploy::config::Config;
+use lambda_deploy::context::GitHubContext;
+use lambda_deploy::gha::{self, Level};
+use lambda_deploy::{Error, run};
+
+fn init_tracing() {
+    let debug = std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1");
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("LAMBDA_DEPLOY_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(if debug {
+                "lambda_deploy=debug,info"
+            } else {
+                "lambda_deploy=info,warn"
+            })
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .init();
+}
+
+fn fail(in_actions: bool, err: &Error) -> ExitCode {
+    match err {
+        Error::Config(errors) => {
+            for e in &errors.0 {
+                gha::annotate(
+                    in_actions,
+                    Level::Error,
+                    &format!("lambda-deploy: input {}", e.input),
+                    &e.to_string(),
+                );
+            }
+        }
+        other => gha::annotate(in_actions, Level::Error, &other.title(), &other.to_string()),
+    }
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args_os()) {
+        Ok(i) => i,
+        Err(e) => e.exit(),
+    };
+    init_tracing();
+    match invocation {
+        Invocation::Package {
+            source_dir,
+            exclude,
+            output,
+            format,
+        } => match cli::package(&source_dir, &exclude, &output) {
+            Ok(s) if format == Format::Json => {
+                println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Ok(s) => {
+                println!(
+                    "wrote {} ({} bytes, {} entries)\ncode-sha256: {}",
+                    s.output, s.size, s.entries, s.code_sha256
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(false, &Error::Package(e)),
+        },
+        Invocation::Deploy { flags, format } => {
+            let ctx = match GitHubContext::from_env(|k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => {
+                    return fail(
+                        std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+                        &Error::Context(e),
+                    );
+                }
+            };
+            let (raw, unknown) = cli::raw_inputs(flags);
+            lambda_deploy::output::mask_secrets(ctx.in_actions, &raw);
+            for var in unknown {
+                gha::annotate(
+                    ctx.in_actions,
+                    Level::Warning,
+                    "lambda-deploy: unknown input",
+                    &format!(
+                        "{var} is not an input of lambda-deploy and was ignored; check its spelling"
+                    ),
+                );
+            }
+            let base = std::env::current_dir().unwrap_or_default();
+            let config = match Config::from_raw(&raw, &base) {
+                Ok(c) => c,
+                Err(e) => return fail(ctx.in_actions, &Error::Config(e)),
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run::deploy(&config, &ctx)) {
+                Ok(report) => {
+                    match lambda_deploy::output::publish(&report, &config, &ctx, format) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(ctx.in_actions, &e),
+                    }
+                }
+                Err(e) => fail(ctx.in_actions, &e),
+            }
+        }
+    }
+}

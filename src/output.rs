@@ -1,0 +1,101 @@
+//! Where a report goes: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and stdout. Secrets are
+//! masked before anything is printed.
+
+use std::path::PathBuf;
+
+use crate::cli::Format;
+use crate::config::{Config, RawInputs};
+use crate::context::GitHubContext;
+use crate::error::Error;
+use crate::gha;
+use crate::report::Report;
+
+/// Environment variables whose values are credentials.
+const SECRET_VARS: &[&str] = &[
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+];
+
+/// Asks the runner to mask the GitHub token and AWS credentials before anything could
+/// print them. Outside Actions there is no runner to ask, and nothing prints them.
+pub fn mask_secrets(in_actions: bool, raw: &RawInputs) {
+    if !in_actions {
+        return;
+    }
+    if let Some(token) = raw.github_token.as_deref() {
+        gha::add_mask(token);
+    }
+    for var in SECRET_VARS {
+        if let Ok(v) = std::env::var(var) {
+            gha::add_mask(&v);
+        }
+    }
+}
+
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Writes outputs and the summary where the runner reads them, and prints the result.
+pub fn publish(
+    report: &Report,
+    config: &Config,
+    _ctx: &GitHubContext,
+    format: Format,
+) -> Result<(), Error> {
+    if let Some(path) = env_path("GITHUB_OUTPUT") {
+        gha::append(&path, &gha::render_outputs(&report.outputs())).map_err(|source| {
+            Error::Write {
+                what: "outputs",
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    if config.summary {
+        if let Some(path) = env_path("GITHUB_STEP_SUMMARY") {
+            gha::append(&path, &report.summary_markdown()).map_err(|source| Error::Write {
+                what: "the job summary",
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    match format {
+        Format::Json => {
+            let mut value = report.outputs_json();
+            if let (Some(plan), Some(obj)) = (&report.plan, value.as_object_mut()) {
+                obj.insert(
+                    "plan".into(),
+                    serde_json::to_value(plan).unwrap_or_default(),
+                );
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+        Format::Text => {
+            if let Some(plan) = &report.plan {
+                print!("{plan}");
+            }
+            let version = report.version.as_deref().unwrap_or("(new)");
+            let aliases = if report.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(", aliases {}", report.aliases.join(", "))
+            };
+            println!(
+                "{}: {} version {version}{aliases}",
+                report.status.as_str(),
+                report.function_name
+            );
+        }
+    }
+    Ok(())
+}

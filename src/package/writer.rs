@@ -1,0 +1,533 @@
+//! The zip writer: parallel compression, in-order output, ZIP64 when needed.
+//!
+//! Workers claim entry indexes from an atomic counter, read and compress the
+//! file, and park the result in a shared map; the calling thread writes the
+//! results strictly in index (= sorted) order. A worker only starts entry `i`
+//! when `i` is inside the reorder window (a count and a byte budget past the
+//! last written entry), so memory is bounded by the window, not by the tree.
+//! The entry the writer waits for is always admitted, whatever its size, so a
+//! single file bigger than the byte budget still goes through (alone).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+
+use libdeflater::{CompressionLvl, Compressor};
+use sha2::{Digest, Sha256};
+
+use super::PackageError;
+use super::walk::{Entry, Kind};
+
+const LOCAL_SIG: u32 = 0x0403_4b50;
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+const EOCD_SIG: u32 = 0x0605_4b50;
+const EOCD64_SIG: u32 = 0x0606_4b50;
+const EOCD64_LOCATOR_SIG: u32 = 0x0706_4b50;
+/// Unix in the high byte of "version made by".
+const MADE_BY_UNIX: u16 = 3 << 8;
+const VERSION_DEFAULT: u16 = 20;
+const VERSION_ZIP64: u16 = 45;
+/// Bit 11: the name is UTF-8 (set only for non-ASCII names).
+const FLAG_UTF8: u16 = 0x0800;
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATED: u16 = 8;
+/// 1980-01-01 in DOS date format; the DOS time is 00:00:00 = 0.
+const DOS_DATE: u16 = (1 << 5) | 1;
+const MAX32: u64 = 0xFFFF_FFFF;
+const ZIP64_EXTRA_ID: u16 = 0x0001;
+
+const MODE_FILE: u32 = 0o100644;
+const MODE_EXEC: u32 = 0o100755;
+const MODE_DIR: u32 = 0o040755;
+const MODE_SYMLINK: u32 = 0o120777;
+/// MS-DOS directory attribute, set alongside the Unix mode for directories.
+const DOS_DIR_ATTR: u32 = 0x10;
+
+/// libdeflate level: level 6 gives zip -6 sizes at several times the speed.
+const LEVEL: i32 = 6;
+
+/// Tuning knobs (tests shrink the window and force ZIP64).
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// Write ZIP64 fields and end records even when nothing needs them.
+    pub force_zip64: bool,
+    /// Worker threads; `None` = available parallelism.
+    pub threads: Option<usize>,
+    /// Bytes of input admitted past the last written entry.
+    pub window_bytes: u64,
+    /// Entries admitted past the last written entry.
+    pub window_entries: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            force_zip64: false,
+            threads: None,
+            window_bytes: 64 << 20,
+            window_entries: 512,
+        }
+    }
+}
+
+/// What the writer reports back.
+pub(crate) struct Summary {
+    pub sha256: Vec<u8>,
+    pub size: u64,
+    /// Uncompressed size of each entry, in entry order (0 for directories).
+    pub sizes: Vec<u64>,
+}
+
+/// Errors from the writer: about an entry, or about the output file.
+pub(crate) enum WriteError {
+    Package(PackageError),
+    Io(io::Error),
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        WriteError::Io(e)
+    }
+}
+
+/// One entry, ready to be written.
+struct Prepared {
+    crc: u32,
+    uncompressed: u64,
+    method: u16,
+    data: Vec<u8>,
+    /// What it was charged against the byte window.
+    cost: u64,
+}
+
+/// Central directory record kept until the end.
+struct Central {
+    method: u16,
+    crc: u32,
+    compressed: u64,
+    uncompressed: u64,
+    offset: u64,
+    external: u32,
+}
+
+/// Output wrapper that hashes and counts everything written.
+struct HashWriter<W: Write> {
+    inner: BufWriter<W>,
+    sha: Sha256,
+    pos: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    fn put(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.sha.update(buf);
+        self.inner.write_all(buf)?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+}
+
+struct State {
+    done: HashMap<usize, Result<Prepared, PackageError>>,
+    written: usize,
+    inflight: u64,
+    abort: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    cv: Condvar,
+    next: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+    fn wait<'a>(&self, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.cv.wait(g).unwrap_or_else(PoisonError::into_inner)
+    }
+    fn abort(&self) {
+        self.lock().abort = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Sets `abort` if a worker unwinds, so the writer never waits forever.
+struct PanicGuard<'a>(&'a Shared);
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.abort();
+        }
+    }
+}
+
+/// Write `entries` (sorted) from `root` as a zip to `out`.
+pub(crate) fn write_entries<W: Write + Send>(
+    root: &std::path::Path,
+    entries: &[Entry],
+    out: W,
+    opts: Options,
+) -> Result<Summary, WriteError> {
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+        .min(entries.len().max(1));
+    let shared = Shared {
+        state: Mutex::new(State {
+            done: HashMap::new(),
+            written: 0,
+            inflight: 0,
+            abort: false,
+        }),
+        cv: Condvar::new(),
+        next: AtomicUsize::new(0),
+    };
+    let mut w = HashWriter {
+        inner: BufWriter::with_capacity(1 << 20, out),
+        sha: Sha256::new(),
+        pos: 0,
+    };
+    let mut central = Vec::with_capacity(entries.len());
+    let mut sizes = Vec::with_capacity(entries.len());
+
+    let result = thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| worker(root, entries, &shared, &opts));
+        }
+        let r = write_in_order(entries, &shared, &opts, &mut w, &mut central, &mut sizes);
+        if r.is_err() {
+            shared.abort();
+        }
+        r
+    });
+    result?;
+
+    write_central(entries, &central, &opts, &mut w)?;
+    let HashWriter { inner, sha, pos } = w;
+    inner.into_inner().map_err(|e| e.into_error())?;
+    Ok(Summary {
+        sha256: sha.finalize().to_vec(),
+        size: pos,
+        sizes,
+    })
+}
+
+fn worker(root: &std::path::Path, entries: &[Entry], shared: &Shared, opts: &Options) {
+    let _guard = PanicGuard(shared);
+    let mut compressor = Compressor::new(CompressionLvl::new(LEVEL).unwrap_or_default());
+    loop {
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(entry) = entries.get(i) else { return };
+        let cost = match &entry.kind {
+            Kind::File { size, .. } => *size,
+            Kind::Dir | Kind::Symlink { .. } => 0,
+        };
+        {
+            let mut st = shared.lock();
+            loop {
+                if st.abort {
+                    return;
+                }
+                let in_window = i < st.written + opts.window_entries
+                    && (i == st.written || st.inflight + cost <= opts.window_bytes);
+                if in_window {
+                    break;
+                }
+                st = shared.wait(st);
+            }
+            st.inflight += cost;
+        }
+        let prepared = prepare(root, entry, &mut compressor).map(|mut p| {
+            p.cost = cost;
+            p
+        });
+        shared.lock().done.insert(i, prepared);
+        shared.cv.notify_all();
+    }
+}
+
+/// Read and compress one entry.
+fn prepare(
+    root: &std::path::Path,
+    entry: &Entry,
+    compressor: &mut Compressor,
+) -> Result<Prepared, PackageError> {
+    let data = match &entry.kind {
+        Kind::Dir => Vec::new(),
+        Kind::Symlink { target } => target.clone(),
+        Kind::File { size, .. } => read_file(root, entry, *size)?,
+    };
+    let crc = libdeflater::crc32(&data);
+    let uncompressed = data.len() as u64;
+    if data.is_empty() || !matches!(entry.kind, Kind::File { .. }) {
+        return Ok(stored(crc, data));
+    }
+    let mut out = vec![0u8; compressor.deflate_compress_bound(data.len())];
+    match compressor.deflate_compress(&data, &mut out) {
+        Ok(n) if n < data.len() => {
+            out.truncate(n);
+            Ok(Prepared {
+                crc,
+                uncompressed,
+                method: METHOD_DEFLATED,
+                data: out,
+                cost: 0,
+            })
+        }
+        _ => Ok(stored(crc, data)),
+    }
+}
+
+fn stored(crc: u32, data: Vec<u8>) -> Prepared {
+    Prepared {
+        crc,
+        uncompressed: data.len() as u64,
+        method: METHOD_STORED,
+        data,
+        cost: 0,
+    }
+}
+
+fn read_file(root: &std::path::Path, entry: &Entry, size: u64) -> Result<Vec<u8>, PackageError> {
+    let read_err = |source: io::Error| PackageError::Read {
+        path: entry.rel().to_string(),
+        source,
+    };
+    let mut f = File::open(root.join(entry.rel())).map_err(read_err)?;
+    // The walk saw a regular file; refuse anything swapped in since.
+    if !f.metadata().map_err(read_err)?.is_file() {
+        return Err(PackageError::Changed {
+            path: entry.rel().to_string(),
+            what: "it is no longer a regular file",
+        });
+    }
+    let cap = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let mut data = Vec::with_capacity(cap);
+    f.read_to_end(&mut data).map_err(read_err)?;
+    Ok(data)
+}
+
+fn write_in_order<W: Write>(
+    entries: &[Entry],
+    shared: &Shared,
+    opts: &Options,
+    w: &mut HashWriter<W>,
+    central: &mut Vec<Central>,
+    sizes: &mut Vec<u64>,
+) -> Result<(), WriteError> {
+    let mut header = Vec::with_capacity(512);
+    for (i, entry) in entries.iter().enumerate() {
+        let prepared = {
+            let mut st = shared.lock();
+            loop {
+                if let Some(r) = st.done.remove(&i) {
+                    break r;
+                }
+                if st.abort {
+                    return Err(WriteError::Io(io::Error::other(
+                        "a compression worker stopped unexpectedly",
+                    )));
+                }
+                st = shared.wait(st);
+            }
+        };
+        let p = prepared.map_err(WriteError::Package)?;
+        let offset = w.pos;
+        let compressed = p.data.len() as u64;
+        header.clear();
+        local_header(&mut header, entry, &p, opts.force_zip64)?;
+        w.put(&header)?;
+        w.put(&p.data)?;
+        central.push(Central {
+            method: p.method,
+            crc: p.crc,
+            compressed,
+            uncompressed: p.uncompressed,
+            offset,
+            external: external_attrs(entry),
+        });
+        sizes.push(p.uncompressed);
+        let cost = p.cost;
+        drop(p);
+        {
+            let mut st = shared.lock();
+            st.written = i + 1;
+            st.inflight = st.inflight.saturating_sub(cost);
+        }
+        shared.cv.notify_all();
+    }
+    Ok(())
+}
+
+fn external_attrs(entry: &Entry) -> u32 {
+    match &entry.kind {
+        Kind::Dir => (MODE_DIR << 16) | DOS_DIR_ATTR,
+        Kind::File {
+            executable: true, ..
+        } => MODE_EXEC << 16,
+        Kind::File { .. } => MODE_FILE << 16,
+        Kind::Symlink { .. } => MODE_SYMLINK << 16,
+    }
+}
+
+fn flags(name: &str) -> u16 {
+    if name.is_ascii() { 0 } else { FLAG_UTF8 }
+}
+
+fn name_len(entry: &Entry) -> Result<u16, WriteError> {
+    u16::try_from(entry.name.len()).map_err(|_| {
+        WriteError::Package(PackageError::BadName {
+            path: entry.rel().to_string(),
+            reason: "it is longer than 65535 bytes",
+        })
+    })
+}
+
+fn put16(b: &mut Vec<u8>, v: u16) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut Vec<u8>, v: u32) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+fn put64(b: &mut Vec<u8>, v: u64) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+/// A 32-bit field, or the ZIP64 marker when the value does not fit.
+fn clamp32(v: u64, zip64: bool) -> u32 {
+    if zip64 || v >= MAX32 {
+        u32::MAX
+    } else {
+        v as u32
+    }
+}
+
+fn local_header(
+    b: &mut Vec<u8>,
+    entry: &Entry,
+    p: &Prepared,
+    force64: bool,
+) -> Result<(), WriteError> {
+    let compressed = p.data.len() as u64;
+    let zip64 = force64 || compressed >= MAX32 || p.uncompressed >= MAX32;
+    put32(b, LOCAL_SIG);
+    put16(
+        b,
+        if zip64 {
+            VERSION_ZIP64
+        } else {
+            VERSION_DEFAULT
+        },
+    );
+    put16(b, flags(&entry.name));
+    put16(b, p.method);
+    put16(b, 0);
+    put16(b, DOS_DATE);
+    put32(b, p.crc);
+    put32(b, clamp32(compressed, zip64));
+    put32(b, clamp32(p.uncompressed, zip64));
+    put16(b, name_len(entry)?);
+    put16(b, if zip64 { 20 } else { 0 });
+    b.extend_from_slice(entry.name.as_bytes());
+    if zip64 {
+        // The local ZIP64 field always carries both sizes.
+        put16(b, ZIP64_EXTRA_ID);
+        put16(b, 16);
+        put64(b, p.uncompressed);
+        put64(b, compressed);
+    }
+    Ok(())
+}
+
+fn write_central<W: Write>(
+    entries: &[Entry],
+    central: &[Central],
+    opts: &Options,
+    w: &mut HashWriter<W>,
+) -> Result<(), WriteError> {
+    let force = opts.force_zip64;
+    let cd_start = w.pos;
+    let mut b = Vec::with_capacity(512);
+    for (entry, c) in entries.iter().zip(central) {
+        b.clear();
+        let big = |v: u64| force || v >= MAX32;
+        let mut extra = Vec::new();
+        if big(c.uncompressed) {
+            put64(&mut extra, c.uncompressed);
+        }
+        if big(c.compressed) {
+            put64(&mut extra, c.compressed);
+        }
+        if big(c.offset) {
+            put64(&mut extra, c.offset);
+        }
+        let zip64 = !extra.is_empty();
+        let version = if zip64 {
+            VERSION_ZIP64
+        } else {
+            VERSION_DEFAULT
+        };
+        put32(&mut b, CENTRAL_SIG);
+        put16(&mut b, MADE_BY_UNIX | version);
+        put16(&mut b, version);
+        put16(&mut b, flags(&entry.name));
+        put16(&mut b, c.method);
+        put16(&mut b, 0);
+        put16(&mut b, DOS_DATE);
+        put32(&mut b, c.crc);
+        put32(&mut b, clamp32(c.compressed, force));
+        put32(&mut b, clamp32(c.uncompressed, force));
+        put16(&mut b, name_len(entry)?);
+        put16(&mut b, if zip64 { extra.len() as u16 + 4 } else { 0 });
+        put16(&mut b, 0); // comment length
+        put16(&mut b, 0); // disk number start
+        put16(&mut b, 0); // internal attributes
+        put32(&mut b, c.external);
+        put32(&mut b, clamp32(c.offset, force));
+        b.extend_from_slice(entry.name.as_bytes());
+        if zip64 {
+            put16(&mut b, ZIP64_EXTRA_ID);
+            put16(&mut b, extra.len() as u16);
+            b.extend_from_slice(&extra);
+        }
+        w.put(&b)?;
+    }
+    let cd_end = w.pos;
+    let cd_size = cd_end - cd_start;
+    let count = central.len() as u64;
+    let zip64 = force || count >= 0xFFFF || cd_start >= MAX32 || cd_size >= MAX32;
+    b.clear();
+    if zip64 {
+        put32(&mut b, EOCD64_SIG);
+        put64(&mut b, 44); // size of the rest of this record
+        put16(&mut b, MADE_BY_UNIX | VERSION_ZIP64);
+        put16(&mut b, VERSION_ZIP64);
+        put32(&mut b, 0); // this disk
+        put32(&mut b, 0); // disk with the central directory
+        put64(&mut b, count);
+        put64(&mut b, count);
+        put64(&mut b, cd_size);
+        put64(&mut b, cd_start);
+        put32(&mut b, EOCD64_LOCATOR_SIG);
+        put32(&mut b, 0);
+        put64(&mut b, cd_end);
+        put32(&mut b, 1); // total disks
+    }
+    let count16 = if zip64 { 0xFFFF } else { count as u16 };
+    put32(&mut b, EOCD_SIG);
+    put16(&mut b, 0);
+    put16(&mut b, 0);
+    put16(&mut b, count16);
+    put16(&mut b, count16);
+    put32(&mut b, clamp32(cd_size, zip64));
+    put32(&mut b, clamp32(cd_start, zip64));
+    put16(&mut b, 0); // comment length
+    w.put(&b)?;
+    Ok(())
+}

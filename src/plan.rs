@@ -1,0 +1,434 @@
+//! The plan: a pure function of the validated config, the local package and the live
+//! function state. It says what will be uploaded, which configuration fields change,
+//! whether a version is published or reused, and which aliases move from where to where.
+//! `dry-run` prints it; a real run carries it out; the summary renders it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::{Config, EnvMode, FunctionSettings};
+use crate::state::{LiveAlias, LiveFunction, LiveVersion};
+
+/// The package that will be deployed, as built or inspected locally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalCode {
+    pub code_sha256: String,
+    pub size: u64,
+    pub unzipped_size: u64,
+}
+
+/// Whether the function is created or updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FunctionAction {
+    Create,
+    Update,
+}
+
+/// One configuration field that changes, for people to read. Environment values are
+/// never shown, only key names: they are often secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// What UpdateFunctionConfiguration (or CreateFunction) sends: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigUpdate {
+    pub role: Option<String>,
+    pub runtime: Option<String>,
+    pub handler: Option<String>,
+    pub memory_size: Option<i32>,
+    pub timeout: Option<i32>,
+    pub description: Option<String>,
+    pub environment: Option<BTreeMap<String, String>>,
+    pub layers: Option<Vec<String>>,
+}
+
+impl ConfigUpdate {
+    /// True when nothing would be sent.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Which version the aliases end on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Publish {
+    /// `publish: false`: `$LATEST` is updated and nothing is published.
+    No,
+    /// Publish a new version with this description.
+    New { description: String },
+    /// Nothing changed since this version was published: reuse it.
+    Reuse { version: String },
+}
+
+/// An alias that moves (or is created) to the deployed version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AliasMove {
+    pub name: String,
+    /// The version it serves now; `None` when the alias is created.
+    pub from: Option<String>,
+    /// The version it will serve; `None` while that version is still to be published.
+    pub to: Option<String>,
+    #[serde(skip)]
+    pub revision_id: Option<String>,
+}
+
+/// Everything a run will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub function_name: String,
+    pub action: FunctionAction,
+    pub code: LocalCode,
+    /// The CodeSha256 Lambda holds now (`None` for a new function).
+    pub previous_code_sha256: Option<String>,
+    pub code_changed: bool,
+    /// Architecture sent with the code (`Some` on create, or when it changes).
+    pub architecture: Option<String>,
+    pub config: ConfigUpdate,
+    pub changes: Vec<FieldChange>,
+    pub tags: BTreeMap<String, String>,
+    pub publish: Publish,
+    pub aliases: Vec<AliasMove>,
+    /// Aliases already on the reused version.
+    pub aliases_in_place: Vec<String>,
+}
+
+impl Plan {
+    /// True when the run would change nothing at all.
+    pub fn is_noop(&self) -> bool {
+        self.action == FunctionAction::Update
+            && !self.code_changed
+            && self.architecture.is_none()
+            && self.config.is_empty()
+            && self.tags.is_empty()
+            && !matches!(self.publish, Publish::New { .. })
+            && self.aliases.is_empty()
+    }
+}
+
+/// Why no plan can be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("function '{function}' does not exist; to create it, also give: {}", missing.join(", "))]
+    MissingForCreate {
+        function: String,
+        missing: Vec<&'static str>,
+    },
+    #[error(
+        "function '{function}' is deployed as a container image; Lambda cannot switch it to a zip package: deploy to a new function name or set package-type: image"
+    )]
+    PackageTypeMismatch { function: String },
+}
+
+/// Inputs to [`plan`] that come from the live function.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub function: Option<LiveFunction>,
+    /// The current target of each alias named in the config (missing ones are absent).
+    pub aliases: Vec<LiveAlias>,
+    /// The highest published version, looked up only when `$LATEST` is unchanged.
+    pub latest_version: Option<LiveVersion>,
+}
+
+fn shown(v: &Option<String>) -> Option<String> {
+    v.clone()
+}
+
+fn env_change(from: &BTreeMap<String, String>, to: &BTreeMap<String, String>) -> String {
+    let mut parts = Vec::new();
+    for k in to.keys() {
+        match from.get(k) {
+            None => parts.push(format!("+{k}")),
+            Some(v) if Some(v) != to.get(k) => parts.push(format!("~{k}")),
+            _ => {}
+        }
+    }
+    parts.extend(
+        from.keys()
+            .filter(|k| !to.contains_key(*k))
+            .map(|k| format!("-{k}")),
+    );
+    parts.join(" ")
+}
+
+/// Computes the plan.
+pub fn plan(
+    config: &Config,
+    code: LocalCode,
+    live: &Live,
+    version_description: String,
+) -> Result<Plan, PlanError> {
+    let function_name = config.function_name.to_string();
+    let s: &FunctionSettings = &config.settings;
+    let mut changes = Vec::new();
+    let mut update = ConfigUpdate::default();
+
+    let (action, previous_code_sha256, code_changed, architecture) = match &live.function {
+        None => {
+            let missing: Vec<&'static str> = [
+                ("role", s.role.is_none()),
+                ("runtime", s.runtime.is_none()),
+                ("handler", s.handler.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(n, m)| m.then_some(n))
+            .collect();
+            if !missing.is_empty() {
+                return Err(PlanError::MissingForCreate {
+                    function: function_name,
+                    missing,
+                });
+            }
+            update = ConfigUpdate {
+                role: s.role.clone(),
+                runtime: s.runtime.clone(),
+                handler: s.handler.clone(),
+                memory_size: s.memory_size,
+                timeout: s.timeout,
+                description: s.description.clone(),
+                environment: s.environment.clone(),
+                layers: s.layers.clone(),
+            };
+            (
+                FunctionAction::Create,
+                None,
+                true,
+                Some(s.architecture.clone().unwrap_or_else(|| "x86_64".into())),
+            )
+        }
+        Some(f) => {
+            if f.package_type.eq_ignore_ascii_case("image") {
+                return Err(PlanError::PackageTypeMismatch {
+                    function: function_name,
+                });
+            }
+            macro_rules! field {
+                ($name:literal, $field:ident, $show:expr) => {
+                    if let Some(want) = &s.$field {
+                        if f.$field.as_ref() != Some(want) {
+                            changes.push(FieldChange {
+                                field: $name,
+                                from: f.$field.as_ref().map($show),
+                                to: $show(want),
+                            });
+                            update.$field = Some(want.clone());
+                        }
+                    }
+                };
+            }
+            field!("role", role, |v: &String| v.clone());
+            field!("runtime", runtime, |v: &String| v.clone());
+            field!("handler", handler, |v: &String| v.clone());
+            field!("memory-size", memory_size, |v: &i32| v.to_string());
+            field!("timeout", timeout, |v: &i32| v.to_string());
+            field!("description", description, |v: &String| v.clone());
+            if let Some(given) = &s.environment {
+                let desired = match config.environment_mode {
+                    EnvMode::Replace => given.clone(),
+                    EnvMode::Merge => {
+                        let mut merged = f.environment.clone();
+                        merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        merged
+                    }
+                };
+                if desired != f.environment {
+                    changes.push(FieldChange {
+                        field: "environment",
+                        from: None,
+                        to: env_change(&f.environment, &desired),
+                    });
+                    update.environment = Some(desired);
+                }
+            }
+            if let Some(layers) = &s.layers {
+                if *layers != f.layers {
+                    changes.push(FieldChange {
+                        field: "layers",
+                        from: Some(f.layers.join(", ")),
+                        to: layers.join(", "),
+                    });
+                    update.layers = Some(layers.clone());
+                }
+            }
+            let arch = s
+                .architecture
+                .clone()
+                .filter(|a| f.architecture.as_ref() != Some(a));
+            if let Some(a) = &arch {
+                changes.push(FieldChange {
+                    field: "architecture",
+                    from: shown(&f.architecture),
+                    to: a.clone(),
+                });
+            }
+            (
+                FunctionAction::Update,
+                Some(f.code_sha256.clone()),
+                f.code_sha256 != code.code_sha256,
+                arch,
+            )
+        }
+    };
+
+    let tags: BTreeMap<String, String> = match &live.function {
+        None => s.tags.clone(),
+        Some(f) => s
+            .tags
+            .iter()
+            .filter(|(k, v)| f.tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+
+    let latest_unchanged = action == FunctionAction::Update
+        && !code_changed
+        && architecture.is_none()
+        && update.is_empty();
+    let publish = if !config.publish {
+        Publish::No
+    } else {
+        let reusable = live.latest_version.as_ref().filter(|v| {
+            let f = live.function.as_ref();
+            latest_unchanged
+                && f.is_some_and(|f| {
+                    let (mut a, mut b) = (f.fingerprint(), v.fingerprint.clone());
+                    // A version's description is its own, not the function's.
+                    a.description = None;
+                    b.description = None;
+                    v.code_sha256 == f.code_sha256 && a == b
+                })
+        });
+        match reusable {
+            Some(v) => Publish::Reuse {
+                version: v.version.clone(),
+            },
+            None => Publish::New {
+                description: version_description,
+            },
+        }
+    };
+
+    let target = match &publish {
+        Publish::Reuse { version } => Some(version.clone()),
+        _ => None,
+    };
+    let mut aliases = Vec::new();
+    let mut aliases_in_place = Vec::new();
+    if !matches!(publish, Publish::No) {
+        for name in &config.aliases {
+            let current = live.aliases.iter().find(|a| a.name == name.as_str());
+            match (current, &target) {
+                (Some(a), Some(t)) if &a.version == t => aliases_in_place.push(a.name.clone()),
+                _ => aliases.push(AliasMove {
+                    name: name.to_string(),
+                    from: current.map(|a| a.version.clone()),
+                    to: target.clone(),
+                    revision_id: current.and_then(|a| a.revision_id.clone()),
+                }),
+            }
+        }
+    }
+
+    Ok(Plan {
+        function_name,
+        action,
+        code,
+        previous_code_sha256,
+        code_changed,
+        architecture,
+        config: update,
+        changes,
+        tags,
+        publish,
+        aliases,
+        aliases_in_place,
+    })
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Formats a byte count for people (`1.5 MiB`).
+pub fn bytes(n: u64) -> String {
+    human_bytes(n)
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self.action {
+            FunctionAction::Create => "create",
+            FunctionAction::Update => "update",
+        };
+        writeln!(f, "plan for function {} ({verb})", self.function_name)?;
+        let code = if self.code_changed {
+            format!(
+                "upload {} (sha256 {})",
+                bytes(self.code.size),
+                self.code.code_sha256
+            )
+        } else {
+            format!("unchanged (sha256 {})", self.code.code_sha256)
+        };
+        writeln!(f, "  code: {code}")?;
+        for c in &self.changes {
+            match &c.from {
+                Some(from) => writeln!(f, "  {}: {} -> {}", c.field, from, c.to)?,
+                None => writeln!(f, "  {}: {}", c.field, c.to)?,
+            }
+        }
+        if self.action == FunctionAction::Create {
+            let u = &self.config;
+            for (k, v) in [
+                ("role", &u.role),
+                ("runtime", &u.runtime),
+                ("handler", &u.handler),
+                ("architecture", &self.architecture),
+            ] {
+                if let Some(v) = v {
+                    writeln!(f, "  {k}: {v}")?;
+                }
+            }
+        }
+        for (k, v) in &self.tags {
+            writeln!(f, "  tag {k}={v}")?;
+        }
+        match &self.publish {
+            Publish::No => writeln!(f, "  version: none published (publish: false)")?,
+            Publish::New { description } => writeln!(f, "  version: publish new ({description})")?,
+            Publish::Reuse { version } => writeln!(f, "  version: {version} (unchanged)")?,
+        }
+        for a in &self.aliases {
+            let to = a.to.clone().unwrap_or_else(|| "new version".into());
+            match &a.from {
+                Some(from) => writeln!(f, "  alias {}: {from} -> {to}", a.name)?,
+                None => writeln!(f, "  alias {}: create -> {to}", a.name)?,
+            }
+        }
+        for a in &self.aliases_in_place {
+            writeln!(f, "  alias {a}: already there")?;
+        }
+        if self.is_noop() {
+            writeln!(f, "  nothing to do")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,246 @@
+//! One [`Report`] per run, rendered three ways: `$GITHUB_OUTPUT` pairs, the job summary
+//! markdown, and JSON for `--format json`. Rendering is pure.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::deploy::Moved;
+use crate::plan::{FieldChange, Plan, bytes};
+
+/// GitHub's cap on a job summary or comment body.
+pub const GITHUB_BODY_LIMIT: usize = 65_536;
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Deployed,
+    Unchanged,
+    Planned,
+    Removed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Deployed => "deployed",
+            Status::Unchanged => "unchanged",
+            Status::Planned => "planned",
+            Status::Removed => "removed",
+        }
+    }
+}
+
+/// Where the code came from, for people.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Provenance {
+    pub ref_label: Option<String>,
+    pub short_sha: Option<String>,
+    pub commit_url: Option<String>,
+    pub run_url: Option<String>,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub status: Status,
+    pub function_name: String,
+    pub function_arn: Option<String>,
+    pub created: bool,
+    /// The version the aliases serve; `None` for a dry run that would publish.
+    pub version: Option<String>,
+    pub published: bool,
+    /// Every alias named in the run that now serves `version`.
+    pub aliases: Vec<String>,
+    pub moved: Vec<Moved>,
+    pub code_sha256: String,
+    pub code_size: u64,
+    pub unzipped_size: u64,
+    pub code_changed: bool,
+    pub changes: Vec<FieldChange>,
+    pub tags_set: Vec<String>,
+    pub s3_uri: Option<String>,
+    pub function_url: Option<String>,
+    pub provenance: Provenance,
+    pub elapsed_ms: u128,
+    pub warnings: Vec<String>,
+    /// The plan, shown for dry runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+}
+
+impl Report {
+    /// The outputs of the contract that apply to this run, in contract order.
+    pub fn outputs(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(&str, String)> = vec![("status", self.status.as_str().to_string())];
+        if let Some(arn) = &self.function_arn {
+            out.push(("function-arn", arn.clone()));
+        }
+        if let Some(v) = &self.version {
+            out.push(("version", v.clone()));
+        }
+        out.push(("aliases", self.aliases.join(",")));
+        if let Some(u) = &self.function_url {
+            out.push(("function-url", u.clone()));
+        }
+        out.push(("code-sha256", self.code_sha256.clone()));
+        out.push(("code-size", self.code_size.to_string()));
+        out.push(("code-changed", self.code_changed.to_string()));
+        if let Some(s3) = &self.s3_uri {
+            out.push(("s3-uri", s3.clone()));
+        }
+        out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// The outputs as one JSON object (`--format json`).
+    pub fn outputs_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.outputs()
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::Value::String(v)))
+                .collect(),
+        )
+    }
+
+    /// The job summary, in GitHub-flavoured markdown, under GitHub's size cap.
+    pub fn summary_markdown(&self) -> String {
+        let full = self.render_summary(usize::MAX);
+        if full.len() <= GITHUB_BODY_LIMIT {
+            return full;
+        }
+        // Drop detail first: long change and warning lists are cut to a count.
+        let short = self.render_summary(20);
+        if short.len() <= GITHUB_BODY_LIMIT {
+            return short;
+        }
+        let mut cut = GITHUB_BODY_LIMIT - 64;
+        while !short.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}\n\n_(summary truncated)_\n", &short[..cut])
+    }
+
+    fn render_summary(&self, max_rows: usize) -> String {
+        let mut md = String::new();
+        let headline = match self.status {
+            Status::Deployed if self.created => "created and deployed",
+            Status::Deployed => "deployed",
+            Status::Unchanged => "unchanged: nothing to deploy",
+            Status::Planned => "planned (dry run, nothing changed)",
+            Status::Removed => "removed",
+        };
+        let _ = writeln!(md, "### λ `{}` {headline}\n", self.function_name);
+        let _ = writeln!(md, "| | |\n|---|---|");
+        if let Some(arn) = &self.function_arn {
+            let _ = writeln!(md, "| Function | `{arn}` |");
+        }
+        let version = match (&self.version, self.published) {
+            (Some(v), true) => format!("`{v}` (new)"),
+            (Some(v), false) => format!("`{v}`"),
+            (None, _) => "new version to publish".into(),
+        };
+        let _ = writeln!(md, "| Version | {version} |");
+        let code = if self.code_changed {
+            "uploaded"
+        } else {
+            "unchanged"
+        };
+        let _ = writeln!(
+            md,
+            "| Code | {code}: {} zipped, {} unzipped, sha256 `{}` |",
+            bytes(self.code_size),
+            bytes(self.unzipped_size),
+            self.code_sha256
+        );
+        if let Some(s3) = &self.s3_uri {
+            let _ = writeln!(md, "| Uploaded through | `{s3}` |");
+        }
+        if let Some(url) = &self.function_url {
+            let _ = writeln!(md, "| Function URL | {url} |");
+        }
+        let p = &self.provenance;
+        if let Some(sha) = &p.short_sha {
+            let commit = match &p.commit_url {
+                Some(url) => format!("[`{sha}`]({url})"),
+                None => format!("`{sha}`"),
+            };
+            let label = p
+                .ref_label
+                .as_deref()
+                .map(|r| format!("{r} @ "))
+                .unwrap_or_default();
+            let _ = writeln!(md, "| Commit | {label}{commit} |");
+        }
+        let _ = writeln!(md, "| Time | {:.1} s |", self.elapsed_ms as f64 / 1000.0);
+
+        if !self.moved.is_empty() || !self.aliases.is_empty() {
+            let _ = writeln!(md, "\n**Aliases**\n\n| Alias | From | To |\n|---|---|---|");
+            for m in self.moved.iter().take(max_rows) {
+                let from = m
+                    .from
+                    .as_deref()
+                    .map(|f| format!("`{f}`"))
+                    .unwrap_or_else(|| "(created)".into());
+                let _ = writeln!(md, "| `{}` | {from} | `{}` |", m.name, m.to);
+            }
+            for a in self
+                .aliases
+                .iter()
+                .filter(|a| !self.moved.iter().any(|m| &m.name == *a))
+                .take(max_rows)
+            {
+                let v = self.version.as_deref().unwrap_or("new");
+                let _ = writeln!(md, "| `{a}` | `{v}` | `{v}` (already there) |");
+            }
+        }
+        if !self.changes.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n**Configuration changed**\n\n| Field | From | To |\n|---|---|---|"
+            );
+            for c in self.changes.iter().take(max_rows) {
+                let from = c
+                    .from
+                    .as_deref()
+                    .map(|f| format!("`{f}`"))
+                    .unwrap_or_else(|| "—".into());
+                let _ = writeln!(md, "| {} | {from} | `{}` |", c.field, c.to);
+            }
+            if self.changes.len() > max_rows {
+                let _ = writeln!(md, "| … | {} more | |", self.changes.len() - max_rows);
+            }
+        }
+        if !self.tags_set.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nTags set: {}",
+                self.tags_set
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(md, "\n**Warnings**\n");
+            for w in self.warnings.iter().take(max_rows) {
+                let _ = writeln!(md, "- {w}");
+            }
+        }
+        if let Some(plan) = &self.plan {
+            let _ = writeln!(
+                md,
+                "\n<details><summary>Plan</summary>\n\n```\n{plan}```\n</details>"
+            );
+        }
+        if let Some(run) = &p.run_url {
+            let _ = writeln!(
+                md,
+                "\n<sub>[workflow run]({run}) · lambda-deploy {}</sub>",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+        md
+    }
+}

@@ -1,0 +1,177 @@
+//! The deploy flow, start to end: package -> read live state -> plan -> apply -> report.
+//! Nothing here writes to AWS before the plan is complete; a dry run stops after it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::aws::lambda::Lambda;
+use crate::config::{Artifact, Config};
+use crate::context::GitHubContext;
+use crate::deploy::{self, Outcome};
+use crate::error::Error;
+use crate::gha::Group;
+use crate::package::{self, ExcludeSet, PackageInfo};
+use crate::plan::{self, Live, LocalCode, Publish};
+use crate::report::{Provenance, Report, Status};
+use crate::{aws, limits, tags};
+
+/// A zip written for this run only, removed when dropped.
+struct TempZip(PathBuf);
+
+impl TempZip {
+    fn new(function: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Self(std::env::temp_dir().join(format!(
+            "lambda-deploy-{function}-{}-{nanos}.zip",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for TempZip {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Builds (or inspects) the package named by the config.
+fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo), Error> {
+    match artifact {
+        Artifact::SourceDir { dir, exclude } => {
+            let info = package::write_zip(dir, &ExcludeSet::new(exclude)?, scratch)?;
+            Ok((scratch.to_path_buf(), info))
+        }
+        Artifact::ZipFile { path } => Ok((path.clone(), package::inspect_zip(path)?)),
+    }
+}
+
+fn provenance(ctx: &GitHubContext) -> Provenance {
+    Provenance {
+        ref_label: ctx.ref_label(),
+        short_sha: ctx.sha.as_ref().map(|s| s.short().to_string()),
+        commit_url: ctx.commit_url(),
+        run_url: ctx.run_url(),
+    }
+}
+
+/// Runs one deploy as the config says, and reports what happened (or would happen).
+pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
+    let started = Instant::now();
+    let actions = ctx.in_actions;
+    let function = config.function_name.short_name().to_string();
+
+    let scratch = TempZip::new(&function);
+    let (zip, info) = {
+        let _g = Group::start(actions, "lambda-deploy: package");
+        let (zip, info) = prepare(&config.artifact, &scratch.0)?;
+        tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
+        limits::check(&info)?;
+        (zip, info)
+    };
+
+    let _g = Group::start(actions, "lambda-deploy: plan");
+    let sdk = aws::load_config().await;
+    if sdk.region().is_none() {
+        return Err(Error::NoRegion);
+    }
+    let lambda = Lambda::new(&sdk, config.function_name.as_str());
+    let function_state = lambda.get_function().await?;
+    let mut live = Live {
+        function: function_state,
+        ..Live::default()
+    };
+    if live.function.is_some() {
+        for name in &config.aliases {
+            if let Some(a) = lambda.get_alias(name.as_str()).await? {
+                live.aliases.push(a);
+            }
+        }
+        // Only an unchanged $LATEST can reuse a version; skip the listing otherwise.
+        if config.publish
+            && live
+                .function
+                .as_ref()
+                .is_some_and(|f| f.code_sha256 == info.code_sha256)
+        {
+            live.latest_version = lambda.latest_version().await?;
+        }
+    }
+    let code = LocalCode {
+        code_sha256: info.code_sha256.clone(),
+        size: info.size,
+        unzipped_size: info.unzipped_size,
+    };
+    let mut description = tags::version_description(ctx);
+    if description.is_empty() {
+        description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
+    }
+    let plan = plan::plan(config, code, &live, description)?;
+    tracing::info!("{}", plan.to_string().trim_end());
+    drop(_g);
+
+    let mut report = Report {
+        status: Status::Planned,
+        function_name: function.clone(),
+        function_arn: live.function.as_ref().map(|f| f.arn.clone()),
+        created: live.function.is_none(),
+        version: None,
+        published: false,
+        aliases: Vec::new(),
+        moved: Vec::new(),
+        code_sha256: info.code_sha256.clone(),
+        code_size: info.size,
+        unzipped_size: info.unzipped_size,
+        code_changed: plan.code_changed,
+        changes: plan.changes.clone(),
+        tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        s3_uri: None,
+        function_url: None,
+        provenance: provenance(ctx),
+        elapsed_ms: 0,
+        warnings: Vec::new(),
+        plan: None,
+    };
+
+    if config.dry_run {
+        report.version = match &plan.publish {
+            Publish::Reuse { version } => Some(version.clone()),
+            Publish::No => Some("$LATEST".into()),
+            Publish::New { .. } => None,
+        };
+        report.plan = Some(plan);
+        report.elapsed_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
+
+    if plan.is_noop() {
+        report.status = Status::Unchanged;
+        report.version = Some(match &plan.publish {
+            Publish::Reuse { version } => version.clone(),
+            _ => "$LATEST".into(),
+        });
+        report.aliases = plan.aliases_in_place.clone();
+        report.elapsed_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
+
+    let _g = Group::start(actions, "lambda-deploy: deploy");
+    let outcome: Outcome =
+        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &zip).await?;
+    drop(_g);
+    report.status = Status::Deployed;
+    report.function_arn = Some(outcome.function_arn.clone());
+    report.version = Some(outcome.version.clone());
+    report.published = outcome.published;
+    report.aliases = plan
+        .aliases_in_place
+        .iter()
+        .cloned()
+        .chain(outcome.moved.iter().map(|m| m.name.clone()))
+        .collect();
+    report.moved = outcome.moved;
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(report)
+}
