@@ -1,0 +1,217 @@
+//! Every bad input fails before any AWS call, with an error that names the input and
+//! says what to do, and leaves the function exactly as it was.
+
+mod support;
+
+use support::{deploy, example_copy, path_str, role, snapshot, unique};
+
+/// (inputs beyond function-name and source-dir, input named, words the message holds)
+const CASES: &[(&[(&str, &str)], &str, &str)] = &[
+    (
+        &[("memory-size", "64")],
+        "memory-size",
+        "give a size in MB from 128 to 10240",
+    ),
+    (
+        &[("memory-size", "lots")],
+        "memory-size",
+        "is not a whole number",
+    ),
+    (
+        &[("timeout", "901")],
+        "timeout",
+        "give seconds from 1 to 900",
+    ),
+    (
+        &[("runtime", "python2.9")],
+        "runtime",
+        "is not a Lambda runtime",
+    ),
+    (&[("handler", "app handler")], "handler", "without spaces"),
+    (&[("role", "my-role")], "role", "is not an IAM role ARN"),
+    (
+        &[("architecture", "amd64")],
+        "architecture",
+        "is not one of: x86_64, arm64",
+    ),
+    (&[("alias", "1.2.3")], "alias", "contains a dot"),
+    (&[("alias", "123")], "alias", "is all digits"),
+    (
+        &[("environment", "NO_EQUALS_SIGN")],
+        "environment",
+        "line 1 has no '='",
+    ),
+    (
+        &[("environment", "AWS_REGION=eu-west-1")],
+        "environment",
+        "reserved by the Lambda runtime",
+    ),
+    (
+        &[("environment", "{not json")],
+        "environment",
+        "is not a valid JSON object",
+    ),
+    (
+        &[("environment-mode", "replace")],
+        "environment-mode",
+        "an empty replace would wipe them",
+    ),
+    (
+        &[("tags", "aws:owner=me")],
+        "tags",
+        "reserved prefix 'aws:'",
+    ),
+    (
+        &[("layers", "arn:aws:lambda:us-east-1:123456789012:layer:deps")],
+        "layers",
+        "is not a layer version ARN",
+    ),
+    (&[("publish", "maybe")], "publish", "use true or false"),
+    (
+        &[("publish", "false"), ("alias", "live")],
+        "alias",
+        "set publish: true or remove alias",
+    ),
+    (&[("exclude", "src/[")], "exclude", "is not a valid glob"),
+    (
+        &[("wait-timeout", "0")],
+        "wait-timeout",
+        "give seconds from 1 to 3600",
+    ),
+    (
+        &[("package-type", "jar")],
+        "package-type",
+        "is not one of: zip, image",
+    ),
+    (
+        &[("zip-file", "missing.zip")],
+        "zip-file",
+        "cannot be combined with source-dir",
+    ),
+    (
+        &[("function-url", "open")],
+        "function-url",
+        "is not one of: none, public, iam",
+    ),
+];
+
+#[test]
+fn each_bad_input_is_named_and_changes_nothing() {
+    let name = unique("badinput");
+    let dir = example_copy("python-hello");
+    let d = path_str(dir.path());
+    let role = role();
+    deploy(
+        &[
+            ("function-name", &name),
+            ("source-dir", &d),
+            ("runtime", "python3.12"),
+            ("handler", "app.handler"),
+            ("role", &role),
+            ("alias", "live"),
+        ],
+        &[],
+        &[],
+    )
+    .assert_ok();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handler(e, c):\n    return 'changed'\n",
+    )
+    .expect("write");
+    let before = snapshot(&name);
+
+    for (extra, input, words) in CASES {
+        let mut inputs = vec![("function-name", name.as_str()), ("source-dir", d.as_str())];
+        inputs.extend_from_slice(extra);
+        let run = deploy(&inputs, &[("GITHUB_ACTIONS", "true")], &[]);
+        let stdout = run.stdout();
+        assert!(!run.ok(), "{extra:?} must fail");
+        let annotation = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("::error title=lambda-deploy%3A input {input}::")));
+        let Some(annotation) = annotation else {
+            panic!(
+                "{extra:?}: no error annotation naming input {input}:\n{stdout}\n{}",
+                run.stderr()
+            );
+        };
+        assert!(
+            annotation.contains(&format!("input {input}: ")),
+            "{annotation}"
+        );
+        assert!(
+            annotation.contains(words),
+            "{extra:?}: expected '{words}' in {annotation}"
+        );
+        assert!(
+            !stdout.contains("::group::"),
+            "{extra:?}: no phase may start after a bad input:\n{stdout}"
+        );
+        assert_eq!(snapshot(&name), before, "{extra:?} changed the function");
+    }
+}
+
+#[test]
+fn all_bad_inputs_are_reported_together() {
+    let name = unique("many");
+    let run = deploy(
+        &[
+            ("function-name", &name),
+            ("memory-size", "1"),
+            ("timeout", "0"),
+            ("alias", "a.b"),
+        ],
+        &[],
+        &[],
+    );
+    assert!(!run.ok());
+    let err = run.stderr();
+    for input in ["source-dir", "memory-size", "timeout", "alias"] {
+        assert!(
+            err.contains(&format!("error: input {input}: ")),
+            "{input} missing from:\n{err}"
+        );
+    }
+    assert!(!snapshot(&name).exists);
+}
+
+#[test]
+fn missing_function_name_and_unknown_inputs() {
+    let dir = example_copy("python-hello");
+    let d = path_str(dir.path());
+    let run = deploy(&[("source-dir", &d), ("functon-name", "typo")], &[], &[]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains("error: input function-name: is required"),
+        "{err}"
+    );
+    assert!(
+        err.contains("INPUT_FUNCTON-NAME is not an input of lambda-deploy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn symlink_leaving_source_dir_is_refused_before_any_change() {
+    let name = unique("symlink");
+    let dir = example_copy("python-hello");
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("leak")).expect("symlink");
+    let d = path_str(dir.path());
+    let role = role();
+    let run = deploy(
+        &[
+            ("function-name", &name),
+            ("source-dir", &d),
+            ("runtime", "python3.12"),
+            ("handler", "app.handler"),
+            ("role", &role),
+        ],
+        &[],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(run.stderr().contains("'leak'"), "{}", run.stderr());
+    assert!(!snapshot(&name).exists);
+}
