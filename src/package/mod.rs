@@ -11,7 +11,9 @@
 //!   0o100755 when any execute bit is set on disk; directories 0o040755;
 //!   symlinks 0o120777 with the link text, stored, as content;
 //! - file data is raw deflate (method 8) from libdeflate level 6, or stored
-//!   (method 0) when deflate does not make it smaller;
+//!   (method 0) when deflate does not make it smaller (files of 1 MiB or more
+//!   are first sampled: three 64 KiB slices that do not shrink at all mean
+//!   random or already-compressed data, stored without compressing it whole);
 //! - ZIP64 end records are written when there are 65535 entries or more, or
 //!   when an offset or size does not fit in 32 bits.
 //!

@@ -267,6 +267,9 @@ fn prepare(
     if data.is_empty() || !matches!(entry.kind, Kind::File { .. }) {
         return Ok(stored(crc, data));
     }
+    if looks_incompressible(&data, compressor) {
+        return Ok(stored(crc, data));
+    }
     let mut out = vec![0u8; compressor.deflate_compress_bound(data.len())];
     match compressor.deflate_compress(&data, &mut out) {
         Ok(n) if n < data.len() => {
@@ -280,6 +283,31 @@ fn prepare(
             })
         }
         _ => Ok(stored(crc, data)),
+    }
+}
+
+/// Files at least this big are sampled before being compressed whole.
+const SAMPLE_FROM: usize = 1 << 20;
+/// Size of each of the three sampled slices (start, middle, end).
+const SAMPLE_SLICE: usize = 64 << 10;
+
+/// For big files, deflate three 64 KiB slices first: when even they do not
+/// shrink at all (random, encrypted or already compressed data such as `.so`
+/// payloads, `.zip`, `.png`), the whole file would not either, so it is stored
+/// without spending the time. Deterministic: it depends only on the content.
+fn looks_incompressible(data: &[u8], compressor: &mut Compressor) -> bool {
+    if data.len() < SAMPLE_FROM {
+        return false;
+    }
+    let mid = data.len() / 2 - SAMPLE_SLICE / 2;
+    let mut sample = Vec::with_capacity(3 * SAMPLE_SLICE);
+    sample.extend_from_slice(&data[..SAMPLE_SLICE]);
+    sample.extend_from_slice(&data[mid..mid + SAMPLE_SLICE]);
+    sample.extend_from_slice(&data[data.len() - SAMPLE_SLICE..]);
+    let mut out = vec![0u8; compressor.deflate_compress_bound(sample.len())];
+    match compressor.deflate_compress(&sample, &mut out) {
+        Ok(n) => n >= sample.len(),
+        Err(_) => true,
     }
 }
 
