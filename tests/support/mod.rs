@@ -329,3 +329,5 @@ pub fn version_description(function: &str, version: &str) -> String {
             .to_string()
     })
 }
+
+pub mod faults;
