@@ -57,14 +57,14 @@ pub fn publish(
             }
         })?;
     }
-    if config.summary {
-        if let Some(path) = env_path("GITHUB_STEP_SUMMARY") {
-            gha::append(&path, &report.summary_markdown()).map_err(|source| Error::Write {
-                what: "the job summary",
-                path: path.display().to_string(),
-                source,
-            })?;
-        }
+    if config.summary
+        && let Some(path) = env_path("GITHUB_STEP_SUMMARY")
+    {
+        gha::append(&path, &report.summary_markdown()).map_err(|source| Error::Write {
+            what: "the job summary",
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     match format {
         Format::Json => {

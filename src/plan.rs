@@ -247,15 +247,15 @@ pub fn plan(
                     update.environment = Some(desired);
                 }
             }
-            if let Some(layers) = &s.layers {
-                if *layers != f.layers {
-                    changes.push(FieldChange {
-                        field: "layers",
-                        from: Some(f.layers.join(", ")),
-                        to: layers.join(", "),
-                    });
-                    update.layers = Some(layers.clone());
-                }
+            if let Some(layers) = &s.layers
+                && *layers != f.layers
+            {
+                changes.push(FieldChange {
+                    field: "layers",
+                    from: Some(f.layers.join(", ")),
+                    to: layers.join(", "),
+                });
+                update.layers = Some(layers.clone());
             }
             let arch = s
                 .architecture

@@ -5,8 +5,15 @@ mod support;
 
 use support::{deploy, example_copy, path_str, role, snapshot, unique};
 
-/// (inputs beyond function-name and source-dir, input named, words the message holds)
-const CASES: &[(&[(&str, &str)], &str, &str)] = &[
+/// Inputs beyond function-name and source-dir, the input the error must name, and words
+/// its message must hold.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
+const CASES: &[Case] = &[
     (
         &[("memory-size", "64")],
         "memory-size",
