@@ -25,6 +25,8 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    #[error(transparent)]
+    NoCredentials(#[from] crate::aws::NoCredentials),
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]

@@ -74,9 +74,10 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
 
     let _g = Group::start(actions, "lambda-deploy: plan");
     let sdk = aws::load_config().await;
-    if sdk.region().is_none() {
+    if sdk.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         return Err(Error::NoRegion);
     }
+    aws::check_credentials(&sdk).await?;
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let function_state = lambda.get_function().await?;
     let mut live = Live {

@@ -222,3 +222,49 @@ fn symlink_leaving_source_dir_is_refused_before_any_change() {
     assert!(run.stderr().contains("'leak'"), "{}", run.stderr());
     assert!(!snapshot(&name).exists);
 }
+
+/// A job without a region or credentials must say which is missing and how to provide
+/// it, not print the SDK's provider chain.
+#[test]
+fn missing_region_or_credentials_is_one_clear_error() {
+    let name = unique("nocreds");
+    let dir = example_copy("python-hello");
+    let d = path_str(dir.path());
+    let role = role();
+    let inputs = [
+        ("function-name", name.as_str()),
+        ("source-dir", d.as_str()),
+        ("runtime", "python3.12"),
+        ("handler", "app.handler"),
+        ("role", role.as_str()),
+    ];
+
+    let run = deploy(
+        &inputs,
+        &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "")],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(
+        run.stderr()
+            .contains("error: no AWS region is set; set AWS_REGION"),
+        "{}",
+        run.stderr()
+    );
+
+    let run = deploy(
+        &inputs,
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+        &[],
+    );
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(err.contains("error: no AWS credentials found"), "{err}");
+    assert!(err.contains("configure-aws-credentials"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(!snapshot(&name).exists);
+}

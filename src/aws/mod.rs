@@ -17,6 +17,34 @@ pub async fn load_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// Resolves credentials once, before the first call, so a job without any gets one
+/// clear error instead of a provider chain dump on the first request. The SDK caches
+/// what this resolves.
+pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), NoCredentials> {
+    use aws_sdk_lambda::config::ProvideCredentials;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(NoCredentials {
+            reason: "no credential provider is configured".into(),
+        });
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| NoCredentials {
+            reason: e.to_string(),
+        })
+}
+
+/// No credentials could be found.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "no AWS credentials found ({reason}); add aws-actions/configure-aws-credentials before this step (OIDC, no stored keys), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)]
+pub struct NoCredentials {
+    pub reason: String,
+}
+
 /// What kind of failure an AWS call met, matched on modelled error variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
