@@ -257,8 +257,8 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(url_of(&name, "pr-12").as_deref(), Some(url.as_str()));
     let statements = url_statements(&name);
     for want in [
-        format!("lambda-deploy-url-pr-12 \"lambda:InvokeFunctionUrl\""),
-        format!("lambda-deploy-url-invoke-pr-12 \"lambda:InvokeFunction\""),
+        "lambda-deploy-url-pr-12 \"lambda:InvokeFunctionUrl\"".to_string(),
+        "lambda-deploy-url-invoke-pr-12 \"lambda:InvokeFunction\"".to_string(),
     ] {
         assert!(statements.contains(&want), "{want} not in {statements:?}");
     }
@@ -484,5 +484,132 @@ fn comment_false_posts_no_comment_but_records_the_deployment() {
             format!("POST /repos/{OWNER_REPO}/deployments"),
             format!("POST /repos/{OWNER_REPO}/deployments/77/statuses"),
         ]
+    );
+}
+
+fn url_auth(name: &str, qualifier: &str) -> Option<String> {
+    support::block(async {
+        lambda()
+            .get_function_url_config()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .ok()
+            .map(|c| c.auth_type().as_str().to_string())
+    })
+}
+
+fn policy(name: &str) -> Value {
+    support::block(async {
+        let Ok(p) = lambda().get_policy().function_name(name).send().await else {
+            return Value::Null;
+        };
+        serde_json::from_str(p.policy().unwrap_or("{}")).unwrap_or_default()
+    })
+}
+
+#[test]
+fn function_url_on_the_alias_switches_between_iam_and_public_without_stale_grants() {
+    let name = unique("url");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.extend([("alias", "live"), ("function-url", "iam")]);
+    let iam = run_as("push-branch.json", &inputs, None, &[]);
+    iam.assert_ok();
+    assert_eq!(url_auth(&name, "live").as_deref(), Some("AWS_IAM"));
+    assert_eq!(
+        iam.out("function-url"),
+        url_of(&name, "live").unwrap_or_default()
+    );
+    assert!(
+        url_statements(&name).is_empty(),
+        "an IAM URL grants nothing to everyone"
+    );
+
+    let public_inputs: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|(k, v)| {
+            if *k == "function-url" {
+                (*k, "public")
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    let public = run_as("push-branch.json", &public_inputs, None, &[]);
+    public.assert_ok();
+    assert_eq!(public.out("status"), "unchanged");
+    assert_eq!(url_auth(&name, "live").as_deref(), Some("NONE"));
+    assert_eq!(
+        public.out("function-url"),
+        iam.out("function-url"),
+        "same URL, new auth"
+    );
+    let doc = policy(&name);
+    let url_grant = doc["Statement"]
+        .as_array()
+        .and_then(|s| s.iter().find(|st| st["Sid"] == "lambda-deploy-url-live"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(url_grant["Principal"], "*", "{doc}");
+    assert_eq!(url_grant["Action"], "lambda:InvokeFunctionUrl", "{doc}");
+    // Lambda renders the auth type as a Condition; moto keeps the request's field as it is.
+    assert_eq!(url_grant["FunctionUrlAuthType"], "NONE", "{doc}");
+    assert!(
+        url_grant["Resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(":live")),
+        "the grant is on the alias: {doc}"
+    );
+    let invoke_grant = doc["Statement"]
+        .as_array()
+        .and_then(|s| {
+            s.iter()
+                .find(|st| st["Sid"] == "lambda-deploy-url-invoke-live")
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(invoke_grant["Action"], "lambda:InvokeFunction", "{doc}");
+    assert_eq!(invoke_grant["InvokedViaFunctionUrl"], true, "{doc}");
+    assert_eq!(url_statements(&name).len(), 2, "{doc}");
+
+    let back = run_as("push-branch.json", &inputs, None, &[]);
+    back.assert_ok();
+    assert_eq!(url_auth(&name, "live").as_deref(), Some("AWS_IAM"));
+    assert!(
+        url_statements(&name).is_empty(),
+        "the public grants are gone: {}",
+        policy(&name)
+    );
+}
+
+#[test]
+fn a_tag_that_is_not_semver_warns_and_moves_only_alias() {
+    let name = unique("nonsemver");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("alias", "live"));
+    let run = run_as(
+        "push-tag.json",
+        &inputs,
+        None,
+        &[("GITHUB_REF", "refs/tags/release-2024")],
+    );
+    run.assert_ok();
+    assert_eq!(aliases(&name), pairs(&[("live", "1")]));
+    assert!(
+        run.stdout().lines().any(|l| l.starts_with(
+            "::warning title=lambda-deploy::tag 'release-2024' is not a semver version"
+        )),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.summary.contains("is not a semver version"),
+        "{}",
+        run.summary
     );
 }
