@@ -613,3 +613,21 @@ fn a_tag_that_is_not_semver_warns_and_moves_only_alias() {
         run.summary
     );
 }
+
+#[test]
+fn a_preview_with_publish_false_fails_before_any_change() {
+    let name = unique("nopublish");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("publish", "false"));
+    let run = run_as("pull-request-opened.json", &inputs, None, &[]);
+    assert!(!run.ok());
+    assert!(
+        run.stdout()
+            .contains("input preview: a pull request preview needs a published version for alias pr-12, but publish is false"),
+        "{}",
+        run.stdout()
+    );
+    assert!(!snapshot(&name).exists, "nothing was created");
+}
