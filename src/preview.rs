@@ -24,8 +24,14 @@ pub struct Removal {
 }
 
 /// Removes the preview of pull request `number`. `label` is the description label of
-/// versions this pull request published.
-pub async fn remove(lambda: &Lambda, number: u64, label: &str) -> Result<Removal, AwsError> {
+/// versions this pull request published. With `dry_run`, only reads and reports what would
+/// be removed.
+pub async fn remove(
+    lambda: &Lambda,
+    number: u64,
+    label: &str,
+    dry_run: bool,
+) -> Result<Removal, AwsError> {
     let alias = tags::preview_alias(number).to_string();
     let mut removal = Removal {
         alias: alias.clone(),
@@ -37,8 +43,12 @@ pub async fn remove(lambda: &Lambda, number: u64, label: &str) -> Result<Removal
         .find(|a| a.name == alias)
         .map(|a| a.version.clone());
 
-    removal.url = function_url::remove(lambda, &alias).await?;
-    if removal.alias_version.is_some() {
+    if dry_run {
+        removal.url = lambda.get_url(&alias).await?.map(|c| c.url);
+    } else {
+        removal.url = function_url::remove(lambda, &alias).await?;
+    }
+    if removal.alias_version.is_some() && !dry_run {
         tracing::info!(alias = %alias, "deleting preview alias");
         lambda.delete_alias(&alias).await?;
     }
@@ -58,8 +68,10 @@ pub async fn remove(lambda: &Lambda, number: u64, label: &str) -> Result<Removal
                 .versions_kept
                 .push((v.version.clone(), a.name.clone())),
             None => {
-                tracing::info!(version = %v.version, "deleting preview version");
-                lambda.delete_version(&v.version).await?;
+                if !dry_run {
+                    tracing::info!(version = %v.version, "deleting preview version");
+                    lambda.delete_version(&v.version).await?;
+                }
                 removal.versions_deleted.push(v.version);
             }
         }

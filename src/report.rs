@@ -141,7 +141,7 @@ impl Report {
         if let Some(arn) = &self.function_arn {
             let _ = writeln!(md, "| Function | `{arn}` |");
         }
-        if self.status == Status::Removed {
+        if self.extra.removal.is_some() {
             extra::sections(self, &mut md);
             return md;
         }

@@ -345,6 +345,28 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(again.out("function-url"), url);
     assert_eq!(url_of(&name, "pr-12").as_deref(), Some(url.as_str()));
 
+    // A dry run of the close says what would go and changes nothing, on AWS or GitHub.
+    let before = (snapshot(&name), github.received().len());
+    let dry = run_as(
+        "pull-request-closed.json",
+        &[
+            ("function-name", name.as_str()),
+            ("github-token", TOKEN),
+            ("dry-run", "true"),
+        ],
+        Some(&github),
+        &[],
+    );
+    dry.assert_ok();
+    assert_eq!(dry.out("status"), "planned");
+    assert_eq!((snapshot(&name), github.received().len()), before);
+    assert!(
+        dry.summary.contains("to remove (dry run, nothing changed)")
+            && dry.summary.contains("versions to delete: `2`, `3`"),
+        "{}",
+        dry.summary
+    );
+
     // Closed: no package needed; alias, URL, grants and preview versions go, live stays.
     github.reset();
     github.comments_page(12, vec![comment(7, "LGTM"), comment(1001, &updated)]);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::Report;
+use super::{Report, Status};
 use crate::config::FunctionUrl;
 use crate::preview::Removal;
 use crate::release::SkippedMove;
@@ -97,28 +97,33 @@ pub(super) fn sections(report: &Report, md: &mut String) {
         let _ = writeln!(md, "```sh\n{}\n```", invoke_lines(report, alias).join("\n"));
     }
     if let Some(r) = &x.removal {
-        removal(r, x.pull_request, md);
+        removal(r, x.pull_request, report.status == Status::Planned, md);
     }
     if let Some(g) = &x.github {
         github(g, md);
     }
 }
 
-fn removal(r: &Removal, pr: Option<u64>, md: &mut String) {
+fn removal(r: &Removal, pr: Option<u64>, planned: bool, md: &mut String) {
     let pr = pr
         .map(|n| format!(" of pull request #{n}"))
         .unwrap_or_default();
-    let _ = writeln!(md, "\n**Preview{pr} removed**\n");
+    let (title, done) = if planned {
+        ("to remove (dry run, nothing changed)", "to delete")
+    } else {
+        ("removed", "deleted")
+    };
+    let _ = writeln!(md, "\n**Preview{pr} {title}**\n");
     match &r.alias_version {
         Some(v) => {
-            let _ = writeln!(md, "- alias `{}` (served `{v}`): deleted", r.alias);
+            let _ = writeln!(md, "- alias `{}` (served `{v}`): {done}", r.alias);
         }
         None => {
             let _ = writeln!(md, "- alias `{}`: already gone", r.alias);
         }
     }
     if let Some(url) = &r.url {
-        let _ = writeln!(md, "- function URL {url}: deleted, with its public grants");
+        let _ = writeln!(md, "- function URL {url}: {done}, with its public grants");
     }
     if r.versions_deleted.is_empty() {
         let _ = writeln!(md, "- versions: none only the preview used");
@@ -128,7 +133,7 @@ fn removal(r: &Removal, pr: Option<u64>, md: &mut String) {
             .iter()
             .map(|v| format!("`{v}`"))
             .collect();
-        let _ = writeln!(md, "- versions deleted: {}", list.join(", "));
+        let _ = writeln!(md, "- versions {done}: {}", list.join(", "));
     }
     for (v, alias) in &r.versions_kept {
         let _ = writeln!(md, "- version `{v}` kept: alias `{alias}` serves it");

@@ -108,14 +108,9 @@ pub(super) async fn remove(
     let label = ctx
         .ref_label()
         .unwrap_or_else(|| format!("pull request #{number}"));
-    if config.dry_run {
-        report.status = Status::Planned;
-        tracing::info!("dry run: would remove alias pr-{number}, its URL and its versions");
-        return Ok(report);
-    }
     let removal = if live.is_some() {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: remove preview");
-        preview::remove(&lambda, number, &label).await?
+        preview::remove(&lambda, number, &label, config.dry_run).await?
     } else {
         tracing::info!("function does not exist; no preview to remove");
         preview::Removal {
@@ -123,6 +118,12 @@ pub(super) async fn remove(
             ..preview::Removal::default()
         }
     };
+    if config.dry_run {
+        report.status = Status::Planned;
+        report.extra.removal = Some(removal);
+        report.elapsed_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
     report.extra.removal = Some(removal);
     {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
