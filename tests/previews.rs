@@ -490,6 +490,32 @@ fn forbidden_github_gives_a_warning_and_the_preview_still_deploys() {
 }
 
 #[test]
+fn not_found_from_github_is_a_warning_too() {
+    let github = FakeGitHub::start();
+    github.answer_everything(404, "Not Found");
+    let name = unique("notfound");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("github-token", TOKEN));
+    let run = run_as("pull-request-opened.json", &inputs, Some(&github), &[]);
+    run.assert_ok();
+    assert_eq!(aliases(&name), pairs(&[("pr-12", "1")]));
+    assert!(
+        run.summary
+            .contains("No pull request comment was posted: GitHub answered 404 (Not Found)"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary
+            .contains("No GitHub deployment was recorded: GitHub answered 404 (Not Found)"),
+        "{}",
+        run.summary
+    );
+}
+
+#[test]
 fn comment_false_posts_no_comment_but_records_the_deployment() {
     let github = FakeGitHub::start();
     github.deployment_writes(77);

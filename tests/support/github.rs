@@ -238,11 +238,16 @@ impl FakeGitHub {
 
     /// Every request answered with GitHub's 403 for a token that may not write.
     pub fn forbid_everything(&self) {
+        self.answer_everything(403, "Resource not accessible by integration");
+    }
+
+    /// Every request answered with `status` and GitHub's error body.
+    pub fn answer_everything(&self, status: u16, message: &str) {
         self.mount(Mock::given(wiremock::matchers::any()).respond_with(
-            ResponseTemplate::new(403).set_body_json(json!({
-                "message": "Resource not accessible by integration",
+            ResponseTemplate::new(status).set_body_json(json!({
+                "message": message,
                 "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
-                "status": "403"
+                "status": status.to_string()
             })),
         ));
     }
