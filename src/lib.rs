@@ -6,14 +6,16 @@
 //!    typed [`config::Config`]; every bad input fails here, before any AWS call.
 //! 2. [`context`]: the GitHub run (event, ref, commit, pull request) is read from
 //!    `GITHUB_*` variables and the event payload; [`tags`] derives aliases and
-//!    version descriptions from it.
+//!    version descriptions from it, and [`targets`] decides which aliases the run moves
+//!    (release tags, pull request previews) or whether it removes a preview ([`preview`]).
 //! 3. [`package`]: the source directory becomes a byte-reproducible zip, so an
 //!    unchanged tree has an unchanged CodeSha256 and is never uploaded again.
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
 //! 5. [`deploy`]: the plan is applied with waits and RevisionId guards.
-//! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]).
+//! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
+//!    pull request runs also get a sticky comment and a deployment ([`github`]).
 //!
 //! [`run`] wires these stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
@@ -24,15 +26,20 @@ pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod error;
+pub mod function_url;
 pub mod gha;
+pub mod github;
 pub mod limits;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod preview;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod state;
 pub mod tags;
+pub mod targets;
 pub mod types;
 
 pub use error::Error;

@@ -1,9 +1,13 @@
 //! One [`Report`] per run, rendered three ways: `$GITHUB_OUTPUT` pairs, the job summary
 //! markdown, and JSON for `--format json`. Rendering is pure.
 
+mod extra;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
 use crate::deploy::Moved;
 use crate::plan::{FieldChange, Plan, bytes};
@@ -68,6 +72,8 @@ pub struct Report {
     /// The plan, shown for dry runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// Release and preview details.
+    pub extra: ReportExtra,
 }
 
 impl Report {
@@ -135,6 +141,10 @@ impl Report {
         if let Some(arn) = &self.function_arn {
             let _ = writeln!(md, "| Function | `{arn}` |");
         }
+        if self.extra.removal.is_some() {
+            extra::sections(self, &mut md);
+            return md;
+        }
         let version = match (&self.version, self.published) {
             (Some(v), true) => format!("`{v}` (new)"),
             (Some(v), false) => format!("`{v}`"),
@@ -194,6 +204,7 @@ impl Report {
                 let _ = writeln!(md, "| `{a}` | `{v}` | `{v}` (already there) |");
             }
         }
+        extra::sections(self, &mut md);
         if !self.changes.is_empty() {
             let _ = writeln!(
                 md,

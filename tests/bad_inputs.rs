@@ -100,6 +100,27 @@ const CASES: &[Case] = &[
         "function-url",
         "is not one of: none, public, iam",
     ),
+    (
+        &[("function-url", "public"), ("preview", "false")],
+        "function-url",
+        "needs an alias to attach the URL to",
+    ),
+    (
+        &[("function-url", "iam"), ("publish", "false")],
+        "function-url",
+        "set publish: true or function-url: none",
+    ),
+    (
+        &[("preview", "sometimes")],
+        "preview",
+        "is not one of: auto, false",
+    ),
+    (
+        &[("semver-aliases", "maybe")],
+        "semver-aliases",
+        "use true or false",
+    ),
+    (&[("comment", "perhaps")], "comment", "use true or false"),
 ];
 
 #[test]

@@ -109,8 +109,18 @@ impl Lambda {
         }
     }
 
-    fn resource(&self) -> String {
+    pub(crate) fn resource(&self) -> String {
         format!("function '{}'", self.function)
+    }
+
+    /// The SDK client, for the adapters of other Lambda resources (URLs, versions).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The function name or ARN this client is bound to.
+    pub(crate) fn function(&self) -> &str {
+        &self.function
     }
 
     /// `$LATEST` and the function's tags; `None` when the function does not exist.

@@ -3,6 +3,8 @@
 //! that name the operation and say what to do.
 
 pub mod lambda;
+pub mod url;
+pub mod versions;
 
 use std::fmt;
 
