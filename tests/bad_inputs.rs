@@ -44,6 +44,11 @@ const CASES: &[Case] = &[
     (&[("alias", "1.2.3")], "alias", "contains a dot"),
     (&[("alias", "123")], "alias", "is all digits"),
     (
+        &[("alias", "pr-12")],
+        "alias",
+        "is reserved for pull request previews",
+    ),
+    (
         &[("environment", "NO_EQUALS_SIGN")],
         "environment",
         "line 1 has no '='",

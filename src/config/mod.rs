@@ -222,6 +222,22 @@ fn glob(pattern: &str) -> Result<String, String> {
         })
 }
 
+/// An alias from the `alias` input: Lambda's rules, and not `pr-<N>`, which belongs to
+/// pull request previews (closing the pull request deletes it).
+fn stable_alias(v: &str) -> Result<AliasName, String> {
+    let alias: AliasName = v.parse()?;
+    let reserved = alias
+        .as_str()
+        .strip_prefix("pr-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if reserved {
+        return Err(format!(
+            "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
+        ));
+    }
+    Ok(alias)
+}
+
 fn runtime(v: &str) -> Result<String, String> {
     let v = v.trim();
     let known = aws_sdk_lambda::types::Runtime::values();
@@ -438,7 +454,7 @@ impl Config {
             .map(|v| validate::lines(v, true))
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|a| c.opt("alias", &Some(a), |v| v.parse::<AliasName>()))
+            .filter_map(|a| c.opt("alias", &Some(a), stable_alias))
             .collect();
         if publish == Some(false) && !aliases.is_empty() {
             c.fail("alias", "needs a published version, but publish is false; set publish: true or remove alias");
