@@ -7,7 +7,7 @@
 # is `FROM scratch` + this folder, so what this script writes is exactly what users pull.
 #
 # With --check it then measures the folder and runs `lambda-deploy --help` inside it with
-# chroot (root only), proving the image's files are enough to start; when AWS_ENDPOINT_URL
+# chroot (as root, or through sudo), proving the image's files are enough to start; when AWS_ENDPOINT_URL
 # points at the local emulator it also runs a dry-run of examples/python-hello in there,
 # laid out as GitHub mounts a workspace (/github/workspace).
 set -euo pipefail
@@ -36,16 +36,18 @@ printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$root/etc/hosts"
 
 if [ "$check" = 1 ]; then
+  # chroot needs root; GitHub's runners have passwordless sudo.
+  as_root=(); [ "$(id -u)" = 0 ] || as_root=(sudo -n)
   bytes=$(du -sb "$root" | cut -f1)
   printf 'runtime filesystem: %s bytes (%s MiB), %s files\n' "$bytes" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1048576}')" "$(find "$root" -type f | wc -l)"
   printf 'gzip-compressed layer (what a registry stores): %s bytes\n' "$(tar -C "$root" -cf - . | gzip -6 | wc -c)"
-  chroot "$root" /lambda-deploy --help >/dev/null
+  "${as_root[@]}" chroot "$root" /lambda-deploy --help >/dev/null
   echo "chroot $root /lambda-deploy --help: ok"
   if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
     repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
     mkdir -p "$root/github/workspace"
     cp -r "$repo/examples/python-hello" "$root/github/workspace/"
-    out=$(cd / && env -i PATH=/ AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" AWS_REGION="${AWS_REGION:-us-east-1}" \
+    out=$(cd / && "${as_root[@]}" env -i PATH=/ AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" AWS_REGION="${AWS_REGION:-us-east-1}" \
       AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}" \
       AWS_EC2_METADATA_DISABLED=true 'INPUT_FUNCTION-NAME=runtime-image-check' \
       'INPUT_SOURCE-DIR=/github/workspace/python-hello' INPUT_RUNTIME=python3.12 INPUT_HANDLER=app.handler \
