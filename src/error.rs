@@ -5,6 +5,7 @@ use crate::aws::AwsError;
 use crate::config::ConfigErrors;
 use crate::context::ContextError;
 use crate::deploy::DeployError;
+use crate::image::ImageError;
 use crate::limits::LimitError;
 use crate::package::PackageError;
 use crate::plan::PlanError;
@@ -25,6 +26,8 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
@@ -44,6 +47,7 @@ impl Error {
             Error::Config(_) => "lambda-deploy: invalid input".into(),
             Error::Package(_) => "lambda-deploy: packaging failed".into(),
             Error::Limit(_) => "lambda-deploy: package too large".into(),
+            Error::Image(_) => "lambda-deploy: image deploy failed".into(),
             Error::Plan(_) => "lambda-deploy: cannot deploy".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),

@@ -9,6 +9,9 @@
 //!    version descriptions from it.
 //! 3. [`package`]: the source directory becomes a byte-reproducible zip, so an
 //!    unchanged tree has an unchanged CodeSha256 and is never uploaded again.
+//!    For `package-type: image`, [`image`] builds one reproducible code layer on a base
+//!    image (or resolves an existing image) and, after the plan, pushes it to ECR through
+//!    [`registry`], a thin OCI distribution client.
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
@@ -25,10 +28,12 @@ pub mod context;
 pub mod deploy;
 pub mod error;
 pub mod gha;
+pub mod image;
 pub mod limits;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod state;
