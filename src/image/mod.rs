@@ -206,7 +206,7 @@ pub async fn prepare(
                 )?)
             } else {
                 Some(Registry::new(
-                    RegistryEndpoint::https(&base_image.registry),
+                    RegistryEndpoint::for_host(&base_image.registry),
                     Credentials::Anonymous,
                 )?)
             };

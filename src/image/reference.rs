@@ -212,6 +212,14 @@ impl RegistryEndpoint {
         }
     }
 
+    /// The address of a registry named in an image reference: https, except on a loopback
+    /// host (a local registry), which is reached over http like container tools do.
+    pub fn for_host(host: &str) -> Self {
+        let mut e = Self::https(host);
+        e.https = !is_loopback(e.host());
+        e
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!(
