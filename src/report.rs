@@ -287,13 +287,15 @@ fn image_rows(md: &mut String, code: &str, image: &ImageReport) {
     };
     let _ = writeln!(md, "| Image tags | {tags} |");
     if image.built {
-        let total: u64 = image.layers.iter().map(|l| l.size).sum();
+        let count = |state: &str| image.layers.iter().filter(|l| l.state == state).count();
         let _ = writeln!(
             md,
-            "| Uploaded | {} of {} in {} layers |",
+            "| Pushed | {} uploaded; layers: {} uploaded, {} mounted, {} copied, {} already there |",
             bytes(image.bytes_uploaded),
-            bytes(total),
-            image.layers.len()
+            count("uploaded"),
+            count("mounted"),
+            count("copied"),
+            count("present")
         );
     }
 }

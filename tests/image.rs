@@ -206,7 +206,12 @@ fn build_pushes_by_digest_and_the_image_holds_the_code_and_cmd() {
         "{}",
         run.summary
     );
-    assert!(run.summary.contains("| Uploaded |"), "{}", run.summary);
+    assert!(
+        run.summary
+            .contains("layers: 1 uploaded, 1 mounted, 0 copied, 0 already there |"),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]
