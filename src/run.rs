@@ -111,7 +111,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
                 .clone()
                 .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
                 .unwrap_or_else(|| "x86_64".into());
-            let prepared = image::prepare(config, &ecr, &arch).await?;
+            let prepared = image::prepare(config, &ecr, &arch, actions).await?;
             let code = prepared.code();
             (Some(prepared), code)
         }

@@ -312,6 +312,24 @@ fn existing_image_uri_by_tag_is_deployed_by_digest() {
         run.out("image-uri"),
         "Lambda is given the digest, not the tag"
     );
+    let command = block(async {
+        let f = lambda()
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .expect("get function");
+        f.configuration()
+            .and_then(|c| c.image_config_response())
+            .and_then(|r| r.image_config())
+            .map(|i| i.command().to_vec())
+            .unwrap_or_default()
+    });
+    assert_eq!(
+        command,
+        ["app.handler"],
+        "image-command becomes the ImageConfig command"
+    );
 }
 
 #[test]

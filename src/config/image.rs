@@ -65,16 +65,18 @@ pub(super) fn options(
         reference::ecr_repository,
     );
     let mut repository = explicit.clone().unwrap_or_default();
-    if is_image && raw.ecr_repository.is_none() && raw.image_uri.is_none() {
-        if let Some(f) = function {
-            let default = f.short_name().to_ascii_lowercase();
-            match reference::ecr_repository(&default) {
-                Ok(r) => repository = r,
-                Err(_) => c.fail(
-                    "ecr-repository",
-                    format!("the default, the function name '{default}', is not a valid ECR repository name; give ecr-repository"),
-                ),
-            }
+    if is_image
+        && raw.ecr_repository.is_none()
+        && raw.image_uri.is_none()
+        && let Some(f) = function
+    {
+        let default = f.short_name().to_ascii_lowercase();
+        match reference::ecr_repository(&default) {
+            Ok(r) => repository = r,
+            Err(_) => c.fail(
+                "ecr-repository",
+                format!("the default, the function name '{default}', is not a valid ECR repository name; give ecr-repository"),
+            ),
         }
     }
     ImageOptions {

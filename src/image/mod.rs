@@ -21,6 +21,7 @@ pub mod source;
 
 use std::path::{Path, PathBuf};
 
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::aws::AwsError;
@@ -107,7 +108,7 @@ pub struct BuiltImage {
     pub built: Built,
     /// The registry the base is read from when it is not the target registry.
     base_registry: Option<Registry>,
-    _scratch: Scratch,
+    scratch: Scratch,
 }
 
 /// The image a run deploys, checked and ready.
@@ -167,12 +168,17 @@ fn basic(login: &EcrLogin) -> Credentials {
 
 /// Resolves or builds the image named by the config and runs every check that can refuse
 /// it. `function_arch` is the architecture the function will run on. Nothing is written.
+/// In Actions (`mask`), the registry password is masked before anything could print it.
 pub async fn prepare(
     config: &Config,
     ecr: &Ecr,
     function_arch: &str,
+    mask: bool,
 ) -> Result<Prepared, ImageError> {
     let login = ecr.login().await?;
+    if mask {
+        crate::gha::add_mask(login.password.expose_secret());
+    }
     let endpoint = endpoint_for(config);
     match &config.artifact {
         Artifact::ImageUri { image } => {
@@ -259,7 +265,7 @@ pub async fn prepare(
                     layer,
                     built,
                     base_registry,
-                    _scratch: scratch,
+                    scratch,
                 }),
                 target,
             })

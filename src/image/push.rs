@@ -73,7 +73,7 @@ impl Prepared {
                 "mounted"
             } else {
                 let from = b.base_registry.as_ref().unwrap_or(target);
-                let tmp = b._scratch.path().join("base-layer");
+                let tmp = b.scratch.path().join("base-layer");
                 let mut file = std::fs::File::create(&tmp).map_err(ImageError::Scratch)?;
                 from.download_blob(base_repo, &l.digest, &mut file).await?;
                 drop(file);
