@@ -464,3 +464,120 @@ fn an_image_is_never_given_to_a_zip_function() {
     assert_eq!(snapshot(&name), before);
     assert!(!reg::repository_exists(&name), "nothing was pushed");
 }
+
+/// `n` bytes that gzip cannot shrink, the same on every run.
+fn incompressible(n: usize) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::with_capacity(n + 32);
+    let mut block = Sha256::digest(b"lambda-deploy").to_vec();
+    while out.len() < n {
+        block = Sha256::digest(&block).to_vec();
+        out.extend_from_slice(&block);
+    }
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn dry_run_pushes_nothing_and_a_large_layer_goes_up_in_parts() {
+    let name = unique("imgbig");
+    let dir = example_copy("python-hello");
+    let big = incompressible(12 * 1024 * 1024);
+    std::fs::write(dir.path().join("model.bin"), &big).unwrap();
+    let (base_repo, _) = base_index();
+    let proxy = FaultProxy::start(&format!("http://{}", reg::addr()));
+    let base = base_ref(&proxy.url, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let mut inputs = build_inputs(&name, &d, &role, &base, &proxy.url);
+
+    inputs.push(("dry-run", "true"));
+    let dry = deploy(&inputs, &[("GITHUB_SHA", SHA_A)], &[]);
+    dry.assert_ok();
+    assert_eq!(dry.out("status"), "planned");
+    let planned = dry.out("image-digest").to_string();
+    assert!(planned.starts_with("sha256:"), "{:?}", dry.outputs);
+    let writes: Vec<Value> = proxy
+        .log()
+        .into_iter()
+        .filter(|r| r["method"] != "GET" && r["method"] != "HEAD")
+        .collect();
+    assert!(writes.is_empty(), "a dry run writes nothing: {writes:?}");
+    assert!(!reg::repository_exists(&name));
+    assert!(!snapshot(&name).exists);
+
+    inputs.pop();
+    let run = deploy(&inputs, &[("GITHUB_SHA", SHA_A)], &[]);
+    run.assert_ok();
+    assert_eq!(
+        run.out("image-digest"),
+        planned,
+        "the dry run planned this very image"
+    );
+    let patches = proxy
+        .log()
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .count();
+    assert_eq!(
+        patches, 2,
+        "a 12 MiB layer goes up in two parts of at most 8 MiB"
+    );
+    let manifest: Value = serde_json::from_slice(&reg::get(&name, "manifests", &planned)).unwrap();
+    let code = manifest["layers"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let layer = reg::get(&name, "blobs", &code);
+    assert_eq!(reg::sha256(&layer), code, "the parts add up to the layer");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&layer[..]));
+    let mut model = None;
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == "var/task/model.bin" {
+            let mut body = Vec::new();
+            e.read_to_end(&mut body).unwrap();
+            model = Some(body);
+        }
+    }
+    assert!(
+        model == Some(big),
+        "model.bin is in the layer, byte for byte"
+    );
+}
+
+#[test]
+fn a_declined_mount_copies_the_base_layer() {
+    let name = unique("imgcopy");
+    let dir = example_copy("python-hello");
+    let (base_repo, amd) = base_index();
+    let proxy = FaultProxy::start(&format!("http://{}", reg::addr()));
+    // The registry answers the mount with a plain upload session, as registries may.
+    proxy.add(serde_json::json!([{
+        "match": {"method": "POST", "path": "mount="},
+        "times": -1,
+        "fault": {"status": 202, "body": ""}
+    }]));
+    let base = base_ref(&proxy.url, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(&build_inputs(&name, &d, &role, &base, &proxy.url), &[], &[]);
+    run.assert_ok();
+    assert!(
+        run.summary
+            .contains("layers: 1 uploaded, 0 mounted, 1 copied, 0 already there |"),
+        "{}",
+        run.summary
+    );
+    let layer = reg::get(&name, "blobs", &amd.layer);
+    assert_eq!(
+        reg::sha256(&layer),
+        amd.layer,
+        "the base layer is in the function's repository"
+    );
+    let (_, code_sha, _) = function_image(&name);
+    assert_eq!(
+        code_sha,
+        run.out("image-digest").trim_start_matches("sha256:")
+    );
+}
