@@ -427,6 +427,9 @@ impl fmt::Display for Plan {
             format!("unchanged (sha256 {})", self.code.code_sha256)
         };
         writeln!(f, "  code: {code}")?;
+        if let Some(image) = &self.code.image {
+            writeln!(f, "  image: {}", image.uri)?;
+        }
         for c in &self.changes {
             match &c.from {
                 Some(from) => writeln!(f, "  {}: {} -> {}", c.field, from, c.to)?,
