@@ -334,4 +334,5 @@ pub fn version_description(function: &str, version: &str) -> String {
 }
 
 pub mod faults;
+pub mod image;
 pub mod registry;
