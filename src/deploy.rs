@@ -48,7 +48,12 @@ pub enum DeployError {
     ShaMismatch { expected: String, actual: String },
 }
 
-fn code_source(zip: &Path) -> Result<CodeSource, DeployError> {
+fn code_source(plan: &Plan, zip: &Path) -> Result<CodeSource, DeployError> {
+    if let Some(image) = &plan.code.image {
+        return Ok(CodeSource::Image {
+            uri: image.uri.clone(),
+        });
+    }
     std::fs::read(zip)
         .map(CodeSource::Zip)
         .map_err(|source| DeployError::ReadPackage {
@@ -72,7 +77,7 @@ pub async fn apply(
             let arch = plan.architecture.as_deref().unwrap_or("x86_64");
             tracing::info!(function = %plan.function_name, "creating function");
             written = lambda
-                .create(code_source(zip)?, arch, &plan.config, &plan.tags)
+                .create(code_source(plan, zip)?, arch, &plan.config, &plan.tags)
                 .await?;
             written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
         }
@@ -90,7 +95,7 @@ pub async fn apply(
                 let rev = written.revision_id.clone();
                 written = lambda
                     .update_code(
-                        code_source(zip)?,
+                        code_source(plan, zip)?,
                         plan.architecture.as_deref(),
                         rev.as_deref(),
                     )

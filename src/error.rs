@@ -5,6 +5,7 @@ use crate::aws::AwsError;
 use crate::config::ConfigErrors;
 use crate::context::ContextError;
 use crate::deploy::DeployError;
+use crate::image::ImageError;
 use crate::limits::LimitError;
 use crate::package::PackageError;
 use crate::plan::PlanError;
@@ -34,6 +35,8 @@ pub enum Error {
         "no package to deploy; give source-dir (a folder to package) or zip-file (a prebuilt zip)"
     )]
     NoPackage,
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
@@ -55,6 +58,7 @@ impl Error {
             Error::Limit(_) => "lambda-deploy: package too large".into(),
             Error::Plan(_) | Error::NoPackage => "lambda-deploy: cannot deploy".into(),
             Error::Targets(_) => "lambda-deploy: invalid input".into(),
+            Error::Image(_) => "lambda-deploy: image deploy failed".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
             _ => "lambda-deploy failed".into(),

@@ -10,6 +10,9 @@
 //!    (release tags, pull request previews) or whether it removes a preview ([`preview`]).
 //! 3. [`package`]: the source directory becomes a byte-reproducible zip, so an
 //!    unchanged tree has an unchanged CodeSha256 and is never uploaded again.
+//!    For `package-type: image`, [`image`] builds one reproducible code layer on a base
+//!    image (or resolves an existing image) and, after the plan, pushes it to ECR through
+//!    [`registry`], a thin OCI distribution client.
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
@@ -29,11 +32,13 @@ pub mod error;
 pub mod function_url;
 pub mod gha;
 pub mod github;
+pub mod image;
 pub mod limits;
 pub mod output;
 pub mod package;
 pub mod plan;
 pub mod preview;
+pub mod registry;
 pub mod release;
 pub mod report;
 pub mod run;

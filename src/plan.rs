@@ -18,6 +18,17 @@ pub struct LocalCode {
     pub code_sha256: String,
     pub size: u64,
     pub unzipped_size: u64,
+    /// Set for container images: Lambda gets the image instead of a zip.
+    pub image: Option<ImageCode>,
+}
+
+/// The image a function is pointed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageCode {
+    /// `<registry>/<repository>@sha256:<hex>`: always by digest.
+    pub uri: String,
+    /// `CMD` override sent as ImageConfig (existing images with `image-command`).
+    pub command: Option<Vec<String>>,
 }
 
 /// Whether the function is created or updated.
@@ -48,6 +59,8 @@ pub struct ConfigUpdate {
     pub description: Option<String>,
     pub environment: Option<BTreeMap<String, String>>,
     pub layers: Option<Vec<String>>,
+    /// `CMD` override of an image function (ImageConfig).
+    pub image_command: Option<Vec<String>>,
 }
 
 impl ConfigUpdate {
@@ -126,6 +139,10 @@ pub enum PlanError {
         "function '{function}' is deployed as a container image; Lambda cannot switch it to a zip package: deploy to a new function name or set package-type: image"
     )]
     PackageTypeMismatch { function: String },
+    #[error(
+        "function '{function}' is deployed as a zip package; Lambda cannot switch it to a container image: deploy to a new function name or set package-type: zip"
+    )]
+    ImageToZipFunction { function: String },
 }
 
 /// Inputs to [`plan`] that come from the live function.
@@ -172,12 +189,14 @@ pub fn plan(
     let mut changes = Vec::new();
     let mut update = ConfigUpdate::default();
 
+    // Image functions have no runtime, handler or layers of their own.
+    let image = code.image.is_some();
     let (action, previous_code_sha256, code_changed, architecture) = match &live.function {
         None => {
             let missing: Vec<&'static str> = [
                 ("role", s.role.is_none()),
-                ("runtime", s.runtime.is_none()),
-                ("handler", s.handler.is_none()),
+                ("runtime", s.runtime.is_none() && !image),
+                ("handler", s.handler.is_none() && !image),
             ]
             .into_iter()
             .filter_map(|(n, m)| m.then_some(n))
@@ -190,13 +209,14 @@ pub fn plan(
             }
             update = ConfigUpdate {
                 role: s.role.clone(),
-                runtime: s.runtime.clone(),
-                handler: s.handler.clone(),
+                runtime: s.runtime.clone().filter(|_| !image),
+                handler: s.handler.clone().filter(|_| !image),
                 memory_size: s.memory_size,
                 timeout: s.timeout,
                 description: s.description.clone(),
                 environment: s.environment.clone(),
                 layers: s.layers.clone(),
+                image_command: code.image.as_ref().and_then(|i| i.command.clone()),
             };
             (
                 FunctionAction::Create,
@@ -206,9 +226,15 @@ pub fn plan(
             )
         }
         Some(f) => {
-            if f.package_type.eq_ignore_ascii_case("image") {
-                return Err(PlanError::PackageTypeMismatch {
-                    function: function_name,
+            if f.package_type.eq_ignore_ascii_case("image") != image {
+                return Err(if image {
+                    PlanError::ImageToZipFunction {
+                        function: function_name,
+                    }
+                } else {
+                    PlanError::PackageTypeMismatch {
+                        function: function_name,
+                    }
                 });
             }
             macro_rules! field {
@@ -226,8 +252,10 @@ pub fn plan(
                 };
             }
             field!("role", role, |v: &String| v.clone());
-            field!("runtime", runtime, |v: &String| v.clone());
-            field!("handler", handler, |v: &String| v.clone());
+            if !image {
+                field!("runtime", runtime, |v: &String| v.clone());
+                field!("handler", handler, |v: &String| v.clone());
+            }
             field!("memory-size", memory_size, |v: &i32| v.to_string());
             field!("timeout", timeout, |v: &i32| v.to_string());
             field!("description", description, |v: &String| v.clone());
@@ -258,6 +286,16 @@ pub fn plan(
                     to: layers.join(", "),
                 });
                 update.layers = Some(layers.clone());
+            }
+            if let Some(cmd) = code.image.as_ref().and_then(|i| i.command.as_ref())
+                && f.image_command.as_ref() != Some(cmd)
+            {
+                changes.push(FieldChange {
+                    field: "image-command",
+                    from: f.image_command.as_ref().map(|c| c.join(" ")),
+                    to: cmd.join(" "),
+                });
+                update.image_command = Some(cmd.clone());
             }
             let arch = s
                 .architecture
@@ -392,6 +430,9 @@ impl fmt::Display for Plan {
             format!("unchanged (sha256 {})", self.code.code_sha256)
         };
         writeln!(f, "  code: {code}")?;
+        if let Some(image) = &self.code.image {
+            writeln!(f, "  image: {}", image.uri)?;
+        }
         for c in &self.changes {
             match &c.from {
                 Some(from) => writeln!(f, "  {}: {} -> {}", c.field, from, c.to)?,

@@ -10,6 +10,7 @@ use serde::Serialize;
 pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
 use crate::deploy::Moved;
+use crate::image::ImageReport;
 use crate::plan::{FieldChange, Plan, bytes};
 
 /// GitHub's cap on a job summary or comment body.
@@ -69,6 +70,9 @@ pub struct Report {
     pub provenance: Provenance,
     pub elapsed_ms: u128,
     pub warnings: Vec<String>,
+    /// The container image deployed (image runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageReport>,
     /// The plan, shown for dry runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -93,6 +97,11 @@ impl Report {
         out.push(("code-sha256", self.code_sha256.clone()));
         out.push(("code-size", self.code_size.to_string()));
         out.push(("code-changed", self.code_changed.to_string()));
+        if let Some(image) = &self.image {
+            out.push(("image-uri", image.uri.clone()));
+            out.push(("image-digest", image.digest.clone()));
+            out.push(("image-tags", image.tags.join(",")));
+        }
         if let Some(s3) = &self.s3_uri {
             out.push(("s3-uri", s3.clone()));
         }
@@ -156,13 +165,18 @@ impl Report {
         } else {
             "unchanged"
         };
-        let _ = writeln!(
-            md,
-            "| Code | {code}: {} zipped, {} unzipped, sha256 `{}` |",
-            bytes(self.code_size),
-            bytes(self.unzipped_size),
-            self.code_sha256
-        );
+        match &self.image {
+            Some(image) => image_rows(&mut md, code, image),
+            None => {
+                let _ = writeln!(
+                    md,
+                    "| Code | {code}: {} zipped, {} unzipped, sha256 `{}` |",
+                    bytes(self.code_size),
+                    bytes(self.unzipped_size),
+                    self.code_sha256
+                );
+            }
+        }
         if let Some(s3) = &self.s3_uri {
             let _ = writeln!(md, "| Uploaded through | `{s3}` |");
         }
@@ -205,6 +219,19 @@ impl Report {
             }
         }
         extra::sections(self, &mut md);
+        if let Some(image) = self.image.as_ref().filter(|i| !i.layers.is_empty()) {
+            let _ = writeln!(
+                md,
+                "\n**Image layers**\n\n| Layer | Size | |\n|---|---|---|"
+            );
+            for l in image.layers.iter().take(max_rows) {
+                let short = l.digest.get(..19).unwrap_or(&l.digest);
+                let _ = writeln!(md, "| `{short}` | {} | {} |", bytes(l.size), l.state);
+            }
+            if image.layers.len() > max_rows {
+                let _ = writeln!(md, "| … | {} more | |", image.layers.len() - max_rows);
+            }
+        }
         if !self.changes.is_empty() {
             let _ = writeln!(
                 md,
@@ -253,5 +280,33 @@ impl Report {
             );
         }
         md
+    }
+}
+
+/// The summary rows of an image deploy: where it is, its tags and what was uploaded.
+fn image_rows(md: &mut String, code: &str, image: &ImageReport) {
+    let _ = writeln!(md, "| Image | {code}: `{}` |", image.uri);
+    let tags = if image.tags.is_empty() {
+        "none".to_string()
+    } else {
+        image
+            .tags
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(md, "| Image tags | {tags} |");
+    if image.built {
+        let count = |state: &str| image.layers.iter().filter(|l| l.state == state).count();
+        let _ = writeln!(
+            md,
+            "| Pushed | {} uploaded; layers: {} uploaded, {} mounted, {} copied, {} already there |",
+            bytes(image.bytes_uploaded),
+            count("uploaded"),
+            count("mounted"),
+            count("copied"),
+            count("present")
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::aws::ecr::Ecr;
 use crate::aws::lambda::Lambda;
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
@@ -14,7 +15,7 @@ use crate::package::{self, ExcludeSet, PackageInfo};
 use crate::plan::{self, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
 use crate::targets::{Mode, Rules};
-use crate::{aws, limits, release, tags, targets};
+use crate::{aws, image, limits, release, tags, targets};
 
 mod previews;
 
@@ -48,6 +49,13 @@ fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo)
             Ok((scratch.to_path_buf(), info))
         }
         Artifact::ZipFile { path } => Ok((path.clone(), package::inspect_zip(path)?)),
+        Artifact::ImageBuild { .. } | Artifact::ImageUri { .. } => {
+            Err(image::ImageError::Unusable {
+                image: "(none)".into(),
+                reason: "images are not packaged as zips".into(),
+            }
+            .into())
+        }
     }
 }
 
@@ -86,12 +94,21 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
 
     let scratch = TempZip::new(&function);
-    let (zip, info) = {
+    // Images are built once the function's architecture is known (below).
+    let (zip, zip_code) = if artifact.is_image() {
+        (scratch.0.clone(), None)
+    } else {
         let _g = Group::start(actions, "lambda-deploy: package");
         let (zip, info) = prepare(artifact, &scratch.0)?;
         tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
         limits::check(&info)?;
-        (zip, info)
+        let code = LocalCode {
+            code_sha256: info.code_sha256.clone(),
+            size: info.size,
+            unzipped_size: info.unzipped_size,
+            image: None,
+        };
+        (zip, Some(code))
     };
 
     let _g = Group::start(actions, "lambda-deploy: plan");
@@ -101,6 +118,22 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let mut live = Live {
         function: function_state,
         ..Live::default()
+    };
+    let ecr = Ecr::new(&sdk);
+    let (image, code) = match zip_code {
+        Some(code) => (None, code),
+        None => {
+            let _g = Group::start(actions, "lambda-deploy: image");
+            let arch = config
+                .settings
+                .architecture
+                .clone()
+                .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
+                .unwrap_or_else(|| "x86_64".into());
+            let prepared = image::prepare(config, &ecr, &arch, actions).await?;
+            let code = prepared.code();
+            (Some(prepared), code)
+        }
     };
     if live.function.is_some() {
         for name in targets.names() {
@@ -113,16 +146,13 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
             && live
                 .function
                 .as_ref()
-                .is_some_and(|f| f.code_sha256 == info.code_sha256)
+                .is_some_and(|f| f.code_sha256 == code.code_sha256)
         {
             live.latest_version = lambda.latest_version().await?;
         }
     }
-    let code = LocalCode {
-        code_sha256: info.code_sha256.clone(),
-        size: info.size,
-        unzipped_size: info.unzipped_size,
-    };
+    let (code_sha256, code_size, unzipped_size) =
+        (code.code_sha256.clone(), code.size, code.unzipped_size);
     let mut description = tags::version_description(ctx);
     if description.is_empty() {
         description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
@@ -141,9 +171,9 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         published: false,
         aliases: Vec::new(),
         moved: Vec::new(),
-        code_sha256: info.code_sha256.clone(),
-        code_size: info.size,
-        unzipped_size: info.unzipped_size,
+        code_sha256,
+        code_size,
+        unzipped_size,
         code_changed: plan.code_changed,
         changes: plan.changes.clone(),
         tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
@@ -152,6 +182,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         provenance: provenance(ctx),
         elapsed_ms: 0,
         warnings: targets.warnings.clone(),
+        image: image.as_ref().map(|i| i.report()),
         plan: None,
         extra: previews::extra(config, ctx, &targets, skipped),
     };
@@ -165,6 +196,16 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         report.plan = Some(plan);
         report.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
+    }
+
+    if let Some(image) = &image {
+        let _g = Group::start(actions, "lambda-deploy: push");
+        let pushed = image.push(&ecr, &tags::image_tags(ctx)).await?;
+        report.image = Some(pushed.report);
+        for w in &pushed.warnings {
+            tracing::warn!("{w}");
+        }
+        report.warnings.extend(pushed.warnings);
     }
 
     if plan.is_noop() {

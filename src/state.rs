@@ -20,6 +20,8 @@ pub struct LiveFunction {
     pub layers: Vec<String>,
     pub code_sha256: String,
     pub code_size: i64,
+    /// `CMD` override of an image function (ImageConfig), when set.
+    pub image_command: Option<Vec<String>>,
     pub revision_id: Option<String>,
     pub state: Option<String>,
     pub last_update_status: Option<String>,

@@ -101,6 +101,85 @@ const CASES: &[Case] = &[
         "cannot be combined with source-dir",
     ),
     (
+        &[(
+            "image-uri",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
+        )],
+        "image-uri",
+        "applies only to package-type image",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            (
+                "image-uri",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
+            ),
+        ],
+        "image-uri",
+        "cannot be combined with source-dir",
+    ),
+    (
+        &[("package-type", "image")],
+        "handler",
+        "is required to build an image",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("base-image", "Base/Image:1"),
+        ],
+        "base-image",
+        "repository names use lowercase letters",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("base-image", "public.ecr.aws/lambda/python"),
+        ],
+        "base-image",
+        "names no tag or digest",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("ecr-repository", "My_Repo"),
+        ],
+        "ecr-repository",
+        "is not an ECR repository name",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("registry-endpoint", "http://registry.example.com"),
+        ],
+        "registry-endpoint",
+        "http:// on a non-loopback host",
+    ),
+    (
+        &[("package-type", "image"), ("image-command", "[1]")],
+        "image-command",
+        "is not a JSON array of strings",
+    ),
+    (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("runtime", "python3.12"),
+        ],
+        "runtime",
+        "applies only to package-type zip",
+    ),
+    (
+        &[("package-type", "image"), ("zip-file", "app.zip")],
+        "zip-file",
+        "applies only to package-type zip",
+    ),
+    (
         &[("function-url", "open")],
         "function-url",
         "is not one of: none, public, iam",

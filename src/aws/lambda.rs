@@ -8,7 +8,8 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, FunctionConfiguration, PackageType, Runtime,
+    Architecture, Environment, FunctionCode, FunctionConfiguration, ImageConfig, PackageType,
+    Runtime,
 };
 
 use super::{AwsError, ErrorKind};
@@ -20,6 +21,32 @@ use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 pub enum CodeSource {
     /// The zip's bytes, uploaded in the request (up to 50 MB).
     Zip(Vec<u8>),
+    /// A container image in ECR, by digest.
+    Image { uri: String },
+}
+
+impl CodeSource {
+    fn package_type(&self) -> PackageType {
+        match self {
+            CodeSource::Zip(_) => PackageType::Zip,
+            CodeSource::Image { .. } => PackageType::Image,
+        }
+    }
+
+    fn function_code(self) -> FunctionCode {
+        match self {
+            CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
+            CodeSource::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
+        }
+    }
+}
+
+fn image_config(command: &Option<Vec<String>>) -> Option<ImageConfig> {
+    command.as_ref().map(|cmd| {
+        ImageConfig::builder()
+            .set_command(Some(cmd.clone()))
+            .build()
+    })
 }
 
 /// After a write: what Lambda reports.
@@ -169,6 +196,11 @@ impl Lambda {
             layers: fp.layers,
             code_sha256: c.code_sha256().unwrap_or_default().to_string(),
             code_size: c.code_size(),
+            image_command: c
+                .image_config_response()
+                .and_then(|r| r.image_config())
+                .map(|i| i.command().to_vec())
+                .filter(|v| !v.is_empty()),
             revision_id: c.revision_id().map(str::to_string),
             state: c.state().map(|s| s.as_str().to_string()),
             last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
@@ -288,13 +320,13 @@ impl Lambda {
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> Result<Written, AwsError> {
-        let CodeSource::Zip(bytes) = code;
         let mut req = self
             .client
             .create_function()
             .function_name(&self.function)
-            .package_type(PackageType::Zip)
-            .code(FunctionCode::builder().zip_file(Blob::new(bytes)).build())
+            .package_type(code.package_type())
+            .set_image_config(image_config(&cfg.image_command))
+            .code(code.function_code())
             .architectures(Architecture::from(architecture))
             .set_role(cfg.role.clone())
             .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
@@ -337,12 +369,15 @@ impl Lambda {
         architecture: Option<&str>,
         revision_id: Option<&str>,
     ) -> Result<Written, AwsError> {
-        let CodeSource::Zip(bytes) = code;
-        let out = self
+        let req = self
             .client
             .update_function_code()
-            .function_name(&self.function)
-            .zip_file(Blob::new(bytes))
+            .function_name(&self.function);
+        let req = match code {
+            CodeSource::Zip(bytes) => req.zip_file(Blob::new(bytes)),
+            CodeSource::Image { uri } => req.image_uri(uri),
+        };
+        let out = req
             .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))
             .set_revision_id(revision_id.map(str::to_string))
             .publish(false)
@@ -377,6 +412,7 @@ impl Lambda {
             .set_timeout(cfg.timeout)
             .set_description(cfg.description.clone())
             .set_layers(cfg.layers.clone())
+            .set_image_config(image_config(&cfg.image_command))
             .set_revision_id(revision_id.map(str::to_string));
         if let Some(vars) = &cfg.environment {
             req = req.environment(env(vars));

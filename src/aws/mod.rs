@@ -2,6 +2,7 @@
 //! data in [`crate::state`] and [`crate::plan`], and turn SDK errors into [`AwsError`]s
 //! that name the operation and say what to do.
 
+pub mod ecr;
 pub mod lambda;
 pub mod url;
 pub mod versions;

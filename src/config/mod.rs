@@ -2,6 +2,7 @@
 //! module validates them into a typed [`Config`], reporting every bad input at once,
 //! before anything talks to AWS.
 
+mod image;
 pub mod inputs;
 pub mod raw;
 mod validate;
@@ -14,9 +15,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
 
+pub use image::ImageOptions;
 pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
 
+use crate::image::reference::ImageRef;
 use crate::types::{AliasName, FunctionName};
 
 /// One bad input: which one, and a message that says what to do.
@@ -58,6 +61,24 @@ pub enum Artifact {
     SourceDir { dir: PathBuf, exclude: Vec<String> },
     /// Deploy this zip as it is.
     ZipFile { path: PathBuf },
+    /// Build a container image: this directory under /var/task on `base_image`.
+    ImageBuild {
+        dir: PathBuf,
+        exclude: Vec<String>,
+        base_image: ImageRef,
+    },
+    /// Deploy this existing container image.
+    ImageUri { image: ImageRef },
+}
+
+impl Artifact {
+    /// Whether the run deploys a container image.
+    pub fn is_image(&self) -> bool {
+        matches!(
+            self,
+            Artifact::ImageBuild { .. } | Artifact::ImageUri { .. }
+        )
+    }
 }
 
 /// How `environment` combines with the variables the function already has.
@@ -123,6 +144,8 @@ pub struct Config {
     pub wait_timeout: Duration,
     pub s3: Option<S3Target>,
     pub layer_dirs: Vec<(String, PathBuf)>,
+    /// Image repository, registry and command (image runs).
+    pub image: ImageOptions,
 }
 
 /// Whether the run needs a package (`source-dir` or `zip-file`).
@@ -311,12 +334,6 @@ impl Config {
         let package_type = c.with_default("package-type", &raw.package_type, |v| {
             validate::one_of(v, &["zip", "image"])
         });
-        if package_type == Some("image") {
-            c.fail(
-                "package-type",
-                "'image' deploys are not available in this version of lambda-deploy; use zip",
-            );
-        }
         for (input, value) in [
             ("image-uri", &raw.image_uri),
             ("image-command", &raw.image_command),
@@ -345,8 +362,11 @@ impl Config {
         // Removing a preview builds nothing: the package inputs are not even looked at (the
         // checkout is usually skipped for a closed pull request).
         let removes_preview = rule == PackageRule::ClosingPullRequest && preview == Some(true);
+        let is_image = package_type == Some("image");
+        let image = image::options(&mut c, raw, function_name.as_ref(), is_image);
         let artifact = match (&raw.source_dir, &raw.zip_file) {
             _ if removes_preview => None,
+            _ if is_image => image::artifact(&mut c, raw, base, &exclude),
             (Some(_), Some(_)) => {
                 c.fail(
                     "zip-file",
@@ -375,7 +395,8 @@ impl Config {
                 None
             }
         };
-        let package_given = raw.source_dir.is_some() || raw.zip_file.is_some();
+        // The image path reports its own missing source (source-dir or image-uri).
+        let package_given = raw.source_dir.is_some() || raw.zip_file.is_some() || is_image;
 
         let settings = FunctionSettings {
             role: c.opt("role", &raw.role, validate::role_arn),
@@ -575,6 +596,7 @@ impl Config {
                 wait_timeout: Duration::from_secs(wait as u64),
                 s3,
                 layer_dirs,
+                image,
             }),
             _ => Err(ConfigErrors(vec![InputError {
                 input: "function-name",

@@ -30,7 +30,8 @@
 
 mod exclude;
 mod inspect;
-mod walk;
+// The walker (excludes, symlink checks, sorted entries) is shared with the image layer.
+pub(crate) mod walk;
 mod writer;
 
 #[cfg(test)]

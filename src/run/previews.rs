@@ -99,6 +99,7 @@ pub(super) async fn remove(
         provenance: super::provenance(ctx),
         elapsed_ms: 0,
         warnings: targets.warnings.clone(),
+        image: None,
         plan: None,
         extra: extra(config, ctx, targets, Vec::new()),
     };

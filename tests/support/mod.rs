@@ -22,10 +22,13 @@ pub fn services() -> &'static BTreeMap<String, String> {
             "AWS_REGION",
             "LAMBDA_DEPLOY_TEST_ROLE",
         ];
+        // The registry's address and login, for image tests, when exported too.
+        let optional = ["REGISTRY", "REGISTRY_USERNAME", "REGISTRY_PASSWORD"];
         if keys.iter().all(|k| std::env::var(k).is_ok()) {
             return keys
                 .iter()
-                .map(|k| (k.to_string(), std::env::var(k).unwrap_or_default()))
+                .chain(optional.iter())
+                .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
                 .collect();
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-aws.sh");
@@ -332,3 +335,5 @@ pub fn version_description(function: &str, version: &str) -> String {
 
 pub mod faults;
 pub mod github;
+pub mod image;
+pub mod registry;

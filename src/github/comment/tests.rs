@@ -40,6 +40,7 @@ fn base() -> Report {
         },
         elapsed_ms: 2500,
         warnings: Vec::new(),
+        image: None,
         plan: None,
         extra: ReportExtra {
             pull_request: Some(12),
