@@ -47,6 +47,10 @@ impl Error {
             Error::Plan(_) => "lambda-deploy: cannot deploy".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            Error::Deploy(DeployError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),
+            Error::Deploy(DeployError::Overtaken { .. }) => {
+                "lambda-deploy: overtaken by another deploy".into()
+            }
             _ => "lambda-deploy failed".into(),
         }
     }

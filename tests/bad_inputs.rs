@@ -79,6 +79,16 @@ const CASES: &[Case] = &[
         "alias",
         "set publish: true or remove alias",
     ),
+    (
+        &[("publish", "false"), ("smoke-test", "{}")],
+        "smoke-test",
+        "set publish: true or remove smoke-test",
+    ),
+    (
+        &[("smoke-test", "{ping")],
+        "smoke-test",
+        "is not valid JSON",
+    ),
     (&[("exclude", "src/[")], "exclude", "is not a valid glob"),
     (
         &[("wait-timeout", "0")],

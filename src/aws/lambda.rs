@@ -43,7 +43,7 @@ fn arch_str(c: &FunctionConfiguration) -> Option<String> {
     c.architectures().first().map(|a| a.as_str().to_string())
 }
 
-fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
+pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
     ConfigFingerprint {
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         role: c.role().map(str::to_string),
@@ -109,8 +109,18 @@ impl Lambda {
         }
     }
 
-    fn resource(&self) -> String {
+    pub(crate) fn resource(&self) -> String {
         format!("function '{}'", self.function)
+    }
+
+    /// The SDK client, for the adapters in sibling modules.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The function name or ARN this client is bound to.
+    pub(crate) fn function(&self) -> &str {
+        &self.function
     }
 
     /// `$LATEST` and the function's tags; `None` when the function does not exist.

@@ -436,10 +436,10 @@ impl Config {
         let smoke_test = c.opt("smoke-test", &raw.smoke_test, |v| {
             serde_json::from_str::<serde_json::Value>(v).map_err(|e| format!("is not valid JSON ({e}); give the event payload as JSON, e.g. {{\"ping\": true}}"))
         });
-        if smoke_test.is_some() {
+        if smoke_test.is_some() && publish == Some(false) {
             c.fail(
                 "smoke-test",
-                "smoke tests are not available in this version of lambda-deploy; remove it",
+                "needs a published version to invoke, but publish is false; set publish: true or remove smoke-test",
             );
         }
         let comment = c.with_default("comment", &raw.comment, validate::boolean);
