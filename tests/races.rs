@@ -163,3 +163,72 @@ fn concurrent_deploys_of_two_commits_end_on_a_complete_version_of_the_newer() {
         );
     }
 }
+
+#[test]
+fn concurrent_first_deploys_create_the_function_once_and_serve_the_newer() {
+    let dirs = [
+        support::example_copy("python-hello"),
+        support::example_copy("python-hello"),
+    ];
+    for round in 0..5u64 {
+        let name = support::unique("race-create");
+        let runs: Vec<_> = [(0usize, 500 + 2 * round), (1, 501 + 2 * round)]
+            .into_iter()
+            .map(|(side, run_id)| {
+                let dir = dirs[side].path().to_path_buf();
+                std::fs::write(dir.join("marker.txt"), format!("create {round} {run_id}"))
+                    .expect("marker");
+                let name = name.clone();
+                std::thread::spawn(move || {
+                    let env = push_env(&sha(run_id), &run_id.to_string(), "refs/heads/main");
+                    let d = support::path_str(&dir);
+                    let role = support::role();
+                    let inputs = [
+                        ("function-name", name.as_str()),
+                        ("source-dir", d.as_str()),
+                        ("runtime", "python3.12"),
+                        ("handler", "app.handler"),
+                        ("role", role.as_str()),
+                        ("alias", "live"),
+                    ];
+                    support::deploy(&inputs, &as_refs(&env), &[])
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        let (older, newer) = (&runs[0], &runs[1]);
+        newer.assert_ok();
+        assert!(
+            older.ok()
+                || older
+                    .stderr()
+                    .contains("another deploy of this function replaced its code"),
+            "round {round}: {}",
+            older.stderr()
+        );
+        let live = snapshot(&name).aliases.get("live").expect("live").clone();
+        let v = support::block(async {
+            support::lambda()
+                .get_function_configuration()
+                .function_name(&name)
+                .qualifier(&live)
+                .send()
+                .await
+                .expect("live version")
+        });
+        assert_eq!(
+            v.code_sha256().unwrap_or_default(),
+            newer.out("code-sha256"),
+            "round {round}"
+        );
+        assert!(
+            v.description()
+                .unwrap_or_default()
+                .contains(&format!("runs/{}", 501 + 2 * round)),
+            "round {round}: {:?}",
+            v.description()
+        );
+    }
+}

@@ -1,5 +1,11 @@
 //! The fault-injecting proxy (`scripts/fault_proxy.py`) as a test fixture: started in
 //! front of an upstream, configured per scenario, stopped when dropped.
+//!
+//! One proxy per test, in front of one service: Lambda (`FaultProxy::for_lambda()`, then
+//! `AWS_ENDPOINT_URL_LAMBDA=<url>` for the binary), S3 (the same upstream, with
+//! `AWS_ENDPOINT_URL_S3=<url>`), ECR (`AWS_ENDPOINT_URL_ECR`) or the registry
+//! (`FaultProxy::start("http://<REGISTRY>")` and `registry-endpoint: <url>`). Rules match on
+//! method, path regex, body regex and headers; see the script's header for every fault.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
