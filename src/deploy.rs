@@ -13,7 +13,7 @@ use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
 use crate::order::OrderKey;
 use crate::plan::{FunctionAction, Plan, Publish};
-use crate::race::{AliasResult, Held, PublishSpec, Published, move_alias, publish_own};
+use crate::race::{AliasResult, Held, PublishSpec, Published, move_aliases, publish_own};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::LiveFunction;
 
@@ -227,12 +227,14 @@ pub async fn apply(
         None => None,
     };
 
+    let names: Vec<String> = plan.aliases.iter().map(|a| a.name.clone()).collect();
     let mut moved = Vec::new();
     let mut held = Vec::new();
-    for a in &plan.aliases {
-        match move_alias(lambda, &a.name, &version, ours).await? {
+    let results = move_aliases(lambda, &names, &version, ours, wait).await?;
+    for (name, result) in names.into_iter().zip(results) {
+        match result {
             AliasResult::Moved { from } => moved.push(Moved {
-                name: a.name.clone(),
+                name,
                 from,
                 to: version.clone(),
             }),

@@ -9,13 +9,16 @@
 //!   `$LATEST`: it uploads its code again (at most [`RACE_ROUNDS`] times) unless every alias
 //!   it would move already serves a newer deploy, in which case it stops there;
 //! - right before an alias moves, it is read again; if it serves a deploy newer than this
-//!   run ([`crate::order`]) it stays where it is, and the run says so.
+//!   run ([`crate::order`]) it stays where it is, and the run says so. The read, the check
+//!   and the write happen under a lock ([`crate::aws::lock`]), so an older run's write can
+//!   never land after a newer run's.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::aws::lambda::Lambda;
+use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
 use crate::deploy::DeployError;
@@ -122,6 +125,68 @@ pub async fn move_alias(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Moves every alias in `names` to `version` ([`move_alias`]) while holding the alias
+/// lock ([`crate::aws::lock`]), so two runs never interleave their read-check-write of
+/// an alias; waits at most `wait` for the lock.
+pub async fn move_aliases(
+    lambda: &Lambda,
+    names: &[String],
+    version: &str,
+    ours: &OrderKey,
+    wait: Duration,
+) -> Result<Vec<AliasResult>, AwsError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let run = ours.run_id.map_or("-".to_string(), |r| r.to_string());
+    let owner = format!("run {run} pid {} {nanos:x}", std::process::id());
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_POLL;
+    loop {
+        match lambda.try_lock(&owner).await? {
+            Taken::Yes => break,
+            Taken::Busy(other) => {
+                if tokio::time::Instant::now() + pause > deadline {
+                    return Err(AwsError {
+                        operation: "CreateAlias",
+                        resource: format!("alias '{LOCK_ALIAS}' of {}", lambda.resource()),
+                        kind: ErrorKind::Conflict,
+                        message: format!(
+                            "another deploy ({other}) held the alias lock for over {}s",
+                            wait.as_secs()
+                        ),
+                    });
+                }
+                tracing::info!(holder = %other, "another deploy is moving aliases; waiting for it");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_POLL);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    let mut failed = None;
+    for name in names {
+        match move_alias(lambda, name, version, ours).await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = lambda.unlock().await {
+        tracing::warn!(error = %e, "could not release the alias lock; the next run breaks it after {}s", LOCK_STALE.as_secs());
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(results),
     }
 }
 

@@ -245,8 +245,11 @@ fn a_slow_answer_past_the_attempt_timeout_is_retried() {
          "fault": {"delay": 4}},
         // Acted on, but the answer comes too late: the retry must cope with the
         // alias already being there.
-        {"match": {"method": "POST", "path": format!("{base}/aliases$")}, "times": 1,
-         "fault": {"delay_after": 4}},
+        {"match": {"method": "POST", "path": format!("{base}/aliases$"), "body": "staging"},
+         "times": 1, "fault": {"delay_after": 4}},
+        // The alias lock's own creation answered late: the retry finds the lock is its own.
+        {"match": {"method": "POST", "path": format!("{base}/aliases$"), "body": "lambda-deploy-lock"},
+         "times": 1, "fault": {"delay_after": 4}},
     ]));
     let run = f.deploy(
         Some(&proxy),

@@ -141,6 +141,7 @@ fn concurrent_deploys_of_two_commits_end_on_a_complete_version_of_the_newer() {
             older.stderr()
         );
         let s = snapshot(&f.name);
+        assert!(!s.aliases.contains_key("lambda-deploy-lock"), "round {round}: lock left");
         let live = s.aliases.get("live").expect("live").clone();
         let v = support::block(async {
             support::lambda()

@@ -4,6 +4,7 @@
 
 pub mod invoke;
 pub mod lambda;
+pub mod lock;
 pub mod retry;
 pub mod versions;
 
