@@ -20,7 +20,7 @@ fn push_env(sha: &str, run: &str, git_ref: &str) -> Vec<(&'static str, String)> 
 }
 
 fn sha(n: u64) -> String {
-    format!("{n:040x}")
+    format!("{:0<40}", format!("{n:x}"))
 }
 
 fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -141,7 +141,10 @@ fn concurrent_deploys_of_two_commits_end_on_a_complete_version_of_the_newer() {
             older.stderr()
         );
         let s = snapshot(&f.name);
-        assert!(!s.aliases.contains_key("lambda-deploy-lock"), "round {round}: lock left");
+        assert!(
+            !s.aliases.contains_key("lambda-deploy-lock"),
+            "round {round}: lock left"
+        );
         let live = s.aliases.get("live").expect("live").clone();
         let v = support::block(async {
             support::lambda()

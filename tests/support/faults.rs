@@ -210,7 +210,10 @@ impl Deployed {
         assert_eq!(s.code_sha256, sha);
         assert_eq!(s.versions, vec!["$LATEST", "1", "2"]);
         assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
-        assert!(!s.aliases.contains_key("lambda-deploy-lock"), "the alias lock was left");
+        assert!(
+            !s.aliases.contains_key("lambda-deploy-lock"),
+            "the alias lock was left"
+        );
         let v2 = super::block(async {
             super::lambda()
                 .get_function_configuration()
