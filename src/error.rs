@@ -8,6 +8,7 @@ use crate::deploy::DeployError;
 use crate::limits::LimitError;
 use crate::package::PackageError;
 use crate::plan::PlanError;
+use crate::targets::TargetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,6 +26,14 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    #[error(transparent)]
+    NoCredentials(#[from] crate::aws::NoCredentials),
+    #[error(transparent)]
+    Targets(#[from] TargetError),
+    #[error(
+        "no package to deploy; give source-dir (a folder to package) or zip-file (a prebuilt zip)"
+    )]
+    NoPackage,
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
@@ -44,7 +53,8 @@ impl Error {
             Error::Config(_) => "lambda-deploy: invalid input".into(),
             Error::Package(_) => "lambda-deploy: packaging failed".into(),
             Error::Limit(_) => "lambda-deploy: package too large".into(),
-            Error::Plan(_) => "lambda-deploy: cannot deploy".into(),
+            Error::Plan(_) | Error::NoPackage => "lambda-deploy: cannot deploy".into(),
+            Error::Targets(_) => "lambda-deploy: invalid input".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),

@@ -6,7 +6,8 @@
 //!    typed [`config::Config`]; every bad input fails here, before any AWS call.
 //! 2. [`context`]: the GitHub run (event, ref, commit, pull request) is read from
 //!    `GITHUB_*` variables and the event payload; [`tags`] derives aliases and
-//!    version descriptions from it.
+//!    version descriptions from it, and [`targets`] decides which aliases the run moves
+//!    (release tags, pull request previews) or whether it removes a preview ([`preview`]).
 //! 3. [`package`]: the source directory becomes a byte-reproducible zip, so an
 //!    unchanged tree has an unchanged CodeSha256 and is never uploaded again.
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
@@ -16,7 +17,8 @@
 //!    retries within bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent
 //!    one never serves a mixed version and never moves an alias back to an older run or
 //!    release ([`race`], [`order`]), and [`smoke`] invokes the new version first.
-//! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]).
+//! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
+//!    pull request runs also get a sticky comment and a deployment ([`github`]).
 //!
 //! [`run`] wires these stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
@@ -27,18 +29,23 @@ pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod error;
+pub mod function_url;
 pub mod gha;
+pub mod github;
 pub mod limits;
 pub mod order;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod preview;
 pub mod race;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod smoke;
 pub mod state;
 pub mod tags;
+pub mod targets;
 pub mod types;
 
 pub use error::Error;

@@ -99,7 +99,8 @@ fn main() -> ExitCode {
                 );
             }
             let base = std::env::current_dir().unwrap_or_default();
-            let config = match Config::from_raw(&raw, &base) {
+            let rule = lambda_deploy::targets::package_rule(&ctx);
+            let config = match Config::from_raw_with(&raw, &base, rule) {
                 Ok(c) => c,
                 Err(e) => return fail(ctx.in_actions, &Error::Config(e)),
             };

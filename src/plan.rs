@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::{Config, EnvMode, FunctionSettings};
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
+use crate::types::AliasName;
 
 /// The package that will be deployed, as built or inspected locally.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -158,9 +159,10 @@ fn env_change(from: &BTreeMap<String, String>, to: &BTreeMap<String, String>) ->
     parts.join(" ")
 }
 
-/// Computes the plan.
+/// Computes the plan. `aliases` are the aliases this run moves (see [`crate::targets`]).
 pub fn plan(
     config: &Config,
+    aliases: &[AliasName],
     code: LocalCode,
     live: &Live,
     version_description: String,
@@ -319,10 +321,11 @@ pub fn plan(
         Publish::Reuse { version } => Some(version.clone()),
         _ => None,
     };
+    let targets = aliases;
     let mut aliases = Vec::new();
     let mut aliases_in_place = Vec::new();
     if !matches!(publish, Publish::No) {
-        for name in &config.aliases {
+        for name in targets {
             let current = live.aliases.iter().find(|a| a.name == name.as_str());
             match (current, &target) {
                 (Some(a), Some(t)) if &a.version == t => aliases_in_place.push(a.name.clone()),

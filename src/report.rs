@@ -1,9 +1,13 @@
 //! One [`Report`] per run, rendered three ways: `$GITHUB_OUTPUT` pairs, the job summary
 //! markdown, and JSON for `--format json`. Rendering is pure.
 
+mod extra;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
 use crate::deploy::Moved;
 use crate::plan::{FieldChange, Plan, bytes};
@@ -72,6 +76,8 @@ pub struct Report {
     /// The smoke test, when one ran and passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<SmokePassed>,
+    /// Release and preview details.
+    pub extra: ReportExtra,
 }
 
 impl Report {
@@ -138,6 +144,10 @@ impl Report {
         let _ = writeln!(md, "| | |\n|---|---|");
         if let Some(arn) = &self.function_arn {
             let _ = writeln!(md, "| Function | `{arn}` |");
+        }
+        if self.extra.removal.is_some() {
+            extra::sections(self, &mut md);
+            return md;
         }
         let version = match (&self.version, self.published) {
             (Some(v), true) => format!("`{v}` (new)"),
@@ -209,6 +219,7 @@ impl Report {
                 let _ = writeln!(md, "| `{a}` | `{v}` | `{v}` (already there) |");
             }
         }
+        extra::sections(self, &mut md);
         if !self.changes.is_empty() {
             let _ = writeln!(
                 md,

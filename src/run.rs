@@ -14,7 +14,10 @@ use crate::order::OrderKey;
 use crate::package::{self, ExcludeSet, PackageInfo};
 use crate::plan::{self, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
-use crate::{aws, limits, tags};
+use crate::targets::{Mode, Rules};
+use crate::{aws, limits, release, tags, targets};
+
+mod previews;
 
 /// A zip written for this run only, removed when dropped.
 struct TempZip(PathBuf);
@@ -58,26 +61,42 @@ fn provenance(ctx: &GitHubContext) -> Provenance {
     }
 }
 
+/// Loads the AWS configuration and checks that a region and credentials are there, so
+/// a job missing either gets one clear error before the first request.
+pub(crate) async fn connect() -> Result<aws_config::SdkConfig, Error> {
+    let sdk = aws::load_config().await;
+    if sdk.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
+        return Err(Error::NoRegion);
+    }
+    aws::check_credentials(&sdk).await?;
+    Ok(sdk)
+}
+
 /// Runs one deploy as the config says, and reports what happened (or would happen).
 pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
     let started = Instant::now();
     let actions = ctx.in_actions;
     let function = config.function_name.short_name().to_string();
+    let targets = targets::compute(&Rules::from(config), ctx)?;
+    for w in &targets.warnings {
+        gha::annotate(actions, Level::Warning, "lambda-deploy", w);
+    }
+    if let Mode::RemovePreview { number } = targets.mode {
+        return previews::remove(config, ctx, &targets, number, started).await;
+    }
+    let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
 
     let scratch = TempZip::new(&function);
     let (zip, info) = {
         let _g = Group::start(actions, "lambda-deploy: package");
-        let (zip, info) = prepare(&config.artifact, &scratch.0)?;
+        let (zip, info) = prepare(artifact, &scratch.0)?;
         tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
         limits::check(&info)?;
         (zip, info)
     };
 
     let _g = Group::start(actions, "lambda-deploy: plan");
-    let sdk = aws::load_config().await;
-    if sdk.region().is_none() {
-        return Err(Error::NoRegion);
-    }
+    let sdk = connect().await?;
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let function_state = lambda.get_function().await?;
     let mut live = Live {
@@ -85,7 +104,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         ..Live::default()
     };
     if live.function.is_some() {
-        for name in &config.aliases {
+        for name in targets.names() {
             if let Some(a) = lambda.get_alias(name.as_str()).await? {
                 live.aliases.push(a);
             }
@@ -109,7 +128,8 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     if description.is_empty() {
         description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
     }
-    let plan = plan::plan(config, code, &live, description.clone())?;
+    let (allowed, skipped) = release::guard(&lambda, &targets, &live.aliases).await?;
+    let plan = plan::plan(config, &allowed, code, &live, description.clone())?;
     tracing::info!("{}", plan.to_string().trim_end());
     drop(_g);
 
@@ -132,9 +152,10 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         function_url: None,
         provenance: provenance(ctx),
         elapsed_ms: 0,
-        warnings: Vec::new(),
+        warnings: targets.warnings.clone(),
         plan: None,
         smoke: None,
+        extra: previews::extra(config, ctx, &targets, skipped),
     };
 
     if config.dry_run {
@@ -155,6 +176,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
             _ => "$LATEST".into(),
         });
         report.aliases = plan.aliases_in_place.clone();
+        previews::finish(&lambda, config, ctx, &targets, &mut report).await?;
         report.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
@@ -185,6 +207,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         .chain(outcome.moved.iter().map(|m| m.name.clone()))
         .collect();
     report.moved = outcome.moved;
+    previews::finish(&lambda, config, ctx, &targets, &mut report).await?;
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }

@@ -44,6 +44,11 @@ const CASES: &[Case] = &[
     (&[("alias", "1.2.3")], "alias", "contains a dot"),
     (&[("alias", "123")], "alias", "is all digits"),
     (
+        &[("alias", "pr-12")],
+        "alias",
+        "is reserved for pull request previews",
+    ),
+    (
         &[("environment", "NO_EQUALS_SIGN")],
         "environment",
         "line 1 has no '='",
@@ -110,6 +115,27 @@ const CASES: &[Case] = &[
         "function-url",
         "is not one of: none, public, iam",
     ),
+    (
+        &[("function-url", "public"), ("preview", "false")],
+        "function-url",
+        "needs an alias to attach the URL to",
+    ),
+    (
+        &[("function-url", "iam"), ("publish", "false")],
+        "function-url",
+        "set publish: true or function-url: none",
+    ),
+    (
+        &[("preview", "sometimes")],
+        "preview",
+        "is not one of: auto, false",
+    ),
+    (
+        &[("semver-aliases", "maybe")],
+        "semver-aliases",
+        "use true or false",
+    ),
+    (&[("comment", "perhaps")], "comment", "use true or false"),
 ];
 
 #[test]
@@ -230,5 +256,51 @@ fn symlink_leaving_source_dir_is_refused_before_any_change() {
     );
     assert!(!run.ok());
     assert!(run.stderr().contains("'leak'"), "{}", run.stderr());
+    assert!(!snapshot(&name).exists);
+}
+
+/// A job without a region or credentials must say which is missing and how to provide
+/// it, not print the SDK's provider chain.
+#[test]
+fn missing_region_or_credentials_is_one_clear_error() {
+    let name = unique("nocreds");
+    let dir = example_copy("python-hello");
+    let d = path_str(dir.path());
+    let role = role();
+    let inputs = [
+        ("function-name", name.as_str()),
+        ("source-dir", d.as_str()),
+        ("runtime", "python3.12"),
+        ("handler", "app.handler"),
+        ("role", role.as_str()),
+    ];
+
+    let run = deploy(
+        &inputs,
+        &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "")],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(
+        run.stderr()
+            .contains("error: no AWS region is set; set AWS_REGION"),
+        "{}",
+        run.stderr()
+    );
+
+    let run = deploy(
+        &inputs,
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+        &[],
+    );
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(err.contains("error: no AWS credentials found"), "{err}");
+    assert!(err.contains("configure-aws-credentials"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
     assert!(!snapshot(&name).exists);
 }

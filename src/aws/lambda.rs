@@ -113,7 +113,7 @@ impl Lambda {
         format!("function '{}'", self.function)
     }
 
-    /// The SDK client, for the adapters in sibling modules.
+    /// The SDK client, for the adapters of other Lambda resources (URLs, versions).
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }

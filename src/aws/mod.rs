@@ -5,7 +5,9 @@
 pub mod invoke;
 pub mod lambda;
 pub mod lock;
+pub mod published;
 pub mod retry;
+pub mod url;
 pub mod versions;
 
 use std::fmt;
@@ -29,6 +31,34 @@ pub async fn load_config() -> aws_config::SdkConfig {
         .timeout_config(bounds.timeout_config())
         .load()
         .await
+}
+
+/// Resolves credentials once, before the first call, so a job without any gets one
+/// clear error instead of a provider chain dump on the first request. The SDK caches
+/// what this resolves.
+pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), NoCredentials> {
+    use aws_sdk_lambda::config::ProvideCredentials;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(NoCredentials {
+            reason: "no credential provider is configured".into(),
+        });
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| NoCredentials {
+            reason: e.to_string(),
+        })
+}
+
+/// No credentials could be found.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "no AWS credentials found ({reason}); add aws-actions/configure-aws-credentials before this step (OIDC, no stored keys), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)]
+pub struct NoCredentials {
+    pub reason: String,
 }
 
 /// What kind of failure an AWS call met, matched on modelled error variants.

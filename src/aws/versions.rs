@@ -1,57 +1,169 @@
-//! Reads one published version: what a run checks before it moves an alias (whose
-//! deploy the alias serves) and after it publishes (that the version holds its code).
+//! Aliases and published versions as a set: listing them, reading a version's
+//! description, and deleting what a closed preview leaves behind.
 
-use super::lambda::{Lambda, fingerprint};
+use super::lambda::Lambda;
 use super::{AwsError, ErrorKind};
-use crate::state::LiveVersion;
+
+/// An alias with every version it routes traffic to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasTargets {
+    pub name: String,
+    pub version: String,
+    /// Versions that receive weighted traffic through the alias's routing configuration.
+    pub additional: Vec<String>,
+}
+
+/// A published version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub version: String,
+    pub description: String,
+}
 
 impl Lambda {
-    /// A published version's code, description and configuration; `None` when the
-    /// version does not exist.
-    pub async fn get_version(&self, version: &str) -> Result<Option<LiveVersion>, AwsError> {
-        match self
+    /// Every alias of the function, following pagination.
+    pub async fn list_aliases(&self) -> Result<Vec<AliasTargets>, AwsError> {
+        let mut pages = self
             .client()
+            .list_aliases()
+            .function_name(self.function())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("ListAliases", &self.resource(), e, |_| ErrorKind::Other)
+            })?;
+            for a in page.aliases() {
+                out.push(AliasTargets {
+                    name: a.name().unwrap_or_default().to_string(),
+                    version: a.function_version().unwrap_or_default().to_string(),
+                    additional: a
+                        .routing_config()
+                        .and_then(|r| r.additional_version_weights())
+                        .map(|w| w.keys().cloned().collect())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every published version (not `$LATEST`), following pagination.
+    pub async fn list_versions(&self) -> Result<Vec<VersionInfo>, AwsError> {
+        let mut pages = self
+            .client()
+            .list_versions_by_function()
+            .function_name(self.function())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("ListVersionsByFunction", &self.resource(), e, |_| {
+                    ErrorKind::Other
+                })
+            })?;
+            for v in page.versions() {
+                let version = v.version().unwrap_or_default();
+                if version.is_empty() || version == "$LATEST" {
+                    continue;
+                }
+                out.push(VersionInfo {
+                    version: version.to_string(),
+                    description: v.description().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The description of one published version.
+    pub async fn version_description(&self, version: &str) -> Result<String, AwsError> {
+        self.client()
             .get_function_configuration()
             .function_name(self.function())
             .qualifier(version)
             .send()
             .await
+            .map(|c| c.description().unwrap_or_default().to_string())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "GetFunctionConfiguration",
+                    &format!("version {version} of {}", self.resource()),
+                    e,
+                    |s| {
+                        if s.is_resource_not_found_exception() {
+                            ErrorKind::NotFound
+                        } else {
+                            ErrorKind::Other
+                        }
+                    },
+                )
+            })
+    }
+
+    /// Deletes an alias; one that is already gone is fine.
+    pub async fn delete_alias(&self, name: &str) -> Result<(), AwsError> {
+        match self
+            .client()
+            .delete_alias()
+            .function_name(self.function())
+            .name(name)
+            .send()
+            .await
         {
-            Ok(c) => Ok(Some(LiveVersion {
-                version: c.version().unwrap_or(version).to_string(),
-                code_sha256: c.code_sha256().unwrap_or_default().to_string(),
-                description: c.description().map(str::to_string),
-                fingerprint: fingerprint_of(&c),
-            })),
+            Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                Ok(None)
+                Ok(())
             }
             Err(e) => Err(AwsError::from_sdk(
-                "GetFunctionConfiguration",
-                &format!("version {version} of {}", self.resource()),
+                "DeleteAlias",
+                &format!("alias '{name}' of {}", self.resource()),
                 e,
-                |_| ErrorKind::Other,
+                |s| {
+                    if s.is_resource_conflict_exception() {
+                        ErrorKind::Conflict
+                    } else {
+                        ErrorKind::Other
+                    }
+                },
             )),
         }
     }
-}
 
-fn fingerprint_of(
-    c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
-) -> crate::state::ConfigFingerprint {
-    let conf = aws_sdk_lambda::types::FunctionConfiguration::builder()
-        .set_runtime(c.runtime().cloned())
-        .set_role(c.role().map(str::to_string))
-        .set_handler(c.handler().map(str::to_string))
-        .set_architectures(Some(c.architectures().to_vec()))
-        .set_memory_size(c.memory_size())
-        .set_timeout(c.timeout())
-        .set_description(c.description().map(str::to_string))
-        .set_environment(c.environment().cloned())
-        .set_layers(Some(c.layers().to_vec()))
-        .build();
-    fingerprint(&conf)
+    /// Deletes one published version; one that is already gone is fine.
+    pub async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
+        match self
+            .client()
+            .delete_function()
+            .function_name(self.function())
+            .qualifier(version)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(AwsError::from_sdk(
+                "DeleteFunction",
+                &format!("version {version} of {}", self.resource()),
+                e,
+                |s| {
+                    if s.is_resource_conflict_exception() {
+                        ErrorKind::Conflict
+                    } else {
+                        ErrorKind::Other
+                    }
+                },
+            )),
+        }
+    }
 }

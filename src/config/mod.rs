@@ -104,7 +104,9 @@ pub struct S3Target {
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub function_name: FunctionName,
-    pub artifact: Artifact,
+    /// `None` only for a run that removes a preview, which needs no package (see
+    /// [`PackageRule`]).
+    pub artifact: Option<Artifact>,
     pub settings: FunctionSettings,
     pub environment_mode: EnvMode,
     pub publish: bool,
@@ -121,6 +123,17 @@ pub struct Config {
     pub wait_timeout: Duration,
     pub s3: Option<S3Target>,
     pub layer_dirs: Vec<(String, PathBuf)>,
+}
+
+/// Whether the run needs a package (`source-dir` or `zip-file`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageRule {
+    /// Every deploy: one of `source-dir` or `zip-file` is required.
+    Required,
+    /// A `pull_request` `closed` run: with `preview: auto` it only removes the preview, so
+    /// the package inputs are optional and not checked (nothing is built). With
+    /// `preview: false` it is an ordinary deploy and the package is required.
+    ClosingPullRequest,
 }
 
 /// Collects errors while every input is checked.
@@ -209,6 +222,22 @@ fn glob(pattern: &str) -> Result<String, String> {
         })
 }
 
+/// An alias from the `alias` input: Lambda's rules, and not `pr-<N>`, which belongs to
+/// pull request previews (closing the pull request deletes it).
+fn stable_alias(v: &str) -> Result<AliasName, String> {
+    let alias: AliasName = v.parse()?;
+    let reserved = alias
+        .as_str()
+        .strip_prefix("pr-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if reserved {
+        return Err(format!(
+            "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
+        ));
+    }
+    Ok(alias)
+}
+
 fn runtime(v: &str) -> Result<String, String> {
     let v = v.trim();
     let known = aws_sdk_lambda::types::Runtime::values();
@@ -255,6 +284,15 @@ fn handler(v: &str) -> Result<String, String> {
 impl Config {
     /// Validates raw inputs. Relative paths resolve against `base` (the working directory).
     pub fn from_raw(raw: &RawInputs, base: &Path) -> Result<Self, ConfigErrors> {
+        Self::from_raw_with(raw, base, PackageRule::Required)
+    }
+
+    /// Like [`Config::from_raw`], with the package requirement of this run's event.
+    pub fn from_raw_with(
+        raw: &RawInputs,
+        base: &Path,
+        rule: PackageRule,
+    ) -> Result<Self, ConfigErrors> {
         let mut c = Checker { errors: Vec::new() };
 
         let function_name = match raw.function_name.as_deref() {
@@ -301,7 +339,14 @@ impl Config {
             .into_iter()
             .filter_map(|p| c.opt("exclude", &Some(p), glob))
             .collect();
+        let preview = c.with_default("preview", &raw.preview, |v| {
+            validate::one_of(v, &["auto", "false"]).map(|p| p == "auto")
+        });
+        // Removing a preview builds nothing: the package inputs are not even looked at (the
+        // checkout is usually skipped for a closed pull request).
+        let removes_preview = rule == PackageRule::ClosingPullRequest && preview == Some(true);
         let artifact = match (&raw.source_dir, &raw.zip_file) {
+            _ if removes_preview => None,
             (Some(_), Some(_)) => {
                 c.fail(
                     "zip-file",
@@ -326,10 +371,11 @@ impl Config {
                     .map(|path| Artifact::ZipFile { path })
             }
             (None, None) => {
-                c.fail("source-dir", "is required: give source-dir (a folder to package) or zip-file (a prebuilt zip)");
+                // Checked once `preview` is known, below.
                 None
             }
         };
+        let package_given = raw.source_dir.is_some() || raw.zip_file.is_some();
 
         let settings = FunctionSettings {
             role: c.opt("role", &raw.role, validate::role_arn),
@@ -408,16 +454,13 @@ impl Config {
             .map(|v| validate::lines(v, true))
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|a| c.opt("alias", &Some(a), |v| v.parse::<AliasName>()))
+            .filter_map(|a| c.opt("alias", &Some(a), stable_alias))
             .collect();
         if publish == Some(false) && !aliases.is_empty() {
             c.fail("alias", "needs a published version, but publish is false; set publish: true or remove alias");
         }
         let semver_aliases =
             c.with_default("semver-aliases", &raw.semver_aliases, validate::boolean);
-        let preview = c.with_default("preview", &raw.preview, |v| {
-            validate::one_of(v, &["auto", "false"]).map(|p| p == "auto")
-        });
         let function_url = c
             .with_default("function-url", &raw.function_url, |v| {
                 validate::one_of(v, &["none", "public", "iam"])
@@ -427,10 +470,25 @@ impl Config {
                 "iam" => FunctionUrl::Iam,
                 _ => FunctionUrl::None,
             });
-        if function_url.is_some_and(|u| u != FunctionUrl::None) {
+        if function_url.is_some_and(|u| u != FunctionUrl::None)
+            && aliases.is_empty()
+            && preview == Some(false)
+        {
             c.fail(
                 "function-url",
-                "function URLs are not available in this version of lambda-deploy; use none",
+                "needs an alias to attach the URL to; give alias (e.g. live) or set preview: auto for pull request previews",
+            );
+        }
+        if function_url.is_some_and(|u| u != FunctionUrl::None) && publish == Some(false) {
+            c.fail(
+                "function-url",
+                "needs a published version behind an alias, but publish is false; set publish: true or function-url: none",
+            );
+        }
+        if !package_given && !removes_preview {
+            c.fail(
+                "source-dir",
+                "is required: give source-dir (a folder to package) or zip-file (a prebuilt zip); only a pull_request 'closed' run with preview: auto, which removes the preview, needs neither",
             );
         }
         let smoke_test = c.opt("smoke-test", &raw.smoke_test, |v| {
@@ -478,7 +536,6 @@ impl Config {
         // Every field below was checked above; a None here means an error was recorded.
         match (
             function_name,
-            artifact,
             environment_mode,
             publish,
             semver_aliases,
@@ -491,7 +548,6 @@ impl Config {
         ) {
             (
                 Some(function_name),
-                Some(artifact),
                 Some(environment_mode),
                 Some(publish),
                 Some(semver_aliases),

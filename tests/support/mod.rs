@@ -331,3 +331,4 @@ pub fn version_description(function: &str, version: &str) -> String {
 }
 
 pub mod faults;
+pub mod github;

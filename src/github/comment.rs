@@ -1,0 +1,222 @@
+//! The sticky pull request comment: one per pull request and function, found again by a
+//! hidden marker and updated in place on every push, so a pull request never collects a
+//! trail of deploy comments.
+
+use std::fmt::Write as _;
+
+use octocrab::{Octocrab, Page};
+use serde::{Deserialize, Serialize};
+
+use super::GitHubError;
+use crate::plan::bytes;
+use crate::report::{GITHUB_BODY_LIMIT, Report, Status, invoke_lines};
+
+/// The hidden line that identifies this function's comment.
+pub fn marker(function: &str) -> String {
+    format!("<!-- lambda-deploy:{function} -->")
+}
+
+/// An issue comment, as much of it as is read here.
+#[derive(Debug, Deserialize)]
+struct IssueComment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    html_url: String,
+}
+
+#[derive(Serialize)]
+struct ListQuery {
+    per_page: u8,
+}
+
+#[derive(Serialize)]
+struct CommentBody<'a> {
+    body: &'a str,
+}
+
+/// Creates the comment, or updates the one holding `marker`. Returns its URL and whether
+/// it was created.
+pub async fn upsert(
+    crab: &Octocrab,
+    owner: &str,
+    repo: &str,
+    pr: u64,
+    marker: &str,
+    body: &str,
+) -> Result<(String, bool), GitHubError> {
+    let list = format!("/repos/{owner}/{repo}/issues/{pr}/comments");
+    let err = |what| move |e| GitHubError::from_octocrab(what, e);
+    let mut page: Page<IssueComment> = crab
+        .get(&list, Some(&ListQuery { per_page: 100 }))
+        .await
+        .map_err(err("listing the pull request's comments"))?;
+    let existing = loop {
+        let found = page
+            .items
+            .iter()
+            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+            .map(|c| c.id);
+        if found.is_some() {
+            break found;
+        }
+        match crab
+            .get_page::<IssueComment>(&page.next)
+            .await
+            .map_err(err("listing the pull request's comments"))?
+        {
+            Some(next) => page = next,
+            None => break None,
+        }
+    };
+    match existing {
+        Some(id) => {
+            let c: IssueComment = crab
+                .patch(
+                    format!("/repos/{owner}/{repo}/issues/comments/{id}"),
+                    Some(&CommentBody { body }),
+                )
+                .await
+                .map_err(err("updating the pull request comment"))?;
+            Ok((c.html_url, false))
+        }
+        None => {
+            let c: IssueComment = crab
+                .post(&list, Some(&CommentBody { body }))
+                .await
+                .map_err(err("creating the pull request comment"))?;
+            Ok((c.html_url, true))
+        }
+    }
+}
+
+/// The comment body for a pull request run, under GitHub's size cap.
+pub fn render(report: &Report, pr: u64) -> String {
+    let full = render_full(report, pr, usize::MAX);
+    if full.len() <= GITHUB_BODY_LIMIT {
+        return full;
+    }
+    let short = render_full(report, pr, 5);
+    if short.len() <= GITHUB_BODY_LIMIT {
+        return short;
+    }
+    let mut cut = GITHUB_BODY_LIMIT - 64;
+    while !short.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}\n\n_(comment truncated)_\n", &short[..cut])
+}
+
+fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
+    let x = &report.extra;
+    let mut md = marker(&report.function_name);
+    md.push('\n');
+    let alias = x
+        .preview_alias
+        .clone()
+        .or_else(|| report.aliases.first().cloned());
+    let p = &report.provenance;
+    let commit = match (&p.short_sha, &p.commit_url) {
+        (Some(sha), Some(url)) => Some(format!("[`{sha}`]({url})")),
+        (Some(sha), None) => Some(format!("`{sha}`")),
+        _ => None,
+    };
+
+    if let Some(r) = &x.removal {
+        let _ = writeln!(
+            md,
+            "### λ Preview of `{}` for #{pr}: removed\n",
+            report.function_name
+        );
+        let _ = writeln!(
+            md,
+            "The pull request was closed, so its preview was taken down.\n"
+        );
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| Function | `{}` |", report.function_name);
+        let alias_state = match &r.alias_version {
+            Some(v) => format!("`{}` deleted (served version `{v}`)", r.alias),
+            None => format!("`{}` was already gone", r.alias),
+        };
+        let _ = writeln!(md, "| Alias | {alias_state} |");
+        if let Some(url) = &r.url {
+            let _ = writeln!(md, "| URL | {url} deleted |");
+        }
+        let deleted = if r.versions_deleted.is_empty() {
+            "none".to_string()
+        } else {
+            r.versions_deleted
+                .iter()
+                .take(max_rows.max(20))
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(md, "| Versions deleted | {deleted} |");
+        for (v, a) in r.versions_kept.iter().take(max_rows) {
+            let _ = writeln!(md, "| Version `{v}` | kept: alias `{a}` serves it |");
+        }
+        if let Some(c) = &commit {
+            let _ = writeln!(md, "| Commit | {c} |");
+        }
+    } else {
+        let state = match report.status {
+            Status::Deployed => "deployed",
+            Status::Unchanged => "unchanged",
+            Status::Planned => "planned",
+            Status::Removed => "removed",
+        };
+        let title = if x.preview_alias.is_some() {
+            format!("Preview of `{}` for #{pr}: {state}", report.function_name)
+        } else {
+            format!("`{}` {state}", report.function_name)
+        };
+        let _ = writeln!(md, "### λ {title}\n");
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| Function | `{}` |", report.function_name);
+        let version = report.version.as_deref().unwrap_or("(none)");
+        let _ = writeln!(md, "| Version | `{version}` |");
+        if let Some(a) = &alias {
+            let _ = writeln!(md, "| Alias | `{a}` |");
+        }
+        if let Some(url) = &report.function_url {
+            let _ = writeln!(md, "| URL | {url} |");
+        }
+        let _ = writeln!(
+            md,
+            "| Code | {}, sha256 `{}` |",
+            bytes(report.code_size),
+            report.code_sha256
+        );
+        if let Some(c) = &commit {
+            let _ = writeln!(md, "| Commit | {c} |");
+        }
+        if let Some(a) = &alias {
+            let _ = writeln!(
+                md,
+                "\n**Invoke it**\n\n```sh\n{}\n```",
+                invoke_lines(report, a).join("\n")
+            );
+        }
+        if !report.warnings.is_empty() {
+            let _ = writeln!(md, "\n**Warnings**\n");
+            for w in report.warnings.iter().take(max_rows) {
+                let _ = writeln!(md, "- {w}");
+            }
+        }
+    }
+    let run = p
+        .run_url
+        .as_deref()
+        .map(|u| format!("[workflow run]({u}) · "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\n<sub>{run}lambda-deploy {}</sub>",
+        env!("CARGO_PKG_VERSION")
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests;

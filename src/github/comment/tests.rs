@@ -1,0 +1,181 @@
+//! Snapshots of what people read on the pull request and in the job summary, for the
+//! release and preview runs. Values are fixed, so the snapshots only change with the text.
+
+use crate::config::FunctionUrl;
+use crate::deploy::Moved;
+use crate::preview::Removal;
+use crate::release::SkippedMove;
+use crate::report::{GitHubNotes, Provenance, Report, ReportExtra, Status};
+
+fn base() -> Report {
+    Report {
+        status: Status::Deployed,
+        function_name: "hello".into(),
+        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into()),
+        created: false,
+        version: Some("7".into()),
+        published: true,
+        aliases: vec!["pr-12".into()],
+        moved: vec![Moved {
+            name: "pr-12".into(),
+            from: Some("6".into()),
+            to: "7".into(),
+        }],
+        code_sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
+        code_size: 1536,
+        unzipped_size: 4096,
+        code_changed: true,
+        changes: Vec::new(),
+        tags_set: Vec::new(),
+        s3_uri: None,
+        function_url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
+        provenance: Provenance {
+            ref_label: Some("pull request #12".into()),
+            short_sha: Some("e5f6071".into()),
+            commit_url: Some(
+                "https://github.com/octo-org/hello-lambda/commit/e5f60718293a4b5c6d7e8f9012345678a1b2c3d4"
+                    .into(),
+            ),
+            run_url: Some("https://github.com/octo-org/hello-lambda/actions/runs/8123456704".into()),
+        },
+        elapsed_ms: 2500,
+        warnings: Vec::new(),
+        plan: None,
+        smoke: None,
+        extra: ReportExtra {
+            pull_request: Some(12),
+            preview_alias: Some("pr-12".into()),
+            release: None,
+            url_auth: Some(FunctionUrl::Public),
+            skipped: Vec::new(),
+            removal: None,
+            github: Some(GitHubNotes {
+                comment: Some((
+                    "https://github.com/octo-org/hello-lambda/pull/12#issuecomment-1".into(),
+                    "updated",
+                )),
+                comment_skipped: None,
+                deployment: Some(("preview-pr-12-hello".into(), "success".into())),
+                deployment_skipped: None,
+            }),
+        },
+    }
+}
+
+fn removed() -> Report {
+    let mut r = base();
+    r.status = Status::Removed;
+    r.version = None;
+    r.published = false;
+    r.aliases = Vec::new();
+    r.moved = Vec::new();
+    r.function_url = None;
+    r.code_sha256 = String::new();
+    r.code_size = 0;
+    r.extra.removal = Some(Removal {
+        alias: "pr-12".into(),
+        alias_version: Some("7".into()),
+        url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
+        versions_deleted: vec!["6".into(), "7".into()],
+        versions_kept: vec![("5".into(), "live".into())],
+    });
+    r.extra.github = Some(GitHubNotes {
+        comment: None,
+        comment_skipped: Some("GitHub answered 403 (Resource not accessible by integration) to updating the pull request comment".into()),
+        deployment: Some(("preview-pr-12-hello".into(), "inactive (2 deployment(s))".into())),
+        deployment_skipped: None,
+    });
+    r
+}
+
+fn release() -> Report {
+    let mut r = base();
+    r.aliases = vec!["live".into(), "v1-2-4".into(), "v1-2".into()];
+    r.moved = vec![
+        Moved {
+            name: "live".into(),
+            from: Some("3".into()),
+            to: "4".into(),
+        },
+        Moved {
+            name: "v1-2-4".into(),
+            from: None,
+            to: "4".into(),
+        },
+        Moved {
+            name: "v1-2".into(),
+            from: Some("2".into()),
+            to: "4".into(),
+        },
+    ];
+    r.version = Some("4".into());
+    r.function_url = None;
+    r.provenance.ref_label = Some("v1.2.4".into());
+    r.extra = ReportExtra {
+        release: Some("v1.2.4".into()),
+        skipped: vec![SkippedMove {
+            alias: "v1".into(),
+            version: "3".into(),
+            reason: "v1 serves v1.3.0, which is newer than v1.2.4; a release never moves an alias backwards".into(),
+        }],
+        ..ReportExtra::default()
+    };
+    r
+}
+
+/// The text with this crate's version fixed, so a release does not change the snapshots.
+fn pinned(text: String) -> String {
+    text.replace(
+        &format!("lambda-deploy {}", env!("CARGO_PKG_VERSION")),
+        "lambda-deploy [version]",
+    )
+}
+
+#[test]
+fn preview_comment() {
+    insta::assert_snapshot!(pinned(super::render(&base(), 12)));
+}
+
+#[test]
+fn preview_comment_with_an_iam_url() {
+    let mut r = base();
+    r.extra.url_auth = Some(FunctionUrl::Iam);
+    let body = super::render(&r, 12);
+    assert!(
+        body.contains("curl --aws-sigv4 \"aws:amz:eu-west-1:lambda\""),
+        "{body}"
+    );
+}
+
+#[test]
+fn removed_preview_comment() {
+    insta::assert_snapshot!(pinned(super::render(&removed(), 12)));
+}
+
+#[test]
+fn preview_summary() {
+    insta::assert_snapshot!(pinned(base().summary_markdown()));
+}
+
+#[test]
+fn removed_preview_summary() {
+    insta::assert_snapshot!(pinned(removed().summary_markdown()));
+}
+
+#[test]
+fn release_summary() {
+    insta::assert_snapshot!(pinned(release().summary_markdown()));
+}
+
+#[test]
+fn comment_starts_with_its_marker_and_stays_under_the_limit() {
+    let mut r = base();
+    r.warnings = vec!["w".repeat(1000); 200];
+    let body = super::render(&r, 12);
+    assert!(body.starts_with("<!-- lambda-deploy:hello -->\n"));
+    assert!(
+        body.len() <= crate::report::GITHUB_BODY_LIMIT,
+        "{}",
+        body.len()
+    );
+}

@@ -1,0 +1,177 @@
+//! Reporting back to GitHub with octocrab: one sticky comment per pull request and
+//! function ([`comment`]), and a deployment of the preview environment ([`deployment`]).
+//!
+//! GitHub is told after AWS holds the result, so nothing here can fail a deploy: a token
+//! that may not write (a pull request from a fork, a job without `pull-requests: write`)
+//! gives a warning, and the summary says why no comment was posted. The token is kept in a
+//! `SecretString` and only octocrab's Authorization header ever sees it.
+
+pub mod comment;
+pub mod deployment;
+
+use octocrab::Octocrab;
+use secrecy::SecretString;
+
+use crate::config::Config;
+use crate::context::GitHubContext;
+use crate::gha::{self, Level};
+use crate::report::{GitHubNotes, Report};
+use crate::targets::Mode;
+
+/// A GitHub call that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    /// 403 or 404: the token may not do this.
+    #[error(
+        "GitHub answered {status} ({message}) to {what}: the token cannot write here; a pull request from a fork gets a read-only token, and the job needs `permissions: pull-requests: write` and `deployments: write`"
+    )]
+    Denied {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// Any other answer.
+    #[error("GitHub answered {status} ({message}) to {what}")]
+    Api {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// No answer, or one that could not be read.
+    #[error("{what} failed: {message}")]
+    Client { what: &'static str, message: String },
+}
+
+impl GitHubError {
+    /// Classifies an octocrab error (whose `Display` says only "GitHub").
+    pub fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
+        match e {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                let message = source.message.clone();
+                if status == 403 || status == 404 {
+                    Self::Denied {
+                        what,
+                        status,
+                        message,
+                    }
+                } else {
+                    Self::Api {
+                        what,
+                        status,
+                        message,
+                    }
+                }
+            }
+            other => Self::Client {
+                what,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The repository as `(owner, name)` from `GITHUB_REPOSITORY`.
+fn owner_repo(ctx: &GitHubContext) -> Option<(String, String)> {
+    let (o, r) = ctx.repository.as_deref()?.split_once('/')?;
+    Some((o.to_string(), r.to_string()))
+}
+
+/// An octocrab client for `GITHUB_API_URL` with the token.
+pub fn client(api_url: &str, token: &SecretString) -> Result<Octocrab, GitHubError> {
+    let client_error = |e: octocrab::Error| GitHubError::Client {
+        what: "setting up the GitHub client",
+        message: e.to_string(),
+    };
+    Octocrab::builder()
+        .base_uri(api_url)
+        .map_err(client_error)?
+        .personal_token(token.clone())
+        .build()
+        .map_err(client_error)
+}
+
+/// Tells GitHub about a pull request run: the sticky comment (unless `comment: false`) and,
+/// for previews, the deployment. Runs that are not pull requests report nothing here.
+pub async fn publish(
+    config: &Config,
+    ctx: &GitHubContext,
+    mode: &Mode,
+    report: &Report,
+) -> Option<GitHubNotes> {
+    let pr = ctx.pr_number()?;
+    let preview = matches!(mode, Mode::Preview { .. } | Mode::RemovePreview { .. });
+    if !config.comment && !preview {
+        return None;
+    }
+    let mut notes = GitHubNotes::default();
+    let warn = |msg: &str| {
+        gha::annotate(
+            ctx.in_actions,
+            Level::Warning,
+            "lambda-deploy: GitHub not updated",
+            msg,
+        )
+    };
+    let setup = match (&config.github_token, owner_repo(ctx)) {
+        (None, _) => Err("no github-token was given".to_string()),
+        (_, None) => Err("GITHUB_REPOSITORY is not set to owner/name".to_string()),
+        (Some(token), Some(repo)) => client(&ctx.api_url, token)
+            .map(|c| (c, repo))
+            .map_err(|e| e.to_string()),
+    };
+    let (crab, (owner, repo)) = match setup {
+        Ok(s) => s,
+        Err(why) => {
+            warn(&format!("{why}; the deploy itself succeeded"));
+            if config.comment {
+                notes.comment_skipped = Some(why.clone());
+            }
+            if preview {
+                notes.deployment_skipped = Some(why);
+            }
+            return Some(notes);
+        }
+    };
+    let function = &report.function_name;
+
+    if config.comment {
+        let body = comment::render(report, pr);
+        match comment::upsert(&crab, &owner, &repo, pr, &comment::marker(function), &body).await {
+            Ok((url, created)) => {
+                tracing::info!(%url, "pull request comment {}", if created { "created" } else { "updated" });
+                notes.comment = Some((url, if created { "created" } else { "updated" }));
+            }
+            Err(e) => {
+                warn(&format!(
+                    "no pull request comment: {e}; the deploy itself succeeded"
+                ));
+                notes.comment_skipped = Some(e.to_string());
+            }
+        }
+    } else {
+        tracing::info!("comment: false, no pull request comment");
+    }
+
+    if preview {
+        let env = deployment::environment(function, pr);
+        let result = match mode {
+            Mode::RemovePreview { .. } => deployment::deactivate(&crab, &owner, &repo, &env)
+                .await
+                .map(|n| format!("inactive ({n} deployment(s))")),
+            _ => deployment::record(&crab, &owner, &repo, &env, report, ctx)
+                .await
+                .map(|_| "success".to_string()),
+        };
+        match result {
+            Ok(state) => notes.deployment = Some((env, state)),
+            Err(e) => {
+                warn(&format!(
+                    "no GitHub deployment: {e}; the deploy itself succeeded"
+                ));
+                notes.deployment_skipped = Some(e.to_string());
+            }
+        }
+    }
+    Some(notes)
+}

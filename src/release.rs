@@ -1,0 +1,59 @@
+//! The release guard: a semver alias is never moved backwards. Before a release run moves
+//! `v1`, the version `v1` serves now is looked up and its description read back; when it
+//! records a newer release (an older tag pushed after a newer one), `v1` stays.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::aws::lambda::Lambda;
+use crate::state::LiveAlias;
+use crate::targets::{self, Targets};
+use crate::types::AliasName;
+
+/// An alias the run would have moved but left where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedMove {
+    pub alias: String,
+    /// The version it keeps serving.
+    pub version: String,
+    pub reason: String,
+}
+
+/// Splits the targets into the aliases that may move and the ones left alone.
+pub async fn guard(
+    lambda: &Lambda,
+    targets: &Targets,
+    live: &[LiveAlias],
+) -> Result<(Vec<AliasName>, Vec<SkippedMove>), AwsError> {
+    let mut allowed = Vec::new();
+    let mut skipped = Vec::new();
+    let mut descriptions: BTreeMap<String, String> = BTreeMap::new();
+    for t in &targets.moves {
+        let current = live.iter().find(|a| a.name == t.alias.as_str());
+        let (Some(candidate), Some(current)) = (t.release(), current) else {
+            allowed.push(t.alias.clone());
+            continue;
+        };
+        if !descriptions.contains_key(&current.version) {
+            let d = lambda.version_description(&current.version).await?;
+            descriptions.insert(current.version.clone(), d);
+        }
+        let served = descriptions
+            .get(&current.version)
+            .and_then(|d| targets::release_in_description(d));
+        match served.and_then(|s| targets::backwards_reason(t.alias.as_str(), &candidate, &s)) {
+            Some(reason) => {
+                tracing::warn!(alias = %t.alias, version = %current.version, "{reason}");
+                skipped.push(SkippedMove {
+                    alias: t.alias.to_string(),
+                    version: current.version.clone(),
+                    reason,
+                });
+            }
+            None => allowed.push(t.alias.clone()),
+        }
+    }
+    Ok((allowed, skipped))
+}

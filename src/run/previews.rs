@@ -1,0 +1,132 @@
+//! The release and preview parts of a run: what the report says about them, the function
+//! URL and GitHub once aliases have moved, and the whole run when a pull request closes.
+
+use std::time::Instant;
+
+use crate::aws::lambda::Lambda;
+use crate::config::{Config, FunctionUrl};
+use crate::context::{GitHubContext, Trigger};
+use crate::error::Error;
+use crate::gha::Group;
+use crate::release::SkippedMove;
+use crate::report::{Report, ReportExtra, Status};
+use crate::targets::{Mode, Targets};
+use crate::{function_url, github, preview};
+
+/// The release and preview details known before anything is deployed.
+pub(super) fn extra(
+    config: &Config,
+    ctx: &GitHubContext,
+    targets: &Targets,
+    skipped: Vec<SkippedMove>,
+) -> ReportExtra {
+    let pull_request = match targets.mode {
+        Mode::Preview { number } | Mode::RemovePreview { number } => Some(number),
+        Mode::Deploy => ctx.pr_number(),
+    };
+    let preview_alias = match targets.mode {
+        Mode::Preview { number } | Mode::RemovePreview { number } => {
+            Some(crate::tags::preview_alias(number).to_string())
+        }
+        Mode::Deploy => None,
+    };
+    let release = match &ctx.trigger {
+        Trigger::Release { tag } => Some(tag.clone()),
+        _ => None,
+    };
+    ReportExtra {
+        pull_request,
+        preview_alias,
+        release,
+        url_auth: (targets.url_alias.is_some() && config.function_url != FunctionUrl::None)
+            .then_some(config.function_url),
+        skipped,
+        removal: None,
+        github: None,
+    }
+}
+
+/// After the aliases are in place: the function URL, then GitHub.
+pub(super) async fn finish(
+    lambda: &Lambda,
+    config: &Config,
+    ctx: &GitHubContext,
+    targets: &Targets,
+    report: &mut Report,
+) -> Result<(), Error> {
+    if let Some(alias) = &targets.url_alias
+        && config.function_url != FunctionUrl::None
+        && report.aliases.iter().any(|a| a == alias.as_str())
+    {
+        let _g = Group::start(ctx.in_actions, "lambda-deploy: function URL");
+        let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
+        tracing::info!(url = %done.url, created = done.created, "function URL ready");
+        report.function_url = Some(done.url);
+    }
+    let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
+    report.extra.github = github::publish(config, ctx, &targets.mode, report).await;
+    Ok(())
+}
+
+/// A closed pull request: remove its preview, then tell GitHub. No package is built.
+pub(super) async fn remove(
+    config: &Config,
+    ctx: &GitHubContext,
+    targets: &Targets,
+    number: u64,
+    started: Instant,
+) -> Result<Report, Error> {
+    let sdk = super::connect().await?;
+    let lambda = Lambda::new(&sdk, config.function_name.as_str());
+    let live = lambda.get_function().await?;
+    let mut report = Report {
+        status: Status::Removed,
+        function_name: config.function_name.short_name().to_string(),
+        function_arn: live.as_ref().map(|f| f.arn.clone()),
+        created: false,
+        version: None,
+        published: false,
+        aliases: Vec::new(),
+        moved: Vec::new(),
+        code_sha256: String::new(),
+        code_size: 0,
+        unzipped_size: 0,
+        code_changed: false,
+        changes: Vec::new(),
+        tags_set: Vec::new(),
+        s3_uri: None,
+        function_url: None,
+        provenance: super::provenance(ctx),
+        elapsed_ms: 0,
+        warnings: targets.warnings.clone(),
+        plan: None,
+        extra: extra(config, ctx, targets, Vec::new()),
+        smoke: None,
+    };
+    let label = ctx
+        .ref_label()
+        .unwrap_or_else(|| format!("pull request #{number}"));
+    let removal = if live.is_some() {
+        let _g = Group::start(ctx.in_actions, "lambda-deploy: remove preview");
+        preview::remove(&lambda, number, &label, config.dry_run).await?
+    } else {
+        tracing::info!("function does not exist; no preview to remove");
+        preview::Removal {
+            alias: crate::tags::preview_alias(number).to_string(),
+            ..preview::Removal::default()
+        }
+    };
+    if config.dry_run {
+        report.status = Status::Planned;
+        report.extra.removal = Some(removal);
+        report.elapsed_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
+    report.extra.removal = Some(removal);
+    {
+        let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
+        report.extra.github = github::publish(config, ctx, &targets.mode, &report).await;
+    }
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(report)
+}
