@@ -94,6 +94,11 @@ const CASES: &[Case] = &[
         "smoke-test",
         "is not valid JSON",
     ),
+    (
+        &[("alias", "lambda-deploy-lock")],
+        "alias",
+        "is reserved: lambda-deploy creates and deletes it as a lock",
+    ),
     (&[("exclude", "src/[")], "exclude", "is not a valid glob"),
     (
         &[("wait-timeout", "0")],

@@ -223,7 +223,7 @@ fn glob(pattern: &str) -> Result<String, String> {
 }
 
 /// An alias from the `alias` input: Lambda's rules, and not `pr-<N>`, which belongs to
-/// pull request previews (closing the pull request deletes it).
+/// pull request previews (closing the pull request deletes it), nor the alias lock.
 fn stable_alias(v: &str) -> Result<AliasName, String> {
     let alias: AliasName = v.parse()?;
     let reserved = alias
@@ -233,6 +233,11 @@ fn stable_alias(v: &str) -> Result<AliasName, String> {
     if reserved {
         return Err(format!(
             "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
+        ));
+    }
+    if alias.as_str() == crate::aws::lock::LOCK_ALIAS {
+        return Err(format!(
+            "'{alias}' is reserved: lambda-deploy creates and deletes it as a lock while it moves aliases; choose another alias name"
         ));
     }
     Ok(alias)
