@@ -257,7 +257,8 @@ fn a_slow_answer_past_the_attempt_timeout_is_retried() {
         &[("LAMBDA_DEPLOY_ATTEMPT_TIMEOUT", "2")],
     );
     run.assert_ok();
-    assert_eq!(proxy.count("PUT", "/code"), 2);
+    // At least one retry (more only if the loaded machine was slower than 2 s elsewhere).
+    assert!(proxy.count("PUT", "/code") >= 2);
     f.assert_deployed(run.out("code-sha256"));
     assert_eq!(
         snapshot(&f.name).aliases.get("staging").map(String::as_str),
