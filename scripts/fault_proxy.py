@@ -23,10 +23,18 @@ Faults:
   {"reset": true}                                         close the connection, no answer
   {"reset_after": 65536}                                  read the request, forward nothing,
                                                           send part of a 200 and drop
+  {"reset_mid_upload": 0.5}                               read this share of the request body
+                                                          (matched on method, path and headers
+                                                          only), then close: the upload breaks
   {"delay": 2.5}                                          sleep, then forward
+  {"delay_after": 2.5}                                    forward (the upstream acts on it), then
+                                                          sleep before answering
   {"patch": {"Configuration": {"LastUpdateStatus": "InProgress"}}}
       forward, then deep-merge this object into the upstream's JSON answer
   {"patch_status": 412, "error": "PreconditionFailedException"}  (same as status form)
+  {"set_headers": {"X-Amz-Function-Error": "Unhandled"}, "set_body": "{...}"}
+      forward, then add or replace answer headers and/or replace the answer body
+  A forwarded fault may combine delay, delay_after, patch, set_headers and set_body.
 
 Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL
 """
@@ -72,9 +80,11 @@ def matches(rule, method, path, headers, body):
     return True
 
 
-def pick_fault(method, path, headers, body):
+def pick_fault(method, path, headers, body, early=False):
     with LOCK:
         for rule in RULES:
+            if early != ("reset_mid_upload" in rule["fault"]):
+                continue
             if not matches(rule, method, path, headers, body):
                 continue
             if rule.get("skip", 0) > 0:
@@ -137,6 +147,17 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, json.dumps(out).encode(), [("Content-Type", "application/json")])
 
     def handle_any(self):
+        if not self.path.startswith("/__faults__/"):
+            early = pick_fault(self.command, self.path, self.headers, b"", early=True)
+            if early:
+                total = int(self.headers.get("Content-Length") or 0)
+                got = self.rfile.read(int(total * float(early["reset_mid_upload"])))
+                with LOCK:
+                    LOG.append({"method": self.command, "path": self.path, "fault": early,
+                                "time": time.time(), "read": len(got), "length": total})
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
         body = self.read_body()
         if self.path.startswith("/__faults__/"):
             return self.control(body)
@@ -187,8 +208,19 @@ class Handler(BaseHTTPRequestHandler):
                 data = json.dumps(deep_merge(json.loads(data), fault["patch"])).encode()
             except ValueError:
                 pass
+        if fault and "set_body" in fault:
+            data = fault["set_body"].encode()
+        if fault and "set_headers" in fault:
+            names = {k.lower() for k in fault["set_headers"]}
+            out_headers = [(k, v) for k, v in out_headers if k.lower() not in names]
+            out_headers += list(fault["set_headers"].items())
         conn.close()
-        self.reply(resp.status, data, out_headers)
+        if fault and "delay_after" in fault:
+            time.sleep(float(fault["delay_after"]))
+        try:
+            self.reply(resp.status, data, out_headers)
+        except OSError:
+            pass  # the client gave up waiting (a timeout under test)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 

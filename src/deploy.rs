@@ -3,13 +3,18 @@
 //! RevisionId the last one returned, and aliases move only once the version exists.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::aws::AwsError;
 use crate::aws::lambda::{CodeSource, Lambda, Written};
+use crate::aws::retry::after_conflicts;
+use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
+use crate::order::OrderKey;
 use crate::plan::{FunctionAction, Plan, Publish};
+use crate::race::{AliasResult, Held, PublishSpec, Published, move_aliases, publish_own};
+use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::LiveFunction;
 
 /// An alias that moved, with both ends known.
@@ -24,12 +29,17 @@ pub struct Moved {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub function_arn: String,
-    /// The version the aliases serve (`$LATEST` with `publish: false`).
+    /// The version the aliases serve (`$LATEST` with `publish: false`; empty when the run
+    /// lost a race to a newer deploy and published nothing).
     pub version: String,
     pub published: bool,
     pub code_sha256: String,
     pub code_size: i64,
     pub moved: Vec<Moved>,
+    /// Aliases left on a newer deploy (this run is older).
+    pub held: Vec<Held>,
+    /// The smoke test's result, when one ran.
+    pub smoke: Option<SmokePassed>,
 }
 
 /// Why applying a plan stopped.
@@ -46,6 +56,12 @@ pub enum DeployError {
         "Lambda reports CodeSha256 {actual} after the upload, but the package built here has {expected}; the upload was changed on the way: run the deploy again"
     )]
     ShaMismatch { expected: String, actual: String },
+    #[error(
+        "another deploy of this function replaced its code {rounds} times while this run tried to publish its own version; no alias was moved: let one deploy finish before the next starts (a `concurrency:` group in the workflow), then run again"
+    )]
+    Overtaken { rounds: u32 },
+    #[error(transparent)]
+    Smoke(#[from] SmokeError),
 }
 
 fn code_source(plan: &Plan, zip: &Path) -> Result<CodeSource, DeployError> {
@@ -62,57 +78,108 @@ fn code_source(plan: &Plan, zip: &Path) -> Result<CodeSource, DeployError> {
         })
 }
 
-/// Applies `plan`. `live` is the state the plan was made from; `zip` is the package.
+/// Uploads the package as `$LATEST`'s code, after any update in progress, and waits
+/// for the update to finish; returns what Lambda reports.
+async fn upload(
+    lambda: &Lambda,
+    plan: &Plan,
+    zip: &Path,
+    architecture: Option<&str>,
+    revision: Option<&str>,
+    wait: Duration,
+) -> Result<Written, DeployError> {
+    let code = code_source(plan, zip)?;
+    let mut written = after_conflicts(
+        || lambda.update_code(code.clone(), architecture, revision),
+        || lambda.wait_updated(wait),
+    )
+    .await?;
+    written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
+    Ok(written)
+}
+
+/// Applies `plan`. `live` is the state the plan was made from; `zip` is the package;
+/// `ours` orders this run against the deploys aliases serve ([`crate::order`]).
 pub async fn apply(
     lambda: &Lambda,
     config: &Config,
     plan: &Plan,
     live: Option<&LiveFunction>,
     zip: &Path,
+    ours: &OrderKey,
 ) -> Result<Outcome, DeployError> {
     let wait = config.wait_timeout;
-    let mut written: Written;
-    match (plan.action, live) {
+    let waiter = || lambda.wait_updated(wait);
+    let mut written = Written::default();
+    let mut update_config = plan.config.clone();
+    let created = match (plan.action, live) {
         (FunctionAction::Create, _) | (_, None) => {
             let arch = plan.architecture.as_deref().unwrap_or("x86_64");
             tracing::info!(function = %plan.function_name, "creating function");
-            written = lambda
+            match lambda
                 .create(code_source(plan, zip)?, arch, &plan.config, &plan.tags)
-                .await?;
+                .await
+            {
+                Ok(w) => {
+                    written = w;
+                    written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
+                    None
+                }
+                // Another run created it first: update it to this run's code and settings.
+                Err(e) if e.kind == ErrorKind::Conflict => {
+                    tracing::warn!(
+                        "the function was created by another run meanwhile; updating it instead"
+                    );
+                    let f = lambda.get_function().await?.ok_or(e)?;
+                    Some(f)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        (FunctionAction::Update, Some(f)) => Some(f.clone()),
+    };
+    if let Some(f) = created {
+        let first_update = plan.action == FunctionAction::Create;
+        written = Lambda::from_live(&f);
+        // An update still running (from another run or the console) must finish first.
+        if f.state.as_deref() == Some("Pending") {
+            tracing::info!("waiting for the function to become Active");
             written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
         }
-        (FunctionAction::Update, Some(f)) => {
-            written = Lambda::from_live(f);
-            // An update still running (from another run or the console) must finish first.
-            if f.last_update_status.as_deref() == Some("InProgress")
-                || f.state.as_deref() == Some("Pending")
-            {
-                tracing::info!("waiting for an update in progress to finish");
-                written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
-            }
-            if plan.code_changed || plan.architecture.is_some() {
-                tracing::info!(size = plan.code.size, "uploading code");
-                let rev = written.revision_id.clone();
-                written = lambda
-                    .update_code(
-                        code_source(plan, zip)?,
-                        plan.architecture.as_deref(),
-                        rev.as_deref(),
-                    )
-                    .await?;
-                written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
-            }
-            if !plan.config.is_empty() {
-                tracing::info!(fields = plan.changes.len(), "updating configuration");
-                let rev = written.revision_id.clone();
-                let code = (written.code_sha256.clone(), written.code_size);
-                written = lambda.update_config(&plan.config, rev.as_deref()).await?;
-                (written.code_sha256, written.code_size) = code;
-                written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
-            }
-            if !plan.tags.is_empty() {
-                lambda.tag(&written.arn, &plan.tags).await?;
-            }
+        if f.last_update_status.as_deref() == Some("InProgress") {
+            tracing::info!("waiting for an update in progress to finish");
+            written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
+        }
+        if first_update || plan.code_changed || plan.architecture.is_some() {
+            tracing::info!(size = plan.code.size, "uploading code");
+            let rev = written.revision_id.clone();
+            written = upload(
+                lambda,
+                plan,
+                zip,
+                plan.architecture.as_deref(),
+                rev.as_deref(),
+                wait,
+            )
+            .await?;
+        }
+        if first_update {
+            update_config.layers = update_config.layers.filter(|l| !l.is_empty());
+        }
+        if !update_config.is_empty() {
+            tracing::info!(fields = plan.changes.len(), "updating configuration");
+            let rev = written.revision_id.clone();
+            let code = (written.code_sha256.clone(), written.code_size);
+            written = after_conflicts(
+                || lambda.update_config(&update_config, rev.as_deref()),
+                waiter,
+            )
+            .await?;
+            (written.code_sha256, written.code_size) = code;
+            written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
+        }
+        if !plan.tags.is_empty() {
+            lambda.tag(&written.arn, &plan.tags).await?;
         }
     }
     if written.code_sha256 != plan.code.code_sha256 && !written.code_sha256.is_empty() {
@@ -122,41 +189,65 @@ pub async fn apply(
         });
     }
 
+    let alias_names: Vec<(String, Option<String>)> = plan
+        .aliases
+        .iter()
+        .map(|a| (a.name.clone(), a.from.clone()))
+        .collect();
     let (version, published) = match &plan.publish {
         Publish::No => ("$LATEST".to_string(), false),
         Publish::Reuse { version } => (version.clone(), false),
         Publish::New { description } => {
-            tracing::info!("publishing a version");
-            let v = lambda
-                .publish(
-                    &plan.code.code_sha256,
-                    description,
-                    written.revision_id.as_deref(),
-                )
-                .await?;
-            (v.version, true)
+            let spec = PublishSpec {
+                code_sha256: &plan.code.code_sha256,
+                description,
+                ours,
+                aliases: &alias_names,
+                wait,
+            };
+            let arch = plan.architecture.as_deref();
+            let reupload = async || {
+                upload(lambda, plan, zip, arch, None, wait)
+                    .await
+                    .map(|w| w.revision_id)
+            };
+            match publish_own(lambda, &spec, written.revision_id.clone(), reupload).await? {
+                Published::Own(v) => (v, true),
+                Published::Yielded(held) => {
+                    return Ok(Outcome {
+                        function_arn: written.arn,
+                        version: String::new(),
+                        published: false,
+                        code_sha256: plan.code.code_sha256.clone(),
+                        code_size: plan.code.size as i64,
+                        moved: Vec::new(),
+                        held,
+                        smoke: None,
+                    });
+                }
+            }
         }
     };
 
+    let smoke = match &config.smoke_test {
+        Some(payload) => Some(smoke::run(lambda, &version, payload, wait).await?),
+        None => None,
+    };
+
+    let names: Vec<String> = plan.aliases.iter().map(|a| a.name.clone()).collect();
     let mut moved = Vec::new();
-    for a in &plan.aliases {
-        if a.from.as_deref() == Some(version.as_str()) {
-            continue;
+    let mut held = Vec::new();
+    let results = move_aliases(lambda, &names, &version, ours, wait).await?;
+    for (name, result) in names.into_iter().zip(results) {
+        match result {
+            AliasResult::Moved { from } => moved.push(Moved {
+                name,
+                from,
+                to: version.clone(),
+            }),
+            AliasResult::Already => {}
+            AliasResult::Held(h) => held.push(h),
         }
-        tracing::info!(alias = %a.name, to = %version, "moving alias");
-        lambda
-            .point_alias(
-                &a.name,
-                &version,
-                a.from.is_some(),
-                a.revision_id.as_deref(),
-            )
-            .await?;
-        moved.push(Moved {
-            name: a.name.clone(),
-            from: a.from.clone(),
-            to: version.clone(),
-        });
     }
 
     Ok(Outcome {
@@ -166,5 +257,7 @@ pub async fn apply(
         code_sha256: plan.code.code_sha256.clone(),
         code_size: plan.code.size as i64,
         moved,
+        held,
+        smoke,
     })
 }

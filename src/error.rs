@@ -61,6 +61,10 @@ impl Error {
             Error::Image(_) => "lambda-deploy: image deploy failed".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            Error::Deploy(DeployError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),
+            Error::Deploy(DeployError::Overtaken { .. }) => {
+                "lambda-deploy: overtaken by another deploy".into()
+            }
             _ => "lambda-deploy failed".into(),
         }
     }

@@ -16,7 +16,10 @@
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
-//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards.
+//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards; every AWS call
+//!    retries within bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent
+//!    one never serves a mixed version and never moves an alias back to an older run or
+//!    release ([`race`], [`order`]), and [`smoke`] invokes the new version first.
 //! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
 //!    pull request runs also get a sticky comment and a deployment ([`github`]).
 //!
@@ -34,14 +37,17 @@ pub mod gha;
 pub mod github;
 pub mod image;
 pub mod limits;
+pub mod order;
 pub mod output;
 pub mod package;
 pub mod plan;
 pub mod preview;
+pub mod race;
 pub mod registry;
 pub mod release;
 pub mod report;
 pub mod run;
+pub mod smoke;
 pub mod state;
 pub mod tags;
 pub mod targets;

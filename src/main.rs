@@ -12,8 +12,12 @@ use lambda_deploy::{Error, run};
 
 fn init_tracing() {
     let debug = std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1");
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("LAMBDA_DEPLOY_LOG").unwrap_or_else(|_| {
+    // An empty LAMBDA_DEPLOY_LOG (a workflow's `env:` with no value) counts as unset.
+    let filter = std::env::var("LAMBDA_DEPLOY_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| {
             tracing_subscriber::EnvFilter::new(if debug {
                 "lambda_deploy=debug,info"
             } else {
@@ -117,7 +121,10 @@ fn main() -> ExitCode {
                         Err(e) => fail(ctx.in_actions, &e),
                     }
                 }
-                Err(e) => fail(ctx.in_actions, &e),
+                Err(e) => {
+                    lambda_deploy::output::failure_summary(&config, &e);
+                    fail(ctx.in_actions, &e)
+                }
             }
         }
     }

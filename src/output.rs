@@ -99,3 +99,24 @@ pub fn publish(
     }
     Ok(())
 }
+
+/// Writes a short job summary for a run that failed after its inputs were accepted, so
+/// the reason (a smoke test's error payload, the AWS call that gave up) is on the run's
+/// page, not only in its log.
+pub fn failure_summary(config: &Config, err: &Error) {
+    if !config.summary {
+        return;
+    }
+    let Some(path) = env_path("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let text = format!(
+        "### λ `{}` deploy failed\n\n**{}**\n\n```\n{}\n```\n",
+        config.function_name.short_name(),
+        err.title(),
+        err.to_string().replace("```", "'''")
+    );
+    if let Err(e) = gha::append(&path, &text) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write the job summary");
+    }
+}

@@ -12,6 +12,7 @@ pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 use crate::deploy::Moved;
 use crate::image::ImageReport;
 use crate::plan::{FieldChange, Plan, bytes};
+use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
@@ -76,6 +77,9 @@ pub struct Report {
     /// The plan, shown for dry runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// The smoke test, when one ran and passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<SmokePassed>,
     /// Release and preview details.
     pub extra: ReportExtra,
 }
@@ -195,6 +199,17 @@ impl Report {
                 .map(|r| format!("{r} @ "))
                 .unwrap_or_default();
             let _ = writeln!(md, "| Commit | {label}{commit} |");
+        }
+        if let Some(s) = &self.smoke {
+            let _ = writeln!(
+                md,
+                "| Smoke test | passed on `{}`: `{}` |",
+                s.version,
+                s.response
+                    .replace('|', "\\|")
+                    .replace('`', "'")
+                    .replace('\n', " ")
+            );
         }
         let _ = writeln!(md, "| Time | {:.1} s |", self.elapsed_ms as f64 / 1000.0);
 

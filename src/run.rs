@@ -11,6 +11,7 @@ use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
+use crate::order::OrderKey;
 use crate::package::{self, ExcludeSet, PackageInfo};
 use crate::plan::{self, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
@@ -158,7 +159,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
     }
     let (allowed, skipped) = release::guard(&lambda, &targets, &live.aliases).await?;
-    let plan = plan::plan(config, &allowed, code, &live, description)?;
+    let plan = plan::plan(config, &allowed, code, &live, description.clone())?;
     tracing::info!("{}", plan.to_string().trim_end());
     drop(_g);
 
@@ -184,6 +185,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         warnings: targets.warnings.clone(),
         image: image.as_ref().map(|i| i.report()),
         plan: None,
+        smoke: None,
         extra: previews::extra(config, ctx, &targets, skipped),
     };
 
@@ -221,12 +223,23 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     }
 
     let _g = Group::start(actions, "lambda-deploy: deploy");
+    let ours = OrderKey::from_description(&description);
     let outcome: Outcome =
-        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &zip).await?;
+        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &zip, &ours).await?;
     drop(_g);
     report.status = Status::Deployed;
     report.function_arn = Some(outcome.function_arn.clone());
-    report.version = Some(outcome.version.clone());
+    report.version = Some(outcome.version.clone()).filter(|v| !v.is_empty());
+    for h in &outcome.held {
+        gha::annotate(
+            actions,
+            Level::Warning,
+            "lambda-deploy: alias not moved",
+            &h.warning(),
+        );
+        report.warnings.push(h.warning());
+    }
+    report.smoke = outcome.smoke.clone();
     report.published = outcome.published;
     report.aliases = plan
         .aliases_in_place

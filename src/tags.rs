@@ -217,19 +217,20 @@ pub fn version_description(ctx: &GitHubContext) -> String {
 /// project did not write: the seven lowercase hex digits after `@ ` (at the start or after
 /// a space), followed by a space or the end.
 pub fn parse_description_sha(desc: &str) -> Option<String> {
-    let rest = match desc.strip_prefix(SHA_MARK) {
-        Some(rest) => rest,
-        None => {
-            let at = desc.find(" @ ")?;
-            &desc[at + 3..]
-        }
-    };
-    let sha = rest.get(..7)?;
-    let hex = sha
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let ends = matches!(rest.as_bytes().get(7), None | Some(b' '));
-    (hex && ends).then(|| sha.to_string())
+    // The mark at the start, then after every " @ ", overlapping ones included (a label
+    // may itself hold "@ ").
+    let starts = desc.strip_prefix(SHA_MARK).into_iter().chain(
+        desc.char_indices()
+            .filter_map(|(at, _)| desc[at..].strip_prefix(" @ ")),
+    );
+    starts.into_iter().find_map(|rest| {
+        let sha = rest.get(..7)?;
+        let hex = sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ends = matches!(rest.as_bytes().get(7), None | Some(b' '));
+        (hex && ends).then(|| sha.to_string())
+    })
 }
 
 #[cfg(test)]

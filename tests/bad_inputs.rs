@@ -84,6 +84,21 @@ const CASES: &[Case] = &[
         "alias",
         "set publish: true or remove alias",
     ),
+    (
+        &[("publish", "false"), ("smoke-test", "{}")],
+        "smoke-test",
+        "set publish: true or remove smoke-test",
+    ),
+    (
+        &[("smoke-test", "{ping")],
+        "smoke-test",
+        "is not valid JSON",
+    ),
+    (
+        &[("alias", "lambda-deploy-lock")],
+        "alias",
+        "is reserved: lambda-deploy creates and deletes it as a lock",
+    ),
     (&[("exclude", "src/[")], "exclude", "is not a valid glob"),
     (
         &[("wait-timeout", "0")],

@@ -1,11 +1,16 @@
 //! Faults the emulator cannot produce, injected by a proxy between lambda-deploy and
-//! the emulator; assertions are on the final state Lambda holds.
+//! the emulator; assertions are on the final state Lambda holds, and on nothing left
+//! half done.
 
 mod support;
 
 use serde_json::json;
-use support::faults::FaultProxy;
+use support::faults::{Deployed, FaultProxy, fpath};
 use support::{deploy, example_copy, path_str, role, services, snapshot, unique};
+
+fn aws_error(status: u16, error: &str) -> serde_json::Value {
+    json!({"status": status, "error": error, "message": format!("injected {error}")})
+}
 
 #[test]
 fn throttled_publish_is_retried_and_the_deploy_completes() {
@@ -45,6 +50,404 @@ fn throttled_publish_is_retried_and_the_deploy_completes() {
     );
     assert_eq!(
         snapshot(&name).aliases.get("live").map(String::as_str),
+        Some("1")
+    );
+}
+
+#[test]
+fn throttling_past_the_retry_bound_fails_naming_the_call_and_changes_nothing() {
+    let f = Deployed::new("throttle-forever");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
+        "times": -1, "fault": aws_error(429, "TooManyRequestsException")}]),
+    );
+    let run = f.deploy(Some(&proxy), &[], &[("AWS_MAX_ATTEMPTS", "3")]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(err.contains("UpdateFunctionCode on function"), "{err}");
+    assert!(
+        err.contains("still throttling after 3 attempts") && err.contains("AWS_MAX_ATTEMPTS"),
+        "{err}"
+    );
+    assert_eq!(
+        proxy.count("PUT", "/code"),
+        3,
+        "bounded: exactly 3 attempts"
+    );
+    f.assert_untouched();
+}
+
+#[test]
+fn server_errors_are_retried_with_backoff() {
+    let f = Deployed::new("5xx");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let code = format!("{}/code$", fpath(&f.name));
+    proxy.add(json!([
+        {"match": {"method": "PUT", "path": code}, "times": 1,
+         "fault": aws_error(500, "ServiceException")},
+        {"match": {"method": "PUT", "path": code}, "times": 1,
+         "fault": {"status": 503, "body": "Service Unavailable"}},
+    ]));
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    run.assert_ok();
+    assert_eq!(proxy.count("PUT", "/code"), 3);
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+#[test]
+fn an_update_in_progress_conflict_waits_then_retries() {
+    let f = Deployed::new("conflict");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let base = fpath(&f.name);
+    proxy.add(json!([
+        {"match": {"method": "PUT", "path": format!("{base}/code$")}, "times": 1,
+         "fault": aws_error(409, "ResourceConflictException")},
+        {"match": {"method": "PUT", "path": format!("{base}/configuration$")}, "times": 2,
+         "fault": aws_error(409, "ResourceConflictException")},
+    ]));
+    let run = f.deploy(Some(&proxy), &[("memory-size", "256")], &[]);
+    run.assert_ok();
+    let reqs = proxy.requests();
+    let first_put = reqs
+        .iter()
+        .position(|(m, p)| m == "PUT" && p.ends_with("/code"));
+    let second_put = reqs
+        .iter()
+        .rposition(|(m, p)| m == "PUT" && p.ends_with("/code"));
+    let (a, b) = (first_put.expect("put"), second_put.expect("put"));
+    assert!(b > a, "the upload was tried again");
+    assert!(
+        reqs[a..b].iter().any(|(m, p)| m == "GET" && *p == base),
+        "the LastUpdateStatus wait ran between the conflict and the retry: {reqs:?}"
+    );
+    assert_eq!(proxy.count("PUT", "/configuration"), 3);
+    f.assert_deployed(run.out("code-sha256"));
+    assert_eq!(snapshot(&f.name).memory_size, Some(256));
+}
+
+#[test]
+fn in_progress_and_pending_states_are_waited_for_before_the_upload() {
+    for (i, patch) in [
+        json!({"Configuration": {"LastUpdateStatus": "InProgress"}}),
+        json!({"Configuration": {"State": "Pending"}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = Deployed::new(&format!("inprogress{i}"));
+        f.change_code("b");
+        let proxy = FaultProxy::for_lambda();
+        let base = fpath(&f.name);
+        proxy.add(
+            json!([{"match": {"method": "GET", "path": format!("{base}$")},
+            "times": 3, "fault": {"patch": patch}}]),
+        );
+        let run = f.deploy(Some(&proxy), &[], &[]);
+        run.assert_ok();
+        let reqs = proxy.requests();
+        let put = reqs
+            .iter()
+            .position(|(m, p)| m == "PUT" && p.ends_with("/code"))
+            .expect("upload");
+        let gets_before = reqs[..put]
+            .iter()
+            .filter(|(m, p)| m == "GET" && *p == base)
+            .count();
+        assert!(
+            gets_before >= 4,
+            "3 answers said busy, so the upload waited for a 4th: {reqs:?}"
+        );
+        f.assert_deployed(run.out("code-sha256"));
+    }
+}
+
+#[test]
+fn an_update_that_never_finishes_fails_within_wait_timeout_and_writes_nothing() {
+    let f = Deployed::new("stuck");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "GET", "path": format!("{}$", fpath(&f.name))},
+        "times": -1, "fault": {"patch": {"Configuration": {"LastUpdateStatus": "InProgress"}}}}]),
+    );
+    let started = std::time::Instant::now();
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "3")], &[]);
+    assert!(!run.ok());
+    assert!(started.elapsed().as_secs() < 30);
+    let err = run.stderr();
+    assert!(err.contains("did not finish within 3s"), "{err}");
+    assert!(err.contains("raise wait-timeout"), "{err}");
+    assert_eq!(proxy.count("PUT", "/code"), 0);
+    f.assert_untouched();
+}
+
+#[test]
+fn a_stale_revision_on_the_alias_or_publish_is_read_again_and_the_deploy_completes() {
+    let f = Deployed::new("stale");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let base = fpath(&f.name);
+    proxy.add(json!([
+        {"match": {"method": "POST", "path": format!("{base}/versions$")}, "times": 1,
+         "fault": aws_error(412, "PreconditionFailedException")},
+        {"match": {"method": "PUT", "path": format!("{base}/aliases/live$")}, "times": 1,
+         "fault": aws_error(412, "PreconditionFailedException")},
+    ]));
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    run.assert_ok();
+    assert_eq!(proxy.count("POST", "/versions"), 2);
+    assert_eq!(proxy.count("PUT", "/aliases/live"), 2);
+    assert!(
+        proxy.count("GET", "/aliases/live") >= 3,
+        "the alias was read again"
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+#[test]
+fn a_stale_revision_on_the_upload_fails_clearly_and_changes_nothing() {
+    let f = Deployed::new("stale-code");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
+        "times": -1, "fault": aws_error(412, "PreconditionFailedException")}]),
+    );
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains("UpdateFunctionCode on function")
+            && err.contains("the function changed while this deploy ran: run again"),
+        "{err}"
+    );
+    assert_eq!(
+        proxy.count("PUT", "/code"),
+        1,
+        "a precondition is not retried blindly"
+    );
+    f.assert_untouched();
+}
+
+#[test]
+fn a_slow_answer_past_the_attempt_timeout_is_retried() {
+    let f = Deployed::new("slow");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let base = fpath(&f.name);
+    proxy.add(json!([
+        // Held before it reaches Lambda: the retry is the first that acts.
+        {"match": {"method": "PUT", "path": format!("{base}/code$")}, "times": 1,
+         "fault": {"delay": 4}},
+        // Acted on, but the answer comes too late: the retry must cope with the
+        // alias already being there.
+        {"match": {"method": "POST", "path": format!("{base}/aliases$"), "body": "staging"},
+         "times": 1, "fault": {"delay_after": 4}},
+        // The alias lock's own creation answered late: the retry finds the lock is its own.
+        {"match": {"method": "POST", "path": format!("{base}/aliases$"), "body": "lambda-deploy-lock"},
+         "times": 1, "fault": {"delay_after": 4}},
+    ]));
+    let run = f.deploy(
+        Some(&proxy),
+        &[("alias", "live\nstaging")],
+        &[("LAMBDA_DEPLOY_ATTEMPT_TIMEOUT", "2")],
+    );
+    run.assert_ok();
+    // At least one retry (more only if the loaded machine was slower than 2 s elsewhere).
+    assert!(proxy.count("PUT", "/code") >= 2);
+    f.assert_deployed(run.out("code-sha256"));
+    assert_eq!(
+        snapshot(&f.name).aliases.get("staging").map(String::as_str),
+        Some("2")
+    );
+}
+
+#[test]
+fn answers_that_never_come_fail_within_the_bound_naming_the_call() {
+    let f = Deployed::new("silent");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
+        "times": -1, "fault": {"delay": 5}}]),
+    );
+    let started = std::time::Instant::now();
+    let run = f.deploy(
+        Some(&proxy),
+        &[],
+        &[
+            ("LAMBDA_DEPLOY_ATTEMPT_TIMEOUT", "1"),
+            ("AWS_MAX_ATTEMPTS", "2"),
+        ],
+    );
+    assert!(!run.ok());
+    assert!(started.elapsed().as_secs() < 40, "bounded in time");
+    let err = run.stderr();
+    assert!(
+        err.contains("UpdateFunctionCode on function")
+            && err.contains("no answer within 1s on each of 2 attempts"),
+        "{err}"
+    );
+    f.assert_untouched();
+}
+
+#[test]
+fn a_connection_reset_in_the_middle_of_the_upload_is_retried() {
+    let f = Deployed::new("reset");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
+        "times": 1, "fault": {"reset_mid_upload": 0.5}}]),
+    );
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    run.assert_ok();
+    let broken = proxy
+        .log()
+        .into_iter()
+        .find(|r| !r["fault"].is_null())
+        .expect("the reset happened");
+    assert!(broken["read"].as_u64() < broken["length"].as_u64());
+    assert_eq!(proxy.count("PUT", "/code"), 2);
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+#[test]
+fn resets_on_every_attempt_fail_clearly_and_change_nothing() {
+    let f = Deployed::new("reset-forever");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
+        "times": -1, "fault": {"reset_mid_upload": 0.3}}]),
+    );
+    let run = f.deploy(Some(&proxy), &[], &[("AWS_MAX_ATTEMPTS", "2")]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains("UpdateFunctionCode on function") && err.contains("on each of 2 attempts"),
+        "{err}"
+    );
+    f.assert_untouched();
+}
+
+#[test]
+fn a_passing_smoke_test_runs_before_the_alias_moves() {
+    let f = Deployed::new("smoke-ok");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let run = f.deploy(
+        Some(&proxy),
+        &[("smoke-test", r#"{"ping": "smoke-42"}"#)],
+        &[],
+    );
+    run.assert_ok();
+    let reqs = proxy.requests();
+    let invoke = reqs
+        .iter()
+        .position(|(m, p)| m == "POST" && p.ends_with("/invocations"))
+        .expect("invoked");
+    let alias = reqs
+        .iter()
+        .position(|(m, p)| m == "PUT" && p.ends_with("/aliases/live"))
+        .expect("alias moved");
+    assert!(invoke < alias, "the smoke test ran before the alias moved");
+    let qualifier = proxy
+        .log()
+        .into_iter()
+        .find(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/invocations"))
+        })
+        .and_then(|r| r["path"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    assert!(
+        qualifier.ends_with("Qualifier=2"),
+        "the new version was invoked: {qualifier}"
+    );
+    // moto's simple backend echoes the payload.
+    assert!(
+        run.summary
+            .contains("| Smoke test | passed on `2`: `{\"ping\":\"smoke-42\"}` |"),
+        "{}",
+        run.summary
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+#[test]
+fn a_function_error_in_the_smoke_test_fails_the_deploy_and_moves_nothing() {
+    let f = Deployed::new("smoke-error");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let error = r#"{"errorMessage": "table orders not found", "errorType": "KeyError"}"#;
+    proxy.add(
+        json!([{"match": {"method": "POST", "path": "/invocations"}, "times": 1,
+        "fault": {"set_headers": {"X-Amz-Function-Error": "Unhandled"}, "set_body": error}}]),
+    );
+    let run = f.deploy(Some(&proxy), &[("smoke-test", r#"{"ping": true}"#)], &[]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains("smoke test: version 2 returned a function error (Unhandled)")
+            && err.contains("table orders not found")
+            && err.contains("no alias was moved"),
+        "{err}"
+    );
+    assert!(run.summary.contains("smoke test failed"), "{}", run.summary);
+    assert!(
+        run.summary.contains("table orders not found"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(proxy.count("PUT", "/aliases/live"), 0);
+    let s = snapshot(&f.name);
+    assert_eq!(
+        s.aliases.get("live").map(String::as_str),
+        Some("1"),
+        "live stays on 1"
+    );
+    assert_eq!(
+        s.versions,
+        vec!["$LATEST", "1", "2"],
+        "2 is published, unserved"
+    );
+}
+
+#[test]
+fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
+    let f = Deployed::new("smoke-slow");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "POST", "path": "/invocations"}, "times": 1,
+        "fault": {"delay_after": 6}}]),
+    );
+    let started = std::time::Instant::now();
+    let run = f.deploy(
+        Some(&proxy),
+        &[("smoke-test", "{}"), ("wait-timeout", "2")],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(started.elapsed().as_secs() < 20);
+    let err = run.stderr();
+    assert!(
+        err.contains("smoke test: version 2 gave no answer within 2s"),
+        "{err}"
+    );
+    assert_eq!(
+        proxy.count("POST", "/invocations"),
+        1,
+        "an invoke is never retried"
+    );
+    assert_eq!(
+        snapshot(&f.name).aliases.get("live").map(String::as_str),
         Some("1")
     );
 }

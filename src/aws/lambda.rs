@@ -70,7 +70,7 @@ fn arch_str(c: &FunctionConfiguration) -> Option<String> {
     c.architectures().first().map(|a| a.as_str().to_string())
 }
 
-fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
+pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
     ConfigFingerprint {
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         role: c.role().map(str::to_string),

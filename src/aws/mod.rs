@@ -3,19 +3,33 @@
 //! that name the operation and say what to do.
 
 pub mod ecr;
+pub mod invoke;
 pub mod lambda;
+pub mod lock;
+pub mod published;
+pub mod retry;
 pub mod url;
 pub mod versions;
 
 use std::fmt;
 
+use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+pub use retry::Bounds;
 
 /// Loads region, credentials and endpoints the standard way (environment, profile,
 /// web identity, IMDS), so OIDC credentials from configure-aws-credentials work as
 /// they are. `AWS_ENDPOINT_URL` and its per-service variants are honoured by the SDK.
+///
+/// Every call retries throttling, 5xx answers, dropped connections and slow answers with
+/// jittered exponential backoff, within the [`Bounds`] read from the environment.
 pub async fn load_config() -> aws_config::SdkConfig {
+    let bounds = Bounds::from_env(|k| std::env::var(k).ok());
+    retry::remember(bounds);
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(bounds.retry_config())
+        .timeout_config(bounds.timeout_config())
         .load()
         .await
 }
@@ -57,6 +71,12 @@ pub enum ErrorKind {
     AccessDenied,
     Invalid,
     Timeout,
+    /// Still throttled (HTTP 429) when the retry bound was reached.
+    Throttled,
+    /// 5xx answers or dropped connections until the retry bound was reached.
+    Unavailable,
+    /// No answer within the per-attempt timeout, on every attempt.
+    NoAnswer,
     Other,
 }
 
@@ -84,6 +104,16 @@ impl fmt::Display for AwsError {
             ErrorKind::Timeout => {
                 "; raise wait-timeout, or look at the function's LastUpdateStatusReason in the Lambda console"
             }
+            ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::NoAnswer => {
+                return write!(
+                    f,
+                    "{} on {} failed: {}; {}",
+                    self.operation,
+                    self.resource,
+                    self.message,
+                    retry::exhausted_hint(self.kind)
+                );
+            }
             _ => "",
         };
         write!(
@@ -96,31 +126,39 @@ impl fmt::Display for AwsError {
 
 impl AwsError {
     /// Builds an error from an SDK error; `kind` comes from the modelled variant.
-    pub fn from_sdk<E, R>(
+    pub fn from_sdk<E>(
         operation: &'static str,
         resource: &str,
-        err: SdkError<E, R>,
+        err: SdkError<E, HttpResponse>,
         kind: impl FnOnce(&E) -> ErrorKind,
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
         let kind = match &err {
             SdkError::ServiceError(se) => {
                 let k = kind(se.err());
-                if k == ErrorKind::Other
-                    && matches!(
-                        se.err().code(),
-                        Some("AccessDeniedException" | "AccessDenied")
-                    )
-                {
+                let status = se.raw().status().as_u16();
+                if k != ErrorKind::Other {
+                    k
+                } else if matches!(
+                    se.err().code(),
+                    Some("AccessDeniedException" | "AccessDenied")
+                ) {
                     ErrorKind::AccessDenied
+                } else if status == 409 {
+                    ErrorKind::Conflict
+                } else if status == 429 {
+                    ErrorKind::Throttled
+                } else if status >= 500 {
+                    ErrorKind::Unavailable
                 } else {
                     k
                 }
             }
-            SdkError::TimeoutError(_) => ErrorKind::Timeout,
+            SdkError::TimeoutError(_) => ErrorKind::NoAnswer,
+            SdkError::DispatchFailure(d) if d.is_timeout() => ErrorKind::NoAnswer,
+            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => ErrorKind::Unavailable,
             _ => ErrorKind::Other,
         };
         let message = match err.as_service_error() {

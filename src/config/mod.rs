@@ -246,7 +246,7 @@ fn glob(pattern: &str) -> Result<String, String> {
 }
 
 /// An alias from the `alias` input: Lambda's rules, and not `pr-<N>`, which belongs to
-/// pull request previews (closing the pull request deletes it).
+/// pull request previews (closing the pull request deletes it), nor the alias lock.
 fn stable_alias(v: &str) -> Result<AliasName, String> {
     let alias: AliasName = v.parse()?;
     let reserved = alias
@@ -256,6 +256,11 @@ fn stable_alias(v: &str) -> Result<AliasName, String> {
     if reserved {
         return Err(format!(
             "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
+        ));
+    }
+    if alias.as_str() == crate::aws::lock::LOCK_ALIAS {
+        return Err(format!(
+            "'{alias}' is reserved: lambda-deploy creates and deletes it as a lock while it moves aliases; choose another alias name"
         ));
     }
     Ok(alias)
@@ -515,10 +520,10 @@ impl Config {
         let smoke_test = c.opt("smoke-test", &raw.smoke_test, |v| {
             serde_json::from_str::<serde_json::Value>(v).map_err(|e| format!("is not valid JSON ({e}); give the event payload as JSON, e.g. {{\"ping\": true}}"))
         });
-        if smoke_test.is_some() {
+        if smoke_test.is_some() && publish == Some(false) {
             c.fail(
                 "smoke-test",
-                "smoke tests are not available in this version of lambda-deploy; remove it",
+                "needs a published version to invoke, but publish is false; set publish: true or remove smoke-test",
             );
         }
         let comment = c.with_default("comment", &raw.comment, validate::boolean);

@@ -102,6 +102,7 @@ pub(super) async fn remove(
         image: None,
         plan: None,
         extra: extra(config, ctx, targets, Vec::new()),
+        smoke: None,
     };
     let label = ctx
         .ref_label()

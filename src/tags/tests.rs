@@ -342,6 +342,10 @@ fn description_sha_parsing() {
         ("v1 @ 012345g", None),
         ("user@example.com", None),
         ("v1 @ 01234é6", None),
+        // A label that itself starts with the mark (found by the property tests).
+        ("@ @ 0a00aa0 · https://x", Some("0a00aa0")),
+        ("a @ b @ 0123456", Some("0123456")),
+        (" @ @ a00a00a · https://x", Some("a00a00a")),
     ];
     for (desc, expected) in rows {
         assert_eq!(parse_description_sha(desc).as_deref(), expected, "{desc}");

@@ -42,6 +42,7 @@ fn base() -> Report {
         warnings: Vec::new(),
         image: None,
         plan: None,
+        smoke: None,
         extra: ReportExtra {
             pull_request: Some(12),
             preview_alias: Some("pr-12".into()),

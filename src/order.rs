@@ -1,0 +1,159 @@
+//! Which of two deploys is newer, so a run never moves an alias back to an older commit.
+//!
+//! The order comes from what Lambda keeps per version: the description
+//! [`crate::tags::version_description`] writes, `<ref label> @ <short sha> · <run url>`.
+//! Two keys are read from it:
+//!
+//! - the release, when the label is a semver tag (`v1.2.3`): between two releases, semver
+//!   precedence decides, so re-running an old tag's workflow never moves `v1` back;
+//! - the workflow run id, the number at the end of `.../actions/runs/<id>`: GitHub numbers
+//!   runs in the order they are created, so the run of a later push has a larger id, and a
+//!   re-run of an old run keeps its old id.
+//!
+//! A description without either key (written by hand, by another tool, or by a run outside
+//! GitHub Actions) gives no order: the alias moves, as it always did.
+
+use std::fmt;
+
+use semver::Version;
+
+use crate::tags;
+
+/// What orders one deploy against another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderKey {
+    /// The release the version was deployed from, when its ref is a semver tag.
+    pub release: Option<Version>,
+    /// The GitHub Actions run that deployed it.
+    pub run_id: Option<u64>,
+}
+
+const RUNS_MARK: &str = "/actions/runs/";
+const SHA_START: &str = "@ ";
+
+impl OrderKey {
+    /// Reads the key from a version description (see the module docs).
+    pub fn from_description(desc: &str) -> Self {
+        let label = (!desc.starts_with(SHA_START)).then(|| {
+            let end = desc
+                .find(" @ ")
+                .or_else(|| desc.find(" · "))
+                .unwrap_or(desc.len());
+            desc[..end].trim()
+        });
+        let release = label.and_then(tags::release_version);
+        let run_id = desc.rfind(RUNS_MARK).and_then(|at| {
+            let digits: String = desc[at + RUNS_MARK.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        });
+        Self { release, run_id }
+    }
+}
+
+/// Whether this run may move an alias that serves a version deployed by another run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// This run is as new or newer, or no order is known.
+    Move,
+    /// The alias serves a newer deploy; the reason says why it counts as newer.
+    Older(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Move => write!(f, "move"),
+            Verdict::Older(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Compares this run (`ours`) with the deploy an alias serves (`theirs`).
+pub fn verdict(ours: &OrderKey, theirs: &OrderKey) -> Verdict {
+    if let (Some(o), Some(t)) = (&ours.release, &theirs.release) {
+        return if tags::is_newer_release(t, o) {
+            Verdict::Older(format!("it serves release {t}, newer than this run's {o}"))
+        } else {
+            Verdict::Move
+        };
+    }
+    match (ours.run_id, theirs.run_id) {
+        (Some(o), Some(t)) if t > o => Verdict::Older(format!(
+            "it serves a version deployed by workflow run {t}, newer than this run ({o})"
+        )),
+        _ => Verdict::Move,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(desc: &str) -> OrderKey {
+        OrderKey::from_description(desc)
+    }
+
+    #[test]
+    fn keys_are_read_from_every_description_shape() {
+        let full = key("v1.2.3 @ 0123456 · https://github.com/o/r/actions/runs/42");
+        assert_eq!(full.release, Some(Version::new(1, 2, 3)));
+        assert_eq!(full.run_id, Some(42));
+        let branch = key("main @ 0123456 · https://github.com/o/r/actions/runs/7");
+        assert_eq!((branch.release, branch.run_id), (None, Some(7)));
+        let no_label = key("@ 0123456 · https://ghe.example/o/r/actions/runs/9");
+        assert_eq!((no_label.release, no_label.run_id), (None, Some(9)));
+        let no_url = key("v2.0.0 @ 0123456");
+        assert_eq!(
+            (no_url.release, no_url.run_id),
+            (Some(Version::new(2, 0, 0)), None)
+        );
+        let no_sha = key("v2.0.0 · https://github.com/o/r/actions/runs/5");
+        assert_eq!(no_sha.release, Some(Version::new(2, 0, 0)));
+        assert_eq!(no_sha.run_id, Some(5));
+        assert_eq!(key(""), OrderKey::default());
+        assert_eq!(key("hand written"), OrderKey::default());
+        assert_eq!(key("lambda-deploy 0.1.0"), OrderKey::default());
+    }
+
+    #[test]
+    fn an_older_run_never_moves_an_alias_back() {
+        let run = |n: u64| OrderKey {
+            release: None,
+            run_id: Some(n),
+        };
+        assert_eq!(verdict(&run(5), &run(4)), Verdict::Move);
+        assert_eq!(verdict(&run(5), &run(5)), Verdict::Move);
+        assert!(matches!(verdict(&run(4), &run(5)), Verdict::Older(_)));
+        assert_eq!(verdict(&OrderKey::default(), &run(5)), Verdict::Move);
+        assert_eq!(verdict(&run(5), &OrderKey::default()), Verdict::Move);
+    }
+
+    #[test]
+    fn releases_compare_by_semver_not_by_run() {
+        let rel = |v: &str, n: u64| OrderKey {
+            release: tags::release_version(v),
+            run_id: Some(n),
+        };
+        // A re-run of the v1.2.3 workflow (a newer run id) must not move v1 back from v1.3.0.
+        let v = verdict(&rel("v1.2.3", 90), &rel("v1.3.0", 80));
+        assert_eq!(
+            v,
+            Verdict::Older("it serves release 1.3.0, newer than this run's 1.2.3".into())
+        );
+        assert_eq!(
+            verdict(&rel("v1.3.0", 80), &rel("v1.2.3", 90)),
+            Verdict::Move
+        );
+        assert!(matches!(
+            verdict(&rel("v1.3.0-rc.1", 95), &rel("v1.3.0", 90)),
+            Verdict::Older(_)
+        ));
+        assert_eq!(
+            verdict(&rel("v1.3.0+b.2", 91), &rel("v1.3.0+b.1", 90)),
+            Verdict::Move
+        );
+    }
+}

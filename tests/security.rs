@@ -1,0 +1,412 @@
+//! Hostile input and secrets: property tests of every input parser (bounded here; run
+//! longer with `PROPTEST_CASES=100000 cargo test --test security`), packaging that never
+//! leaves source-dir, broken event payloads, and secrets that never reach any output.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lambda_deploy::config::{Config, RawInputs};
+use lambda_deploy::context::GitHubContext;
+use lambda_deploy::order::OrderKey;
+use lambda_deploy::package::{self, ExcludeSet, PackageError};
+use lambda_deploy::tags;
+use lambda_deploy::types::{AliasName, FunctionName};
+use proptest::prelude::*;
+use support::faults::{Deployed, FaultProxy};
+
+fn cases(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Text an attacker or a typo could put in an input: any Unicode, or the characters the
+/// parsers split and quote on, in dense mixes.
+fn hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[a-zA-Z0-9=_ .,:/#@+*?!{}\\[\\]\"'\\\\\\n\\r\\t$-]{0,120}",
+        "([A-Z_]{1,8}=[^\\n]{0,20}\\n){0,60}",
+        "(v?[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(-[a-z0-9.]{0,12})?(\\+[a-z0-9.]{0,8})?)",
+    ]
+}
+
+fn alias_ok(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !s.chars().all(|c| c.is_ascii_digit())
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn input_parsers_never_panic_and_accept_only_valid_values(
+        env in hostile(), tags_in in hostile(), exclude in hostile(), alias in hostile(),
+        name in hostile(), layers in hostile(), smoke in hostile(), memory in hostile(),
+    ) {
+        let raw = RawInputs {
+            function_name: Some(name),
+            source_dir: Some("examples/python-hello".into()),
+            environment: Some(env),
+            tags: Some(tags_in),
+            exclude: Some(exclude),
+            alias: Some(alias),
+            layers: Some(layers),
+            smoke_test: Some(smoke),
+            memory_size: Some(memory),
+            ..RawInputs::default()
+        };
+        match Config::from_raw(&raw, &support::manifest_dir()) {
+            Ok(c) => {
+                let vars = c.settings.environment.unwrap_or_default();
+                for k in vars.keys() {
+                    prop_assert!(k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()), "{k}");
+                    prop_assert!(k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{k}");
+                }
+                prop_assert!(vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= 4096);
+                prop_assert!(c.settings.tags.len() <= 50);
+                for k in c.settings.tags.keys() {
+                    prop_assert!(!k.to_ascii_lowercase().starts_with("aws:"));
+                }
+                for a in &c.aliases {
+                    prop_assert!(alias_ok(a.as_str()), "{a}");
+                }
+                let m = c.settings.memory_size.unwrap_or(128);
+                prop_assert!((128..=10240).contains(&m));
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    prop_assert!(!e.message.trim().is_empty());
+                    prop_assert!(
+                        !e.message.starts_with(|c: char| c.is_ascii_uppercase()),
+                        "not lowercase: {}", e.message
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_tags_derived_from_any_ref_are_valid(raw in hostile()) {
+        let _ = raw.parse::<FunctionName>();
+        if let Ok(a) = raw.parse::<AliasName>() {
+            prop_assert!(alias_ok(a.as_str()), "{a}");
+        }
+        if let Some(a) = tags::alias_name(&raw) {
+            prop_assert!(alias_ok(a.as_str()), "{a}");
+        }
+        prop_assert!(tags::is_valid_image_tag(&tags::oci_tag(&raw)));
+        if let Some(v) = tags::release_version(&raw) {
+            for a in tags::semver_aliases(&v) {
+                prop_assert!(alias_ok(a.as_str()), "{a}");
+            }
+            for t in tags::version_image_tags(&v) {
+                prop_assert!(tags::is_valid_image_tag(&t), "{t}");
+            }
+        }
+        let _ = OrderKey::from_description(&raw);
+        let _ = tags::parse_description_sha(&raw);
+    }
+
+    #[test]
+    fn descriptions_keep_their_order_key_and_sha_whatever_the_ref(
+        label in hostile(), run in 1u64..u64::MAX / 2, sha in "[0-9a-f]{40}",
+        tag in prop::bool::ANY,
+    ) {
+        let label = label.replace(['\n', '\r'], " ");
+        let git_ref = if tag { format!("refs/tags/{label}") } else { format!("refs/heads/{label}") };
+        let env: BTreeMap<&str, String> = [
+            ("GITHUB_REF", git_ref),
+            ("GITHUB_SHA", sha.clone()),
+            ("GITHUB_REPOSITORY", "octo/app".to_string()),
+            ("GITHUB_RUN_ID", run.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let ctx = GitHubContext::from_env(|k| env.get(k).cloned()).expect("context");
+        let desc = tags::version_description(&ctx);
+        prop_assert!(desc.len() <= tags::MAX_DESCRIPTION_LEN);
+        prop_assert_eq!(tags::parse_description_sha(&desc), Some(sha[..7].to_string()));
+        prop_assert_eq!(OrderKey::from_description(&desc).run_id, Some(run));
+    }
+}
+
+/// Builds a tree of `paths` (files; parents made as needed) under `root`.
+fn build_tree(root: &Path, paths: &[Vec<String>]) -> Vec<String> {
+    let mut files = Vec::new();
+    for p in paths {
+        let rel = p.join("/");
+        let target = root.join(&rel);
+        if target.exists() || target.ancestors().any(|a| a.is_file()) {
+            continue;
+        }
+        if std::fs::create_dir_all(target.parent().expect("parent")).is_err() {
+            continue;
+        }
+        if std::fs::write(&target, rel.as_bytes()).is_ok() {
+            files.push(rel);
+        }
+    }
+    files
+}
+
+proptest! {
+    #![proptest_config(cases(24))]
+
+    #[test]
+    fn every_zip_entry_name_is_relative_and_clean(
+        paths in prop::collection::vec(
+            prop::collection::vec("([a-zA-Z0-9 ._~-]|[é日🙂]){1,10}", 1..4), 1..12),
+    ) {
+        let paths: Vec<Vec<String>> = paths
+            .into_iter()
+            .filter(|p| p.iter().all(|s| s != "." && s != ".."))
+            .collect();
+        let src = tempfile::tempdir().expect("src");
+        let files = build_tree(src.path(), &paths);
+        let out = tempfile::tempdir().expect("out");
+        let zip_path = out.path().join("p.zip");
+        let info = package::write_zip(src.path(), &ExcludeSet::new::<&str>(&[]).expect("set"), &zip_path)
+            .expect("package");
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("zip")).expect("read");
+        let mut names = Vec::new();
+        for i in 0..archive.len() {
+            let name = archive.by_index(i).expect("entry").name().expect("utf-8 name").to_string();
+            let body = name.strip_suffix('/').unwrap_or(&name);
+            prop_assert!(!name.starts_with('/') && !name.contains('\\'), "{name}");
+            prop_assert!(body.split('/').all(|c| !c.is_empty() && c != "." && c != ".."), "{name}");
+            if !name.ends_with('/') {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let mut files = files;
+        files.sort();
+        prop_assert_eq!(names, files);
+        prop_assert_eq!(info.entries as usize, archive.len());
+    }
+}
+
+#[test]
+fn sockets_and_links_out_of_source_dir_are_refused() {
+    let src = tempfile::tempdir().expect("src");
+    std::fs::write(src.path().join("app.py"), "x").expect("write");
+    let _sock =
+        std::os::unix::net::UnixListener::bind(src.path().join("agent.sock")).expect("bind");
+    let out = tempfile::tempdir().expect("out");
+    let none = ExcludeSet::new::<&str>(&[]).expect("set");
+    let err = package::write_zip(src.path(), &none, &out.path().join("a.zip")).expect_err("socket");
+    assert!(matches!(err, PackageError::SpecialFile { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with("'agent.sock' is a socket"),
+        "{err}"
+    );
+
+    let src = tempfile::tempdir().expect("src");
+    std::os::unix::fs::symlink("/dev/null", src.path().join("null")).expect("link");
+    let err = package::write_zip(src.path(), &none, &out.path().join("b.zip")).expect_err("device");
+    assert!(err.to_string().contains("outside source-dir"), "{err}");
+
+    // A name that a Windows unzip would read as `..\evil`, stepping out of the folder.
+    let src = tempfile::tempdir().expect("src");
+    std::fs::write(src.path().join("..\\evil"), "x").expect("write");
+    let err =
+        package::write_zip(src.path(), &none, &out.path().join("c.zip")).expect_err("backslash");
+    assert!(err.to_string().contains('\\'), "{err}");
+    assert!(!out.path().join("c.zip").exists(), "no partial zip is left");
+}
+
+#[test]
+fn broken_event_payloads_fail_clearly_before_any_aws_call() {
+    let proxy = FaultProxy::for_lambda();
+    let dir = tempfile::tempdir().expect("dir");
+    let head = r#""head": {"ref": "f", "sha": "0123456789abcdef0123456789abcdef01234567", "repo": {"full_name": "o/r"}}"#;
+    let base = r#""base": {"ref": "main", "repo": {"full_name": "o/r"}}"#;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "truncated",
+            r#"{"action": "opened", "pull_re"#.into(),
+            "is not a valid 'pull_request' payload",
+        ),
+        (
+            "not an object",
+            "[1, 2]".into(),
+            "is not a valid 'pull_request' payload",
+        ),
+        ("empty object", "{}".into(), "has no action"),
+        (
+            "no pull_request",
+            r#"{"action": "opened", "number": 1}"#.into(),
+            "has no pull_request;",
+        ),
+        (
+            "no head sha",
+            format!(
+                r#"{{"action": "opened", "number": 1, "pull_request": {{"head": {{"ref": "f"}}, {base}}}}}"#
+            ),
+            "has no pull_request.head.sha",
+        ),
+        (
+            "bad sha",
+            format!(
+                r#"{{"action": "opened", "number": 1, "pull_request": {{"head": {{"ref": "f", "sha": "$(reboot)"}}, {base}}}}}"#
+            ),
+            "is not a 40-hex-digit commit SHA",
+        ),
+        (
+            "number as text",
+            format!(r#"{{"action": "opened", "number": "7", "pull_request": {{{head}, {base}}}}}"#),
+            "invalid type",
+        ),
+        (
+            "binary",
+            "\u{0}\u{1}\u{2}".into(),
+            "is not a valid 'pull_request' payload",
+        ),
+    ];
+    for (what, body, expected) in cases {
+        let path = dir.path().join(format!("{}.json", what.replace(' ', "-")));
+        std::fs::write(&path, body).expect("write payload");
+        let p = support::path_str(&path);
+        let run = support::deploy(
+            &[
+                ("function-name", "payload-test"),
+                ("source-dir", "examples/python-hello"),
+            ],
+            &[
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_EVENT_PATH", &p),
+                ("AWS_ENDPOINT_URL", &proxy.url),
+            ],
+            &[],
+        );
+        assert!(!run.ok(), "{what}: accepted");
+        let err = run.stderr();
+        assert!(
+            err.contains(expected) && err.contains("GITHUB_EVENT_PATH"),
+            "{what}: {err}"
+        );
+    }
+    let run = support::deploy(
+        &[
+            ("function-name", "payload-test"),
+            ("source-dir", "examples/python-hello"),
+        ],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request_target"),
+            ("GITHUB_EVENT_PATH", "/nonexistent/event.json"),
+            ("AWS_ENDPOINT_URL", &proxy.url),
+        ],
+        &[],
+    );
+    assert!(
+        run.stderr().contains(
+            "cannot read the event payload at GITHUB_EVENT_PATH (/nonexistent/event.json)"
+        ),
+        "{}",
+        run.stderr()
+    );
+    let run = support::deploy(
+        &[
+            ("function-name", "payload-test"),
+            ("source-dir", "examples/python-hello"),
+        ],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("AWS_ENDPOINT_URL", &proxy.url),
+        ],
+        &[],
+    );
+    assert!(
+        run.stderr().contains("GITHUB_EVENT_PATH is not set"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        proxy.log().is_empty(),
+        "no AWS call was made: {:?}",
+        proxy.log()
+    );
+}
+
+const TOKEN: &str = "ghs_FAKEtokenQ7x1Z9sEcReT0000000000000";
+const SECRET_KEY: &str = "wJalrFAKEsecretKEYk7MDENGbPxRfiCYZZZ9";
+const SESSION: &str = "IQoJFAKEsessionTOKENb3JpZ2luX2VjEJr1";
+
+/// Every byte a run wrote where people or other steps can read it.
+fn everything(run: &support::Run) -> String {
+    let outputs: Vec<String> = run
+        .outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "{}\n{}\n{}\n{}",
+        run.stdout(),
+        run.stderr(),
+        outputs.join("\n"),
+        run.summary
+    )
+}
+
+#[track_caller]
+fn assert_no_secret(run: &support::Run, what: &str) {
+    let stdout = run.stdout();
+    for secret in [TOKEN, SECRET_KEY, SESSION] {
+        let mask = format!("::add-mask::{secret}");
+        assert!(stdout.contains(&mask), "{what}: {secret} was not masked");
+        let before = stdout.split(&mask).next().unwrap_or_default();
+        assert!(
+            before.lines().all(|l| l.starts_with("::add-mask::")),
+            "{what}: output came before the masks:\n{before}"
+        );
+        let rest = everything(run).replace(&mask, "");
+        assert!(!rest.contains(secret), "{what}: {secret} leaked");
+    }
+}
+
+#[test]
+fn secrets_are_masked_first_and_never_printed_even_with_debug_logs() {
+    let f = Deployed::new("secrets");
+    let proxy = FaultProxy::for_lambda();
+    let env = |log: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("RUNNER_DEBUG", "1"),
+            ("LAMBDA_DEPLOY_LOG", log),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_SESSION_TOKEN", SESSION),
+        ]
+    };
+    // RUNNER_DEBUG=1 alone (the filter the runner's debug mode gives), then every crate,
+    // the AWS SDK included, at debug.
+    for (i, log) in ["", "debug"].into_iter().enumerate() {
+        f.change_code(&format!("secrets {i}"));
+        let run = f.deploy(Some(&proxy), &[("github-token", TOKEN)], &env(log));
+        run.assert_ok();
+        assert_no_secret(&run, &format!("deploy with LAMBDA_DEPLOY_LOG='{log}'"));
+        if log == "debug" {
+            assert!(run.stderr().contains("DEBUG"), "debug logging was on");
+        }
+    }
+    // A failure: the error text, its annotation and the failure summary.
+    f.change_code("secrets failing");
+    proxy.add(
+        serde_json::json!([{"match": {"method": "PUT", "path": "/code$"}, "times": -1,
+        "fault": {"status": 403, "error": "AccessDeniedException", "message": "denied"}}]),
+    );
+    let run = f.deploy(Some(&proxy), &[("github-token", TOKEN)], &env("debug"));
+    assert!(!run.ok());
+    assert!(run.summary.contains("deploy failed"), "{}", run.summary);
+    assert_no_secret(&run, "failed deploy");
+}
