@@ -232,3 +232,61 @@ fn an_image_is_never_given_to_a_zip_function() {
     assert_eq!(snapshot(&name), before);
     assert!(!reg::repository_exists(&name), "nothing was pushed");
 }
+
+/// The registry password ECR hands out is masked before anything is printed and never
+/// appears in logs (even at debug level), outputs or the summary of an image deploy.
+#[test]
+fn registry_password_is_masked_first_and_never_printed() {
+    let password = support::services()
+        .get("REGISTRY_PASSWORD")
+        .cloned()
+        .expect("the harness exports REGISTRY_PASSWORD");
+    let name = unique("imgsecret");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let endpoint = format!("http://{}", reg::addr());
+    let base = base_ref(&endpoint, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(
+        &build_inputs(&name, &d, &role, &base, &endpoint),
+        &[
+            ("GITHUB_SHA", SHA_A),
+            ("GITHUB_ACTIONS", "true"),
+            ("RUNNER_DEBUG", "1"),
+            ("LAMBDA_DEPLOY_LOG", "debug"),
+        ],
+        &[],
+    );
+    run.assert_ok();
+    let stdout = run.stdout();
+    let mask = format!("::add-mask::{password}");
+    assert!(
+        stdout.contains(&mask),
+        "the registry password was not masked:\n{stdout}"
+    );
+    let before = stdout.split(&mask).next().unwrap_or_default();
+    assert!(
+        before.lines().all(|l| l.starts_with("::add-mask::")
+            || l.starts_with("::group::")
+            || l == "::endgroup::"),
+        "output came before the registry password's mask:\n{before}"
+    );
+    let outputs: Vec<String> = run
+        .outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let everything = format!(
+        "{}\n{}\n{}\n{}",
+        stdout.replace(&mask, ""),
+        run.stderr(),
+        outputs.join("\n"),
+        run.summary
+    );
+    assert!(
+        !everything.contains(&password),
+        "the registry password leaked"
+    );
+    assert!(run.stderr().contains("DEBUG"), "debug logging was on");
+}
