@@ -2,7 +2,7 @@
 //! write waits for the previous update to finish, each guarded write carries the
 //! RevisionId the last one returned, and aliases move only once the version exists.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -48,22 +48,38 @@ pub enum DeployError {
     ShaMismatch { expected: String, actual: String },
 }
 
-fn code_source(zip: &Path) -> Result<CodeSource, DeployError> {
-    std::fs::read(zip)
-        .map(CodeSource::Zip)
-        .map_err(|source| DeployError::ReadPackage {
-            path: zip.display().to_string(),
-            source,
-        })
+/// Where the package is: a local zip sent in the request, or an S3 object already
+/// uploaded and verified.
+#[derive(Debug, Clone)]
+pub enum PackageAt {
+    File(PathBuf),
+    S3 { bucket: String, key: String },
 }
 
-/// Applies `plan`. `live` is the state the plan was made from; `zip` is the package.
+fn code_source(code: &PackageAt) -> Result<CodeSource, DeployError> {
+    match code {
+        PackageAt::File(zip) => {
+            std::fs::read(zip)
+                .map(CodeSource::Zip)
+                .map_err(|source| DeployError::ReadPackage {
+                    path: zip.display().to_string(),
+                    source,
+                })
+        }
+        PackageAt::S3 { bucket, key } => Ok(CodeSource::S3 {
+            bucket: bucket.clone(),
+            key: key.clone(),
+        }),
+    }
+}
+
+/// Applies `plan`. `live` is the state the plan was made from; `code` is the package.
 pub async fn apply(
     lambda: &Lambda,
     config: &Config,
     plan: &Plan,
     live: Option<&LiveFunction>,
-    zip: &Path,
+    code: &PackageAt,
 ) -> Result<Outcome, DeployError> {
     let wait = config.wait_timeout;
     let mut written: Written;
@@ -72,7 +88,7 @@ pub async fn apply(
             let arch = plan.architecture.as_deref().unwrap_or("x86_64");
             tracing::info!(function = %plan.function_name, "creating function");
             written = lambda
-                .create(code_source(zip)?, arch, &plan.config, &plan.tags)
+                .create(code_source(code)?, arch, &plan.config, &plan.tags)
                 .await?;
             written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
         }
@@ -90,7 +106,7 @@ pub async fn apply(
                 let rev = written.revision_id.clone();
                 written = lambda
                     .update_code(
-                        code_source(zip)?,
+                        code_source(code)?,
                         plan.architecture.as_deref(),
                         rev.as_deref(),
                     )
@@ -110,7 +126,10 @@ pub async fn apply(
             }
         }
     }
-    if written.code_sha256 != plan.code.code_sha256 && !written.code_sha256.is_empty() {
+    // Lambda reads an S3 object itself: an empty CodeSha256 there means it found nothing.
+    let from_s3 = matches!(code, PackageAt::S3 { .. });
+    if written.code_sha256 != plan.code.code_sha256 && (from_s3 || !written.code_sha256.is_empty())
+    {
         return Err(DeployError::ShaMismatch {
             expected: plan.code.code_sha256.clone(),
             actual: written.code_sha256,

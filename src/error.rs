@@ -2,9 +2,11 @@
 //! message that says what to do.
 
 use crate::aws::AwsError;
+use crate::aws::s3::S3Error;
 use crate::config::ConfigErrors;
 use crate::context::ContextError;
 use crate::deploy::DeployError;
+use crate::layers::LayerError;
 use crate::limits::LimitError;
 use crate::package::PackageError;
 use crate::plan::PlanError;
@@ -25,6 +27,10 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
@@ -47,6 +53,9 @@ impl Error {
             Error::Plan(_) => "lambda-deploy: cannot deploy".into(),
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            Error::S3(S3Error::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            Error::S3(_) => "lambda-deploy: S3 upload failed".into(),
+            Error::Layer(_) => "lambda-deploy: layer publish failed".into(),
             _ => "lambda-deploy failed".into(),
         }
     }

@@ -12,7 +12,9 @@
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
-//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards.
+//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards; [`layers`] from
+//!    `layer-dirs` are published first when their content changed, and packages go
+//!    through S3 ([`aws::s3`]) when `s3-bucket` is set.
 //! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]).
 //!
 //! [`run`] wires these stages; `main.rs` only parses the command line and turns
@@ -25,6 +27,7 @@ pub mod context;
 pub mod deploy;
 pub mod error;
 pub mod gha;
+pub mod layers;
 pub mod limits;
 pub mod output;
 pub mod package;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::deploy::Moved;
+use crate::layers::LayerOutcome;
 use crate::plan::{FieldChange, Plan, bytes};
 
 /// GitHub's cap on a job summary or comment body.
@@ -61,6 +62,10 @@ pub struct Report {
     pub changes: Vec<FieldChange>,
     pub tags_set: Vec<String>,
     pub s3_uri: Option<String>,
+    /// Layers from `layer-dirs`: published or reused (planned, for a dry run).
+    pub layers: Vec<LayerOutcome>,
+    /// Every layer version ARN on the function, when `layers` or `layer-dirs` is given.
+    pub layer_arns: Option<Vec<String>>,
     pub function_url: Option<String>,
     pub provenance: Provenance,
     pub elapsed_ms: u128,
@@ -89,6 +94,9 @@ impl Report {
         out.push(("code-changed", self.code_changed.to_string()));
         if let Some(s3) = &self.s3_uri {
             out.push(("s3-uri", s3.clone()));
+        }
+        if let Some(arns) = &self.layer_arns {
+            out.push(("layer-arns", arns.join(",")));
         }
         out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
@@ -192,6 +200,17 @@ impl Report {
             {
                 let v = self.version.as_deref().unwrap_or("new");
                 let _ = writeln!(md, "| `{a}` | `{v}` | `{v}` (already there) |");
+            }
+        }
+        if !self.layers.is_empty() {
+            let _ = writeln!(md, "\n**Layers**\n\n| Layer | Version | |\n|---|---|---|");
+            for l in self.layers.iter().take(max_rows) {
+                let what = match (self.status, l.published) {
+                    (Status::Planned, true) => "to publish",
+                    (_, true) => "published",
+                    (_, false) => "reused (unchanged)",
+                };
+                let _ = writeln!(md, "| `{}` | `{}` | {what} |", l.name, l.arn);
             }
         }
         if !self.changes.is_empty() {

@@ -5,15 +5,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::aws::lambda::Lambda;
+use crate::aws::layer::{LayerMeta, Layers};
+use crate::aws::s3::{LocalFile, S3, S3Object, UploadOptions, provenance_metadata};
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
-use crate::deploy::{self, Outcome};
+use crate::deploy::{self, Outcome, PackageAt};
 use crate::error::Error;
 use crate::gha::Group;
+use crate::layers::{LayerAction, LayerOutcome, LayerPlan};
 use crate::package::{self, ExcludeSet, PackageInfo};
-use crate::plan::{self, Live, LocalCode, Publish};
+use crate::plan::{self, FunctionAction, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
-use crate::{aws, limits, tags};
+use crate::state::LiveFunction;
+use crate::{aws, layers, limits, tags};
 
 /// A zip written for this run only, removed when dropped.
 struct TempZip(PathBuf);
@@ -48,6 +52,25 @@ fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo)
     }
 }
 
+/// Compatible runtimes and architectures for new layer versions: the function's, as
+/// the inputs give them or the live function has them.
+fn layer_meta(config: &Config, live: Option<&LiveFunction>, description: &str) -> LayerMeta {
+    let s = &config.settings;
+    let runtime = s
+        .runtime
+        .clone()
+        .or_else(|| live.and_then(|f| f.runtime.clone()));
+    let arch = s
+        .architecture
+        .clone()
+        .or_else(|| live.and_then(|f| f.architecture.clone()));
+    LayerMeta {
+        description: description.chars().take(256).collect(),
+        runtimes: runtime.into_iter().collect(),
+        architectures: arch.into_iter().collect(),
+    }
+}
+
 fn provenance(ctx: &GitHubContext) -> Provenance {
     Provenance {
         ref_label: ctx.ref_label(),
@@ -64,12 +87,25 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let function = config.function_name.short_name().to_string();
 
     let scratch = TempZip::new(&function);
-    let (zip, info) = {
+    let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {
+        what: "layer packages",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
+    let (zip, info, built_layers) = {
         let _g = Group::start(actions, "lambda-deploy: package");
         let (zip, info) = prepare(&config.artifact, &scratch.0)?;
         tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
-        limits::check(&info)?;
-        (zip, info)
+        let built = layers::build(&config.layer_dirs, layer_scratch.path())?;
+        let sizes: Vec<_> = built
+            .iter()
+            .map(|b| limits::LayerSize {
+                name: &b.name,
+                info: &b.info,
+            })
+            .collect();
+        limits::check_all(&info, &sizes, config.s3.is_some())?;
+        (zip, info, built)
     };
 
     let _g = Group::start(actions, "lambda-deploy: plan");
@@ -77,7 +113,18 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     if sdk.region().is_none() {
         return Err(Error::NoRegion);
     }
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let s3 = match &config.s3 {
+        Some(target) => {
+            let s3 = S3::new(&sdk);
+            s3.check_bucket(&target.bucket, &region).await?;
+            Some((s3, target))
+        }
+        None => None,
+    };
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
+    let layer_client = Layers::new(&sdk);
+    let layer_plans = layers::plan(&layer_client, &built_layers).await?;
     let function_state = lambda.get_function().await?;
     let mut live = Live {
         function: function_state,
@@ -108,7 +155,19 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     if description.is_empty() {
         description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
     }
-    let plan = plan::plan(config, code, &live, description)?;
+    // The plan sees the full layer list; versions still to publish have placeholders.
+    let targets: Vec<String> = layer_plans.iter().map(LayerPlan::target).collect();
+    let with_layers = |targets: &[String]| {
+        let mut c = config.clone();
+        c.settings.layers = layers::desired(config.settings.layers.as_ref(), targets);
+        c
+    };
+    let mut plan = plan::plan(
+        &with_layers(&targets),
+        code.clone(),
+        &live,
+        description.clone(),
+    )?;
     tracing::info!("{}", plan.to_string().trim_end());
     drop(_g);
 
@@ -128,6 +187,15 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         changes: plan.changes.clone(),
         tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         s3_uri: None,
+        layers: layer_plans
+            .iter()
+            .map(|p| LayerOutcome {
+                name: p.name.clone(),
+                arn: p.target(),
+                published: p.action == LayerAction::Publish,
+            })
+            .collect(),
+        layer_arns: layers::desired(config.settings.layers.as_ref(), &targets),
         function_url: None,
         provenance: provenance(ctx),
         elapsed_ms: 0,
@@ -158,8 +226,60 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     }
 
     let _g = Group::start(actions, "lambda-deploy: deploy");
+    let metadata = provenance_metadata(
+        ctx.sha.as_ref().map(|s| s.as_str()),
+        ctx.git_ref.as_deref(),
+        &info.sha256_hex,
+    );
+    if layer_plans.iter().any(|p| p.action == LayerAction::Publish) {
+        let meta = layer_meta(config, live.function.as_ref(), &description);
+        let upload = s3.as_ref().map(|(s3, target)| layers::LayerUpload {
+            s3,
+            target,
+            metadata: &metadata,
+        });
+        let outcomes = layers::publish(
+            &layer_client,
+            &built_layers,
+            &layer_plans,
+            &meta,
+            upload.as_ref(),
+        )
+        .await?;
+        let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
+        plan = plan::plan(&with_layers(&arns), code, &live, description)?;
+        report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
+        report.layers = outcomes;
+    }
+    let needs_code =
+        plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
+    let package_at = match &s3 {
+        Some((s3, target)) if needs_code => {
+            let obj = S3Object::content_addressed(
+                &target.bucket,
+                &target.prefix,
+                &function,
+                &info.sha256_hex,
+            );
+            let file = LocalFile {
+                path: &zip,
+                size: info.size,
+                sha256_base64: &info.code_sha256,
+            };
+            let how = s3
+                .put_file(&obj, &file, &metadata, UploadOptions::default())
+                .await?;
+            tracing::info!(uri = %obj.uri(), ?how, "package in S3");
+            report.s3_uri = Some(obj.uri());
+            PackageAt::S3 {
+                bucket: obj.bucket,
+                key: obj.key,
+            }
+        }
+        _ => PackageAt::File(zip.clone()),
+    };
     let outcome: Outcome =
-        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &zip).await?;
+        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &package_at).await?;
     drop(_g);
     report.status = Status::Deployed;
     report.function_arn = Some(outcome.function_arn.clone());

@@ -20,6 +20,20 @@ use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 pub enum CodeSource {
     /// The zip's bytes, uploaded in the request (up to 50 MB).
     Zip(Vec<u8>),
+    /// An object in a bucket in the function's region (larger packages).
+    S3 { bucket: String, key: String },
+}
+
+impl CodeSource {
+    fn function_code(self) -> FunctionCode {
+        match self {
+            CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
+            CodeSource::S3 { bucket, key } => FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build(),
+        }
+    }
 }
 
 /// After a write: what Lambda reports.
@@ -278,13 +292,12 @@ impl Lambda {
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> Result<Written, AwsError> {
-        let CodeSource::Zip(bytes) = code;
         let mut req = self
             .client
             .create_function()
             .function_name(&self.function)
             .package_type(PackageType::Zip)
-            .code(FunctionCode::builder().zip_file(Blob::new(bytes)).build())
+            .code(code.function_code())
             .architectures(Architecture::from(architecture))
             .set_role(cfg.role.clone())
             .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
@@ -327,12 +340,19 @@ impl Lambda {
         architecture: Option<&str>,
         revision_id: Option<&str>,
     ) -> Result<Written, AwsError> {
-        let CodeSource::Zip(bytes) = code;
-        let out = self
-            .client
-            .update_function_code()
+        let req = match code {
+            CodeSource::Zip(bytes) => self
+                .client
+                .update_function_code()
+                .zip_file(Blob::new(bytes)),
+            CodeSource::S3 { bucket, key } => self
+                .client
+                .update_function_code()
+                .s3_bucket(bucket)
+                .s3_key(key),
+        };
+        let out = req
             .function_name(&self.function)
-            .zip_file(Blob::new(bytes))
             .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))
             .set_revision_id(revision_id.map(str::to_string))
             .publish(false)

@@ -3,6 +3,8 @@
 //! that name the operation and say what to do.
 
 pub mod lambda;
+pub mod layer;
+pub mod s3;
 
 use std::fmt;
 
