@@ -110,7 +110,11 @@ const CASES: &[Case] = &[
         "s3-key-prefix",
         "must not start with '/'",
     ),
-    (&[("layer-dirs", "deps")], "layer-dirs", "has no '='; write name=path"),
+    (
+        &[("layer-dirs", "deps")],
+        "layer-dirs",
+        "has no '='; write name=path",
+    ),
     (
         &[("layer-dirs", "deps=no/such/dir")],
         "layer-dirs",
