@@ -125,6 +125,16 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let layer_client = Layers::new(&sdk);
     let layer_plans = layers::plan(&layer_client, &built_layers).await?;
+    if let Some(arns) = config.settings.layers.as_deref().filter(|a| !a.is_empty()) {
+        let given = layers::given_sizes(&layer_client, arns).await?;
+        let sizes: Vec<_> = built_layers
+            .iter()
+            .map(|b| (b.name.as_str(), &b.info))
+            .chain(given.iter().map(|(n, i)| (n.as_str(), i)))
+            .map(|(name, info)| limits::LayerSize { name, info })
+            .collect();
+        limits::check_all(&info, &sizes, config.s3.is_some())?;
+    }
     let function_state = lambda.get_function().await?;
     let mut live = Live {
         function: function_state,

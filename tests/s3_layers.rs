@@ -307,6 +307,11 @@ fn failed_multipart_upload_is_aborted_and_leaves_no_parts() {
         "{}",
         error_text(&run)
     );
+    assert_eq!(
+        open_uploads(&bucket),
+        0,
+        "no multipart upload may stay open"
+    );
     let requests = s3_requests(&proxy);
     assert!(
         requests
@@ -320,7 +325,6 @@ fn failed_multipart_upload_is_aborted_and_leaves_no_parts() {
             .any(|(m, p)| m == "DELETE" && p.contains("uploadId=")),
         "the upload was aborted: {requests:?}"
     );
-    assert_eq!(open_uploads(&bucket), 0);
     assert!(keys(&bucket).is_empty());
     assert!(!snapshot(&name).exists);
 }
@@ -504,4 +508,56 @@ fn bucket_in_another_region_is_refused_before_any_change() {
     );
     assert!(!snapshot(&name).exists);
     assert!(keys(&bucket).is_empty());
+}
+
+#[test]
+fn given_layers_count_toward_the_unzipped_limit_by_their_zipped_size() {
+    let name = unique("huge-given");
+    let src = tempfile::tempdir().expect("temp");
+    std::fs::create_dir_all(src.path().join("python")).expect("mkdir");
+    write_random(&src.path().join("python/data.bin"), 60 * MB, 5);
+    let out = tempfile::tempdir().expect("temp");
+    let zip = out.path().join("layer.zip");
+    let none = lambda_deploy::package::ExcludeSet::new::<&str>(&[]).expect("excludes");
+    lambda_deploy::package::write_zip(src.path(), &none, &zip).expect("zip");
+    let ext = block(async {
+        lambda()
+            .publish_layer_version()
+            .layer_name(unique("big-ext"))
+            .content(
+                aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        std::fs::read(&zip).expect("read"),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("publish")
+            .layer_version_arn()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let dir = example_copy("python-hello");
+    for i in 0..4 {
+        sparse(
+            &dir.path().join(format!("vendor/lib{i}.so")),
+            50 * MB as u64,
+        );
+    }
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("layers", ext.as_str()));
+    let run = deploy(&inputs, &[], &[]);
+    assert!(!run.ok(), "{}", run.stderr());
+    let text = error_text(&run);
+    let short = ext.splitn(7, ':').nth(6).unwrap_or_default().to_string();
+    for words in [
+        "with its layers unzips to 260.0 MiB",
+        "largest entries: vendor/ (200.0 MiB), ",
+        &format!("layer {short}: (whole layer, zipped size) (60.0 MiB)"),
+    ] {
+        assert!(text.contains(words), "'{words}' missing from:\n{text}");
+    }
+    assert!(!snapshot(&name).exists);
 }

@@ -102,6 +102,46 @@ impl Layers {
         }))
     }
 
+    /// The zipped size of the layer version `arn`. `Ok(None)` when it cannot be read for
+    /// another reason than its absence (a public layer whose policy does not allow
+    /// GetLayerVersion): the size checks then skip it.
+    pub async fn code_size(&self, arn: &str) -> Result<Option<u64>, AwsError> {
+        // GetLayerVersion takes the unversioned layer ARN and the number (the same
+        // permission as GetLayerVersionByArn, and more widely implemented).
+        let Some((layer, version)) = arn
+            .rsplit_once(':')
+            .and_then(|(l, v)| Some((l, v.parse::<i64>().ok()?)))
+        else {
+            return Ok(None);
+        };
+        match self
+            .client
+            .get_layer_version()
+            .layer_name(layer)
+            .version_number(version)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.content().map(|c| c.code_size().max(0) as u64)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Err(AwsError::from_sdk(
+                    "GetLayerVersion",
+                    &format!("layer version '{arn}' (from layers)"),
+                    e,
+                    |_| ErrorKind::NotFound,
+                ))
+            }
+            Err(e) => {
+                let e = AwsError::from_sdk("GetLayerVersion", arn, e, |_| ErrorKind::Other);
+                tracing::warn!("{e}; its size is left out of the 250 MB check");
+                Ok(None)
+            }
+        }
+    }
+
     /// Publishes a new version of layer `name` from a zip or an S3 object.
     pub async fn publish(
         &self,
