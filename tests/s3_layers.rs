@@ -398,6 +398,20 @@ fn layer_is_published_once_reused_next_time_and_attached_after_given_layers() {
         ("layer-dirs", layer_dirs.as_str()),
     ]);
 
+    let dry = deploy(&inputs, &[], &["--dry-run", "true"]);
+    dry.assert_ok();
+    assert!(
+        layer_versions(&layer).is_empty(),
+        "a dry run publishes nothing"
+    );
+    assert!(
+        dry.summary.contains(&format!(
+            "| `{layer}` | `{layer} (new version)` | to publish |"
+        )),
+        "{}",
+        dry.summary
+    );
+
     let first = deploy(&inputs, &[], &[]);
     first.assert_ok();
     let versions = layer_versions(&layer);
@@ -560,4 +574,70 @@ fn given_layers_count_toward_the_unzipped_limit_by_their_zipped_size() {
         assert!(text.contains(words), "'{words}' missing from:\n{text}");
     }
     assert!(!snapshot(&name).exists);
+}
+
+#[test]
+fn layer_zips_go_through_s3_when_s3_bucket_is_set() {
+    let name = unique("s3-layer");
+    let layer = unique("s3-deps");
+    let bucket = bucket(None);
+    let dir = example_copy("python-hello");
+    let layer_dir = tempfile::tempdir().expect("temp");
+    std::fs::create_dir_all(layer_dir.path().join("python")).expect("mkdir");
+    std::fs::write(layer_dir.path().join("python/shared.py"), "VALUE = 1\n").expect("write");
+    let (d, role) = (path_str(dir.path()), role());
+    let layer_dirs = format!("{layer}={}", path_str(layer_dir.path()));
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.extend([
+        ("layer-dirs", layer_dirs.as_str()),
+        ("s3-bucket", bucket.as_str()),
+    ]);
+    let run = deploy(&inputs, &[], &[]);
+    run.assert_ok();
+    let keys = keys(&bucket);
+    let layer_key = keys
+        .iter()
+        .find(|k| k.starts_with(&format!("lambda-deploy/layers/{layer}/")))
+        .unwrap_or_else(|| panic!("no layer object in {keys:?}"));
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with(&format!("lambda-deploy/{name}/"))),
+        "{keys:?}"
+    );
+    let hex = layer_key
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(".zip");
+    let published = block(async {
+        lambda()
+            .get_layer_version()
+            .layer_name(&layer)
+            .version_number(1)
+            .send()
+            .await
+            .expect("layer version")
+    });
+    let sha = published
+        .content()
+        .and_then(|c| c.code_sha256())
+        .unwrap_or_default();
+    use base64::Engine as _;
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(sha)
+        .expect("base64");
+    let digest_hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        digest_hex, hex,
+        "the layer was published from the uploaded object"
+    );
+    assert_eq!(
+        layer_arns_of(&name),
+        vec![
+            published
+                .layer_version_arn()
+                .unwrap_or_default()
+                .to_string()
+        ]
+    );
 }
