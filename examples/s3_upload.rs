@@ -48,7 +48,8 @@ fn main() -> ExitCode {
             size: info.size,
             sha256_base64: &info.code_sha256,
         };
-        let meta = provenance_metadata(None, None, &info.sha256_hex);
+        let mut meta = provenance_metadata(None, None);
+        meta.insert("sha256".to_string(), info.sha256_hex.clone());
         let t = Instant::now();
         match s3
             .put_file(&obj, &file, &meta, UploadOptions::default())

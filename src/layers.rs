@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::aws::AwsError;
 use crate::aws::lambda::CodeSource;
 use crate::aws::layer::{LayerMeta, Layers};
-use crate::aws::s3::{LocalFile, S3, S3Error, S3Object, UploadOptions};
+use crate::aws::s3::{S3, S3Error};
 use crate::config::S3Target;
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo};
 
@@ -213,19 +213,10 @@ pub async fn publish(
         }
         let code = match upload {
             Some(u) => {
-                let obj = S3Object::content_addressed(
-                    &u.target.bucket,
-                    &u.target.prefix,
-                    &format!("layers/{}", b.name),
-                    &b.info.sha256_hex,
-                );
-                let file = LocalFile {
-                    path: &b.zip,
-                    size: b.info.size,
-                    sha256_base64: &b.info.code_sha256,
-                };
-                u.s3.put_file(&obj, &file, u.metadata, UploadOptions::default())
-                    .await?;
+                let name = format!("layers/{}", b.name);
+                let obj =
+                    u.s3.put_package(u.target, &name, &b.zip, &b.info, u.metadata)
+                        .await?;
                 CodeSource::S3 {
                     bucket: obj.bucket,
                     key: obj.key,

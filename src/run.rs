@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerMeta, Layers};
-use crate::aws::s3::{LocalFile, S3, S3Object, UploadOptions, provenance_metadata};
+use crate::aws::s3::{S3, provenance_metadata};
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome, PackageAt};
@@ -236,11 +236,8 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     }
 
     let _g = Group::start(actions, "lambda-deploy: deploy");
-    let metadata = provenance_metadata(
-        ctx.sha.as_ref().map(|s| s.as_str()),
-        ctx.git_ref.as_deref(),
-        &info.sha256_hex,
-    );
+    let metadata =
+        provenance_metadata(ctx.sha.as_ref().map(|s| s.as_str()), ctx.git_ref.as_deref());
     if layer_plans.iter().any(|p| p.action == LayerAction::Publish) {
         let meta = layer_meta(config, live.function.as_ref(), &description);
         let upload = s3.as_ref().map(|(s3, target)| layers::LayerUpload {
@@ -258,6 +255,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         .await?;
         let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
         plan = plan::plan(&with_layers(&arns), code, &live, description)?;
+        report.changes = plan.changes.clone();
         report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
         report.layers = outcomes;
     }
@@ -265,21 +263,9 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
     let package_at = match &s3 {
         Some((s3, target)) if needs_code => {
-            let obj = S3Object::content_addressed(
-                &target.bucket,
-                &target.prefix,
-                &function,
-                &info.sha256_hex,
-            );
-            let file = LocalFile {
-                path: &zip,
-                size: info.size,
-                sha256_base64: &info.code_sha256,
-            };
-            let how = s3
-                .put_file(&obj, &file, &metadata, UploadOptions::default())
+            let obj = s3
+                .put_package(target, &function, &zip, &info, &metadata)
                 .await?;
-            tracing::info!(uri = %obj.uri(), ?how, "package in S3");
             report.s3_uri = Some(obj.uri());
             PackageAt::S3 {
                 bucket: obj.bucket,

@@ -229,6 +229,10 @@ fn large_package_goes_through_s3_and_identical_bytes_are_uploaded_once() {
         meta.get("git-ref").map(String::as_str),
         Some("refs/heads/main")
     );
+    assert_eq!(
+        meta.get("sha256").map(String::as_str),
+        key.rsplit('/').next().map(|k| k.trim_end_matches(".zip"))
+    );
     assert!(first.summary.contains(&uri), "{}", first.summary);
 
     // The same tree again: nothing to upload, nothing written anywhere.

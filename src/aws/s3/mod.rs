@@ -16,6 +16,8 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use sha2::{Digest, Sha256};
 
 use super::{AwsError, ErrorKind};
+use crate::config::S3Target;
+use crate::package::PackageInfo;
 
 mod multipart;
 
@@ -333,6 +335,32 @@ impl S3 {
         }
     }
 
+    /// Puts a function or layer package at its content-addressed key under `target`
+    /// (`<prefix><name>/<sha256 hex>.zip`) with [`S3::put_file`] and default options.
+    pub async fn put_package(
+        &self,
+        target: &S3Target,
+        name: &str,
+        zip: &Path,
+        info: &PackageInfo,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<S3Object, S3Error> {
+        let obj =
+            S3Object::content_addressed(&target.bucket, &target.prefix, name, &info.sha256_hex);
+        let file = LocalFile {
+            path: zip,
+            size: info.size,
+            sha256_base64: &info.code_sha256,
+        };
+        let mut metadata = metadata.clone();
+        metadata.insert("sha256".to_string(), info.sha256_hex.clone());
+        let how = self
+            .put_file(&obj, &file, &metadata, UploadOptions::default())
+            .await?;
+        tracing::info!(uri = %obj.uri(), ?how, "package in S3");
+        Ok(obj)
+    }
+
     async fn put_single(
         &self,
         obj: &S3Object,
@@ -377,12 +405,12 @@ impl S3 {
     }
 }
 
-/// Object metadata: where the package comes from. Values are ASCII, as HTTP headers
+/// Object metadata: where the package comes from ([`S3::put_package`] adds the zip's
+/// `sha256`). Values are ASCII, as HTTP headers
 /// need; anything else is replaced by `_`.
 pub fn provenance_metadata(
     commit_sha: Option<&str>,
     git_ref: Option<&str>,
-    sha256_hex: &str,
 ) -> BTreeMap<String, String> {
     let clean = |v: &str| {
         v.chars()
@@ -396,7 +424,6 @@ pub fn provenance_metadata(
             .collect::<String>()
     };
     let mut m = BTreeMap::new();
-    m.insert("sha256".to_string(), sha256_hex.to_string());
     if let Some(sha) = commit_sha {
         m.insert("commit-sha".to_string(), clean(sha));
     }
