@@ -2,7 +2,7 @@
 //! write waits for the previous update to finish, each guarded write carries the
 //! RevisionId the last one returned, and aliases move only once the version exists.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -64,18 +64,34 @@ pub enum DeployError {
     Smoke(#[from] SmokeError),
 }
 
-fn code_source(plan: &Plan, zip: &Path) -> Result<CodeSource, DeployError> {
+/// Where the package is: a local zip sent in the request, or an S3 object already
+/// uploaded and verified. Image deploys carry their image in the plan instead.
+#[derive(Debug, Clone)]
+pub enum PackageAt {
+    File(PathBuf),
+    S3 { bucket: String, key: String },
+}
+
+fn code_source(plan: &Plan, code: &PackageAt) -> Result<CodeSource, DeployError> {
     if let Some(image) = &plan.code.image {
         return Ok(CodeSource::Image {
             uri: image.uri.clone(),
         });
     }
-    std::fs::read(zip)
-        .map(CodeSource::Zip)
-        .map_err(|source| DeployError::ReadPackage {
-            path: zip.display().to_string(),
-            source,
-        })
+    match code {
+        PackageAt::File(zip) => {
+            std::fs::read(zip)
+                .map(CodeSource::Zip)
+                .map_err(|source| DeployError::ReadPackage {
+                    path: zip.display().to_string(),
+                    source,
+                })
+        }
+        PackageAt::S3 { bucket, key } => Ok(CodeSource::S3 {
+            bucket: bucket.clone(),
+            key: key.clone(),
+        }),
+    }
 }
 
 /// Uploads the package as `$LATEST`'s code, after any update in progress, and waits
@@ -83,14 +99,14 @@ fn code_source(plan: &Plan, zip: &Path) -> Result<CodeSource, DeployError> {
 async fn upload(
     lambda: &Lambda,
     plan: &Plan,
-    zip: &Path,
+    code: &PackageAt,
     architecture: Option<&str>,
     revision: Option<&str>,
     wait: Duration,
 ) -> Result<Written, DeployError> {
-    let code = code_source(plan, zip)?;
+    let source = code_source(plan, code)?;
     let mut written = after_conflicts(
-        || lambda.update_code(code.clone(), architecture, revision),
+        || lambda.update_code(source.clone(), architecture, revision),
         || lambda.wait_updated(wait),
     )
     .await?;
@@ -98,14 +114,14 @@ async fn upload(
     Ok(written)
 }
 
-/// Applies `plan`. `live` is the state the plan was made from; `zip` is the package;
+/// Applies `plan`. `live` is the state the plan was made from; `code` is the package;
 /// `ours` orders this run against the deploys aliases serve ([`crate::order`]).
 pub async fn apply(
     lambda: &Lambda,
     config: &Config,
     plan: &Plan,
     live: Option<&LiveFunction>,
-    zip: &Path,
+    code: &PackageAt,
     ours: &OrderKey,
 ) -> Result<Outcome, DeployError> {
     let wait = config.wait_timeout;
@@ -117,7 +133,7 @@ pub async fn apply(
             let arch = plan.architecture.as_deref().unwrap_or("x86_64");
             tracing::info!(function = %plan.function_name, "creating function");
             match lambda
-                .create(code_source(plan, zip)?, arch, &plan.config, &plan.tags)
+                .create(code_source(plan, code)?, arch, &plan.config, &plan.tags)
                 .await
             {
                 Ok(w) => {
@@ -156,7 +172,7 @@ pub async fn apply(
             written = upload(
                 lambda,
                 plan,
-                zip,
+                code,
                 plan.architecture.as_deref(),
                 rev.as_deref(),
                 wait,
@@ -169,20 +185,23 @@ pub async fn apply(
         if !update_config.is_empty() {
             tracing::info!(fields = plan.changes.len(), "updating configuration");
             let rev = written.revision_id.clone();
-            let code = (written.code_sha256.clone(), written.code_size);
+            let kept = (written.code_sha256.clone(), written.code_size);
             written = after_conflicts(
                 || lambda.update_config(&update_config, rev.as_deref()),
                 waiter,
             )
             .await?;
-            (written.code_sha256, written.code_size) = code;
+            (written.code_sha256, written.code_size) = kept;
             written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
         }
         if !plan.tags.is_empty() {
             lambda.tag(&written.arn, &plan.tags).await?;
         }
     }
-    if written.code_sha256 != plan.code.code_sha256 && !written.code_sha256.is_empty() {
+    // Lambda reads an S3 object itself: an empty CodeSha256 there means it found nothing.
+    let from_s3 = matches!(code, PackageAt::S3 { .. });
+    if written.code_sha256 != plan.code.code_sha256 && (from_s3 || !written.code_sha256.is_empty())
+    {
         return Err(DeployError::ShaMismatch {
             expected: plan.code.code_sha256.clone(),
             actual: written.code_sha256,
@@ -207,7 +226,7 @@ pub async fn apply(
             };
             let arch = plan.architecture.as_deref();
             let reupload = async || {
-                upload(lambda, plan, zip, arch, None, wait)
+                upload(lambda, plan, code, arch, None, wait)
                     .await
                     .map(|w| w.revision_id)
             };

@@ -2,10 +2,12 @@
 //! message that says what to do.
 
 use crate::aws::AwsError;
+use crate::aws::s3::S3Error;
 use crate::config::ConfigErrors;
 use crate::context::ContextError;
 use crate::deploy::DeployError;
 use crate::image::ImageError;
+use crate::layers::LayerError;
 use crate::limits::LimitError;
 use crate::package::PackageError;
 use crate::plan::PlanError;
@@ -37,6 +39,10 @@ pub enum Error {
     NoPackage,
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
     #[error(
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
@@ -65,6 +71,9 @@ impl Error {
             Error::Deploy(DeployError::Overtaken { .. }) => {
                 "lambda-deploy: overtaken by another deploy".into()
             }
+            Error::S3(S3Error::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
+            Error::S3(_) => "lambda-deploy: S3 upload failed".into(),
+            Error::Layer(_) => "lambda-deploy: layer publish failed".into(),
             _ => "lambda-deploy failed".into(),
         }
     }

@@ -16,10 +16,12 @@
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
 //!    read by the [`aws`] adapters): what is uploaded, which fields change, which
 //!    version is published, which aliases move. `dry-run` stops here.
-//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards; every AWS call
-//!    retries within bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent
-//!    one never serves a mixed version and never moves an alias back to an older run or
-//!    release ([`race`], [`order`]), and [`smoke`] invokes the new version first.
+//! 5. [`deploy`]: the plan is applied with waits and RevisionId guards; [`layers`] from
+//!    `layer-dirs` are published first when their content changed, and packages go
+//!    through S3 ([`aws::s3`]) when `s3-bucket` is set. Every AWS call retries within
+//!    bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent one never serves
+//!    a mixed version and never moves an alias back to an older run or release ([`race`],
+//!    [`order`]), and [`smoke`] invokes the new version first.
 //! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
 //!    pull request runs also get a sticky comment and a deployment ([`github`]).
 //!
@@ -36,6 +38,7 @@ pub mod function_url;
 pub mod gha;
 pub mod github;
 pub mod image;
+pub mod layers;
 pub mod limits;
 pub mod order;
 pub mod output;

@@ -11,6 +11,7 @@ pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
 use crate::deploy::Moved;
 use crate::image::ImageReport;
+use crate::layers::LayerOutcome;
 use crate::plan::{FieldChange, Plan, bytes};
 use crate::smoke::SmokePassed;
 
@@ -67,6 +68,10 @@ pub struct Report {
     pub changes: Vec<FieldChange>,
     pub tags_set: Vec<String>,
     pub s3_uri: Option<String>,
+    /// Layers from `layer-dirs`: published or reused (planned, for a dry run).
+    pub layers: Vec<LayerOutcome>,
+    /// Every layer version ARN on the function, when `layers` or `layer-dirs` is given.
+    pub layer_arns: Option<Vec<String>>,
     pub function_url: Option<String>,
     pub provenance: Provenance,
     pub elapsed_ms: u128,
@@ -108,6 +113,9 @@ impl Report {
         }
         if let Some(s3) = &self.s3_uri {
             out.push(("s3-uri", s3.clone()));
+        }
+        if let Some(arns) = &self.layer_arns {
+            out.push(("layer-arns", arns.join(",")));
         }
         out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
@@ -245,6 +253,17 @@ impl Report {
             }
             if image.layers.len() > max_rows {
                 let _ = writeln!(md, "| … | {} more | |", image.layers.len() - max_rows);
+            }
+        }
+        if !self.layers.is_empty() {
+            let _ = writeln!(md, "\n**Layers**\n\n| Layer | Version | |\n|---|---|---|");
+            for l in self.layers.iter().take(max_rows) {
+                let what = match (self.status, l.published) {
+                    (Status::Planned, true) => "to publish",
+                    (_, true) => "published",
+                    (_, false) => "reused (unchanged)",
+                };
+                let _ = writeln!(md, "| `{}` | `{}` | {what} |", l.name, l.arn);
             }
         }
         if !self.changes.is_empty() {

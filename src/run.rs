@@ -6,17 +6,21 @@ use std::time::Instant;
 
 use crate::aws::ecr::Ecr;
 use crate::aws::lambda::Lambda;
+use crate::aws::layer::{LayerMeta, Layers};
+use crate::aws::s3::{S3, provenance_metadata};
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
-use crate::deploy::{self, Outcome};
+use crate::deploy::{self, Outcome, PackageAt};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
+use crate::layers::{LayerAction, LayerOutcome, LayerPlan};
 use crate::order::OrderKey;
 use crate::package::{self, ExcludeSet, PackageInfo};
-use crate::plan::{self, Live, LocalCode, Publish};
+use crate::plan::{self, FunctionAction, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
+use crate::state::LiveFunction;
 use crate::targets::{Mode, Rules};
-use crate::{aws, image, limits, release, tags, targets};
+use crate::{aws, image, layers, limits, release, tags, targets};
 
 mod previews;
 
@@ -60,6 +64,25 @@ fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo)
     }
 }
 
+/// Compatible runtimes and architectures for new layer versions: the function's, as
+/// the inputs give them or the live function has them.
+fn layer_meta(config: &Config, live: Option<&LiveFunction>, description: &str) -> LayerMeta {
+    let s = &config.settings;
+    let runtime = s
+        .runtime
+        .clone()
+        .or_else(|| live.and_then(|f| f.runtime.clone()));
+    let arch = s
+        .architecture
+        .clone()
+        .or_else(|| live.and_then(|f| f.architecture.clone()));
+    LayerMeta {
+        description: description.chars().take(256).collect(),
+        runtimes: runtime.into_iter().collect(),
+        architectures: arch.into_iter().collect(),
+    }
+}
+
 fn provenance(ctx: &GitHubContext) -> Provenance {
     Provenance {
         ref_label: ctx.ref_label(),
@@ -95,34 +118,73 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
 
     let scratch = TempZip::new(&function);
+    let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {
+        what: "layer packages",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
     // Images are built once the function's architecture is known (below).
-    let (zip, zip_code) = if artifact.is_image() {
-        (scratch.0.clone(), None)
+    let (zip, info, built_layers) = if artifact.is_image() {
+        (scratch.0.clone(), None, Vec::new())
     } else {
         let _g = Group::start(actions, "lambda-deploy: package");
         let (zip, info) = prepare(artifact, &scratch.0)?;
         tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
-        limits::check(&info)?;
-        let code = LocalCode {
-            code_sha256: info.code_sha256.clone(),
-            size: info.size,
-            unzipped_size: info.unzipped_size,
-            image: None,
-        };
-        (zip, Some(code))
+        let built = layers::build(&config.layer_dirs, layer_scratch.path())?;
+        let sizes: Vec<_> = built
+            .iter()
+            .map(|b| limits::LayerSize {
+                name: &b.name,
+                info: &b.info,
+            })
+            .collect();
+        limits::check_all(&info, &sizes, config.s3.is_some())?;
+        (zip, Some(info), built)
     };
 
     let _g = Group::start(actions, "lambda-deploy: plan");
     let sdk = connect().await?;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let s3 = match &config.s3 {
+        Some(target) => {
+            let s3 = S3::new(&sdk);
+            s3.check_bucket(&target.bucket, &region).await?;
+            Some((s3, target))
+        }
+        None => None,
+    };
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
+    let layer_client = Layers::new(&sdk);
+    let layer_plans = layers::plan(&layer_client, &built_layers).await?;
+    if let (Some(info), Some(arns)) = (
+        &info,
+        config.settings.layers.as_deref().filter(|a| !a.is_empty()),
+    ) {
+        let given = layers::given_sizes(&layer_client, arns).await?;
+        let sizes: Vec<_> = built_layers
+            .iter()
+            .map(|b| (b.name.as_str(), &b.info))
+            .chain(given.iter().map(|(n, i)| (n.as_str(), i)))
+            .map(|(name, info)| limits::LayerSize { name, info })
+            .collect();
+        limits::check_all(info, &sizes, config.s3.is_some())?;
+    }
     let function_state = lambda.get_function().await?;
     let mut live = Live {
         function: function_state,
         ..Live::default()
     };
     let ecr = Ecr::new(&sdk);
-    let (image, code) = match zip_code {
-        Some(code) => (None, code),
+    let (image, code) = match &info {
+        Some(info) => (
+            None,
+            LocalCode {
+                code_sha256: info.code_sha256.clone(),
+                size: info.size,
+                unzipped_size: info.unzipped_size,
+                image: None,
+            },
+        ),
         None => {
             let _g = Group::start(actions, "lambda-deploy: image");
             let arch = config
@@ -159,7 +221,20 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
     }
     let (allowed, skipped) = release::guard(&lambda, &targets, &live.aliases).await?;
-    let plan = plan::plan(config, &allowed, code, &live, description.clone())?;
+    // The plan sees the full layer list; versions still to publish have placeholders.
+    let layer_targets: Vec<String> = layer_plans.iter().map(LayerPlan::target).collect();
+    let with_layers = |arns: &[String]| {
+        let mut c = config.clone();
+        c.settings.layers = layers::desired(config.settings.layers.as_ref(), arns);
+        c
+    };
+    let mut plan = plan::plan(
+        &with_layers(&layer_targets),
+        &allowed,
+        code.clone(),
+        &live,
+        description.clone(),
+    )?;
     tracing::info!("{}", plan.to_string().trim_end());
     drop(_g);
 
@@ -179,6 +254,15 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         changes: plan.changes.clone(),
         tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         s3_uri: None,
+        layers: layer_plans
+            .iter()
+            .map(|p| LayerOutcome {
+                name: p.name.clone(),
+                arn: p.target(),
+                published: p.action == LayerAction::Publish,
+            })
+            .collect(),
+        layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
         function_url: None,
         provenance: provenance(ctx),
         elapsed_ms: 0,
@@ -223,9 +307,60 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     }
 
     let _g = Group::start(actions, "lambda-deploy: deploy");
+    let metadata =
+        provenance_metadata(ctx.sha.as_ref().map(|s| s.as_str()), ctx.git_ref.as_deref());
+    if layer_plans.iter().any(|p| p.action == LayerAction::Publish) {
+        let meta = layer_meta(config, live.function.as_ref(), &description);
+        let upload = s3.as_ref().map(|(s3, target)| layers::LayerUpload {
+            s3,
+            target,
+            metadata: &metadata,
+        });
+        let outcomes = layers::publish(
+            &layer_client,
+            &built_layers,
+            &layer_plans,
+            &meta,
+            upload.as_ref(),
+        )
+        .await?;
+        let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
+        plan = plan::plan(
+            &with_layers(&arns),
+            &allowed,
+            code,
+            &live,
+            description.clone(),
+        )?;
+        report.changes = plan.changes.clone();
+        report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
+        report.layers = outcomes;
+    }
+    let needs_code =
+        plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
+    let package_at = match (&s3, &info) {
+        (Some((s3, target)), Some(info)) if needs_code => {
+            let obj = s3
+                .put_package(target, &function, &zip, info, &metadata)
+                .await?;
+            report.s3_uri = Some(obj.uri());
+            PackageAt::S3 {
+                bucket: obj.bucket,
+                key: obj.key,
+            }
+        }
+        _ => PackageAt::File(zip.clone()),
+    };
     let ours = OrderKey::from_description(&description);
-    let outcome: Outcome =
-        deploy::apply(&lambda, config, &plan, live.function.as_ref(), &zip, &ours).await?;
+    let outcome: Outcome = deploy::apply(
+        &lambda,
+        config,
+        &plan,
+        live.function.as_ref(),
+        &package_at,
+        &ours,
+    )
+    .await?;
     drop(_g);
     report.status = Status::Deployed;
     report.function_arn = Some(outcome.function_arn.clone());

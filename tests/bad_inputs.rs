@@ -220,6 +220,36 @@ const CASES: &[Case] = &[
         "use true or false",
     ),
     (&[("comment", "perhaps")], "comment", "use true or false"),
+    (
+        &[("s3-bucket", "s3://my-bucket/builds")],
+        "s3-bucket",
+        "is not an S3 bucket name; give the bucket's name only",
+    ),
+    (
+        &[("s3-key-prefix", "/builds/")],
+        "s3-key-prefix",
+        "must not start with '/'",
+    ),
+    (
+        &[("layer-dirs", "deps")],
+        "layer-dirs",
+        "has no '='; write name=path",
+    ),
+    (
+        &[("layer-dirs", "deps=no/such/dir")],
+        "layer-dirs",
+        "does not exist",
+    ),
+    (
+        &[("layer-dirs", "my.deps=.")],
+        "layer-dirs",
+        "is not a layer name",
+    ),
+    (
+        &[("layer-dirs", "deps=.\ndeps=.")],
+        "layer-dirs",
+        "layer 'deps' is given twice",
+    ),
 ];
 
 #[test]

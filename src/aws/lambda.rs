@@ -23,12 +23,14 @@ pub enum CodeSource {
     Zip(Vec<u8>),
     /// A container image in ECR, by digest.
     Image { uri: String },
+    /// An object in a bucket in the function's region (larger packages).
+    S3 { bucket: String, key: String },
 }
 
 impl CodeSource {
     fn package_type(&self) -> PackageType {
         match self {
-            CodeSource::Zip(_) => PackageType::Zip,
+            CodeSource::Zip(_) | CodeSource::S3 { .. } => PackageType::Zip,
             CodeSource::Image { .. } => PackageType::Image,
         }
     }
@@ -37,6 +39,10 @@ impl CodeSource {
         match self {
             CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
             CodeSource::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
+            CodeSource::S3 { bucket, key } => FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build(),
         }
     }
 }
@@ -376,6 +382,7 @@ impl Lambda {
         let req = match code {
             CodeSource::Zip(bytes) => req.zip_file(Blob::new(bytes)),
             CodeSource::Image { uri } => req.image_uri(uri),
+            CodeSource::S3 { bucket, key } => req.s3_bucket(bucket).s3_key(key),
         };
         let out = req
             .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))

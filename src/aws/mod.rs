@@ -5,9 +5,11 @@
 pub mod ecr;
 pub mod invoke;
 pub mod lambda;
+pub mod layer;
 pub mod lock;
 pub mod published;
 pub mod retry;
+pub mod s3;
 pub mod url;
 pub mod versions;
 

@@ -213,6 +213,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
         "s3-uri",
         "S3 URI the package was deployed from (S3 uploads)",
     ),
+    (
+        "layer-arns",
+        "Comma-separated layer version ARNs on the function: layers, then layer-dirs (when either is given)",
+    ),
 ];
 
 /// Looks an input up by name.

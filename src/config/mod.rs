@@ -450,8 +450,14 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        if !layer_dirs.is_empty() {
-            c.fail("layer-dirs", "publishing layers is not available in this version of lambda-deploy; publish them separately and give their ARNs in layers");
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, _) in &layer_dirs {
+            if !seen.insert(name.as_str()) {
+                c.fail(
+                    "layer-dirs",
+                    format!("layer '{name}' is given twice; keep one line per layer name"),
+                );
+            }
         }
         let layer_count = settings.layers.as_ref().map_or(0, Vec::len) + layer_dirs.len();
         if layer_count > 5 {
@@ -547,9 +553,6 @@ impl Config {
                 bucket,
                 prefix: s3_prefix.clone().unwrap_or_default(),
             });
-        if s3.is_some() {
-            c.fail("s3-bucket", "uploads through S3 are not available in this version of lambda-deploy; remove it (zips up to 50 MB upload directly)");
-        }
         let github_token = raw
             .github_token
             .clone()

@@ -99,6 +99,8 @@ pub(super) async fn remove(
         provenance: super::provenance(ctx),
         elapsed_ms: 0,
         warnings: targets.warnings.clone(),
+        layers: Vec::new(),
+        layer_arns: None,
         image: None,
         plan: None,
         extra: extra(config, ctx, targets, Vec::new()),

@@ -79,6 +79,12 @@ impl FaultProxy {
             .expect("clear rules");
     }
 
+    /// Forgets the requests seen so far.
+    pub fn clear_log(&self) {
+        self.request("DELETE", "/__faults__/log", "")
+            .expect("clear log");
+    }
+
     /// Every request the proxy saw: `{"method", "path", "fault"}` objects.
     pub fn log(&self) -> Vec<serde_json::Value> {
         let text = self

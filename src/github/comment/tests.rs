@@ -40,6 +40,8 @@ fn base() -> Report {
         },
         elapsed_ms: 2500,
         warnings: Vec::new(),
+        layers: Vec::new(),
+        layer_arns: None,
         image: None,
         plan: None,
         smoke: None,

@@ -1,0 +1,276 @@
+//! Layers from `layer-dirs`: each directory becomes a reproducible zip, compared with
+//! the layer's latest version (CodeSha256), and published as a new version only when its
+//! content changed.
+//!
+//! Order on the function: the `layers` ARNs first, in the order given, then the
+//! `layer-dirs` layers in the order given. Lambda extracts layers into `/opt` in that
+//! order, so where paths collide a later layer's files win.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::aws::layer::LayerCode;
+use crate::aws::layer::{LayerMeta, Layers};
+use crate::aws::s3::{S3, S3Error};
+use crate::config::S3Target;
+use crate::package::{self, ExcludeSet, PackageError, PackageInfo};
+
+/// A directory of scratch files, removed with everything in it when dropped.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates a fresh directory under the system's temporary directory.
+    pub fn new(label: &str) -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "lambda-deploy-{label}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A layer directory packaged locally.
+#[derive(Debug, Clone)]
+pub struct BuiltLayer {
+    pub name: String,
+    pub zip: PathBuf,
+    pub info: PackageInfo,
+}
+
+/// Packages every `layer-dirs` directory into `scratch`, with the same reproducible
+/// writer as the function's code.
+pub fn build(dirs: &[(String, PathBuf)], scratch: &Path) -> Result<Vec<BuiltLayer>, PackageError> {
+    let none = ExcludeSet::new::<&str>(&[])?;
+    dirs.iter()
+        .map(|(name, dir)| {
+            let zip = scratch.join(format!("layer-{name}.zip"));
+            let info = package::write_zip(dir, &none, &zip)?;
+            tracing::info!(layer = %name, size = info.size, unzipped = info.unzipped_size, sha256 = %info.code_sha256, "layer package ready");
+            Ok(BuiltLayer {
+                name: name.clone(),
+                zip,
+                info,
+            })
+        })
+        .collect()
+}
+
+/// The layers given as ARNs (`layers`), as the size checks see them: their unzipped size
+/// is not known before deploy, so their zipped size stands in for it (a lower bound).
+pub async fn given_sizes(
+    layers: &Layers,
+    arns: &[String],
+) -> Result<Vec<(String, PackageInfo)>, AwsError> {
+    let mut out = Vec::new();
+    for arn in arns {
+        let Some(size) = layers.code_size(arn).await? else {
+            continue;
+        };
+        let name = arn.splitn(7, ':').nth(6).unwrap_or(arn).to_string();
+        out.push((
+            name,
+            PackageInfo {
+                code_sha256: String::new(),
+                sha256_hex: String::new(),
+                size: 0,
+                unzipped_size: size,
+                entries: 1,
+                largest: vec![("(whole layer, zipped size)".to_string(), size)],
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether a layer's latest version is reused or a new one published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerAction {
+    Reuse,
+    Publish,
+}
+
+/// The plan for one layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerPlan {
+    pub name: String,
+    pub code_sha256: String,
+    pub size: u64,
+    /// The latest version's ARN, when the layer has one.
+    pub latest: Option<String>,
+    pub action: LayerAction,
+}
+
+impl LayerPlan {
+    /// The ARN the function will use: the reused version's, or a placeholder for a
+    /// version still to be published.
+    pub fn target(&self) -> String {
+        match (&self.action, &self.latest) {
+            (LayerAction::Reuse, Some(arn)) => arn.clone(),
+            _ => format!("{} (new version)", self.name),
+        }
+    }
+}
+
+/// Compares each built layer with its latest published version (read-only).
+pub async fn plan(layers: &Layers, built: &[BuiltLayer]) -> Result<Vec<LayerPlan>, AwsError> {
+    let mut plans = Vec::with_capacity(built.len());
+    for b in built {
+        let latest = layers.latest(&b.name).await?;
+        let action = match &latest {
+            Some(v) if v.code_sha256 == b.info.code_sha256 => LayerAction::Reuse,
+            _ => LayerAction::Publish,
+        };
+        plans.push(LayerPlan {
+            name: b.name.clone(),
+            code_sha256: b.info.code_sha256.clone(),
+            size: b.info.size,
+            latest: latest.map(|v| v.arn),
+            action,
+        });
+    }
+    Ok(plans)
+}
+
+/// The function's full layer list: `given` (the `layers` input) then the `layer-dirs`
+/// layers. `None` when neither input was given (the function's layers stay as they are).
+pub fn desired(given: Option<&Vec<String>>, targets: &[String]) -> Option<Vec<String>> {
+    if given.is_none() && targets.is_empty() {
+        return None;
+    }
+    let mut all = given.cloned().unwrap_or_default();
+    all.extend(targets.iter().cloned());
+    Some(all)
+}
+
+/// One layer as the run left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerOutcome {
+    pub name: String,
+    pub arn: String,
+    pub published: bool,
+}
+
+/// Why publishing layers failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    #[error("cannot read layer package '{path}': {source}; check the file is still there")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where layer zips go when `s3-bucket` is set.
+pub struct LayerUpload<'a> {
+    pub s3: &'a S3,
+    pub target: &'a S3Target,
+    pub metadata: &'a BTreeMap<String, String>,
+}
+
+/// Publishes the layers the plan marks for publishing (through S3 when `upload` is
+/// given) and returns every layer's version ARN, in plan order.
+pub async fn publish(
+    layers: &Layers,
+    built: &[BuiltLayer],
+    plans: &[LayerPlan],
+    meta: &LayerMeta,
+    upload: Option<&LayerUpload<'_>>,
+) -> Result<Vec<LayerOutcome>, LayerError> {
+    let mut out = Vec::with_capacity(plans.len());
+    for (p, b) in plans.iter().zip(built) {
+        if let (LayerAction::Reuse, Some(arn)) = (p.action, &p.latest) {
+            out.push(LayerOutcome {
+                name: p.name.clone(),
+                arn: arn.clone(),
+                published: false,
+            });
+            continue;
+        }
+        let code = match upload {
+            Some(u) => {
+                let name = format!("layers/{}", b.name);
+                let obj =
+                    u.s3.put_package(u.target, &name, &b.zip, &b.info, u.metadata)
+                        .await?;
+                LayerCode::S3 {
+                    bucket: obj.bucket,
+                    key: obj.key,
+                }
+            }
+            None => LayerCode::Zip(std::fs::read(&b.zip).map_err(|source| LayerError::Read {
+                path: b.zip.display().to_string(),
+                source,
+            })?),
+        };
+        tracing::info!(layer = %b.name, "publishing a layer version");
+        let v = layers.publish(&b.name, code, meta).await?;
+        out.push(LayerOutcome {
+            name: p.name.clone(),
+            arn: v.arn,
+            published: true,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_layers_come_first_then_layer_dirs() {
+        let given = vec!["arn:aws:lambda:us-east-1:123456789012:layer:ext:3".to_string()];
+        let plans = [
+            LayerPlan {
+                name: "deps".into(),
+                code_sha256: "x".into(),
+                size: 1,
+                latest: Some("arn:aws:lambda:us-east-1:123456789012:layer:deps:2".into()),
+                action: LayerAction::Reuse,
+            },
+            LayerPlan {
+                name: "tools".into(),
+                code_sha256: "y".into(),
+                size: 1,
+                latest: Some("arn:aws:lambda:us-east-1:123456789012:layer:tools:1".into()),
+                action: LayerAction::Publish,
+            },
+        ];
+        let targets: Vec<String> = plans.iter().map(LayerPlan::target).collect();
+        assert_eq!(
+            desired(Some(&given), &targets),
+            Some(vec![
+                given[0].clone(),
+                "arn:aws:lambda:us-east-1:123456789012:layer:deps:2".into(),
+                "tools (new version)".into(),
+            ])
+        );
+        assert_eq!(desired(None, &[]), None);
+        assert_eq!(desired(Some(&vec![]), &[]), Some(vec![]));
+    }
+}
