@@ -12,7 +12,7 @@ use aws_sdk_lambda::types::{
     Runtime,
 };
 
-use super::{AwsError, ErrorKind};
+use super::{AwsError, ErrorKind, or_absent};
 use crate::plan::ConfigUpdate;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 
@@ -158,28 +158,17 @@ impl Lambda {
 
     /// `$LATEST` and the function's tags; `None` when the function does not exist.
     pub async fn get_function(&self) -> Result<Option<LiveFunction>, AwsError> {
-        let out = match self
+        let result = self
             .client
             .get_function()
             .function_name(&self.function)
             .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => {
-                return Err(AwsError::from_sdk(
-                    "GetFunction",
-                    &self.resource(),
-                    e,
-                    |_| ErrorKind::Other,
-                ));
-            }
+            .await;
+        let found = or_absent(result, |s| s.is_resource_not_found_exception()).map_err(|e| {
+            AwsError::from_sdk("GetFunction", &self.resource(), e, |_| ErrorKind::Other)
+        })?;
+        let Some(out) = found else {
+            return Ok(None);
         };
         let Some(c) = out.configuration() else {
             return Ok(None);
@@ -219,32 +208,26 @@ impl Lambda {
 
     /// The alias's current version, or `None` when it does not exist.
     pub async fn get_alias(&self, name: &str) -> Result<Option<LiveAlias>, AwsError> {
-        match self
+        let result = self
             .client
             .get_alias()
             .function_name(&self.function)
             .name(name)
             .send()
-            .await
-        {
-            Ok(a) => Ok(Some(LiveAlias {
-                name: name.to_string(),
-                version: a.function_version().unwrap_or_default().to_string(),
-                revision_id: a.revision_id().map(str::to_string),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(AwsError::from_sdk(
+            .await;
+        let found = or_absent(result, |s| s.is_resource_not_found_exception()).map_err(|e| {
+            AwsError::from_sdk(
                 "GetAlias",
                 &format!("alias '{name}' of {}", self.resource()),
                 e,
                 |_| ErrorKind::Other,
-            )),
-        }
+            )
+        })?;
+        Ok(found.map(|a| LiveAlias {
+            name: name.to_string(),
+            version: a.function_version().unwrap_or_default().to_string(),
+            revision_id: a.revision_id().map(str::to_string),
+        }))
     }
 
     /// The highest-numbered published version.

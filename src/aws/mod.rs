@@ -64,6 +64,20 @@ pub struct NoCredentials {
     pub reason: String,
 }
 
+/// `Ok(None)` when the call failed because the resource does not exist (as `not_found`
+/// tells from the modelled error): for optional reads, and for deletes that a re-run
+/// repeats, where "already gone" is success.
+pub(crate) fn or_absent<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    not_found: impl FnOnce(&E) -> bool,
+) -> Result<Option<T>, SdkError<E, R>> {
+    match result {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.as_service_error().is_some_and(not_found) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What kind of failure an AWS call met, matched on modelled error variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

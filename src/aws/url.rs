@@ -3,6 +3,7 @@
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 
 use super::lambda::Lambda;
+use super::or_absent;
 use super::{AwsError, ErrorKind};
 
 /// A function URL as Lambda reports it.
@@ -122,28 +123,23 @@ impl Lambda {
 
     /// Deletes the URL of `qualifier`; none there is fine.
     pub async fn delete_url(&self, qualifier: &str) -> Result<(), AwsError> {
-        match self
+        let result = self
             .client()
             .delete_function_url_config()
             .function_name(self.function())
             .qualifier(qualifier)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(AwsError::from_sdk(
-                "DeleteFunctionUrlConfig",
-                &self.url_resource(qualifier),
-                e,
-                |_| ErrorKind::Other,
-            )),
-        }
+            .await;
+        or_absent(result, |s| s.is_resource_not_found_exception())
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteFunctionUrlConfig",
+                    &self.url_resource(qualifier),
+                    e,
+                    |_| ErrorKind::Other,
+                )
+            })
     }
 
     /// The statement ids in the resource policy of `qualifier` (empty without a policy).

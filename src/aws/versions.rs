@@ -2,6 +2,7 @@
 //! description, and deleting what a closed preview leaves behind.
 
 use super::lambda::Lambda;
+use super::or_absent;
 use super::{AwsError, ErrorKind};
 
 /// An alias with every version it routes traffic to.
@@ -105,65 +106,55 @@ impl Lambda {
 
     /// Deletes an alias; one that is already gone is fine.
     pub async fn delete_alias(&self, name: &str) -> Result<(), AwsError> {
-        match self
+        let result = self
             .client()
             .delete_alias()
             .function_name(self.function())
             .name(name)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(AwsError::from_sdk(
-                "DeleteAlias",
-                &format!("alias '{name}' of {}", self.resource()),
-                e,
-                |s| {
-                    if s.is_resource_conflict_exception() {
-                        ErrorKind::Conflict
-                    } else {
-                        ErrorKind::Other
-                    }
-                },
-            )),
-        }
+            .await;
+        or_absent(result, |s| s.is_resource_not_found_exception())
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteAlias",
+                    &format!("alias '{name}' of {}", self.resource()),
+                    e,
+                    |s| {
+                        if s.is_resource_conflict_exception() {
+                            ErrorKind::Conflict
+                        } else {
+                            ErrorKind::Other
+                        }
+                    },
+                )
+            })
     }
 
     /// Deletes one published version; one that is already gone is fine.
     pub async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
-        match self
+        let result = self
             .client()
             .delete_function()
             .function_name(self.function())
             .qualifier(version)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(AwsError::from_sdk(
-                "DeleteFunction",
-                &format!("version {version} of {}", self.resource()),
-                e,
-                |s| {
-                    if s.is_resource_conflict_exception() {
-                        ErrorKind::Conflict
-                    } else {
-                        ErrorKind::Other
-                    }
-                },
-            )),
-        }
+            .await;
+        or_absent(result, |s| s.is_resource_not_found_exception())
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteFunction",
+                    &format!("version {version} of {}", self.resource()),
+                    e,
+                    |s| {
+                        if s.is_resource_conflict_exception() {
+                            ErrorKind::Conflict
+                        } else {
+                            ErrorKind::Other
+                        }
+                    },
+                )
+            })
     }
 }
