@@ -185,6 +185,29 @@ fn an_update_that_never_finishes_fails_within_wait_timeout_and_writes_nothing() 
     f.assert_untouched();
 }
 
+/// Lambda can finish an update as Failed (a bad layer, a role it cannot assume): the run
+/// stops with Lambda's own reason, and no version is published or served.
+#[test]
+fn an_update_lambda_reports_as_failed_stops_with_its_reason_and_moves_nothing() {
+    let f = Deployed::new("failed-update");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(json!([{"match": {"method": "GET", "path": format!("{}$", fpath(&f.name))},
+        "skip": 1, "times": -1,
+        "fault": {"patch": {"Configuration": {"LastUpdateStatus": "Failed",
+            "LastUpdateStatusReason": "Lambda was unable to decrypt the environment variables"}}}}]));
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains("Lambda reports the update as Failed: Lambda was unable to decrypt the environment variables"),
+        "{err}"
+    );
+    let s = support::snapshot(&f.name);
+    assert_eq!(s.versions, vec!["$LATEST", "1"], "no version was published");
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+}
+
 #[test]
 fn a_stale_revision_on_the_alias_or_publish_is_read_again_and_the_deploy_completes() {
     let f = Deployed::new("stale");

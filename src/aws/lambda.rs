@@ -15,6 +15,9 @@ use aws_sdk_lambda::types::{
 use super::{AwsError, ErrorKind, or_absent};
 use crate::plan::ConfigUpdate;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
+use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 
 /// Where new code comes from.
 #[derive(Debug, Clone)]
@@ -107,30 +110,51 @@ fn env(vars: &BTreeMap<String, String>) -> Environment {
         .build()
 }
 
-fn waiter_error<E: std::fmt::Debug>(
+/// Turns a failed GetFunction waiter into an error that says what happened: the wait
+/// ran out, Lambda reported the update (or the function) as Failed with its reason, or
+/// polling itself failed.
+fn waiter_error(
     operation: &'static str,
     resource: &str,
     timeout: Duration,
-    err: E,
+    err: WaiterError<GetFunctionOutput, GetFunctionError>,
 ) -> AwsError {
-    let text = format!("{err:?}");
-    let timed_out = text.contains("ExceededMaxWait");
+    let (kind, message) = match err {
+        WaiterError::ExceededMaxWait(_) => (
+            ErrorKind::Timeout,
+            format!("the update did not finish within {}s", timeout.as_secs()),
+        ),
+        WaiterError::FailureState(failure) => {
+            let config = failure
+                .final_poll()
+                .as_result()
+                .ok()
+                .and_then(|o| o.configuration());
+            let reason = config
+                .and_then(|c| c.last_update_status_reason().or(c.state_reason()))
+                .unwrap_or("no reason given");
+            (
+                ErrorKind::Other,
+                format!("Lambda reports the update as Failed: {reason}"),
+            )
+        }
+        WaiterError::OperationFailed(failed) => (
+            ErrorKind::Other,
+            format!(
+                "polling GetFunction failed: {}",
+                DisplayErrorContext(failed.error())
+            ),
+        ),
+        other => (
+            ErrorKind::Other,
+            format!("the wait could not start: {}", DisplayErrorContext(&other)),
+        ),
+    };
     AwsError {
         operation,
         resource: resource.to_string(),
-        kind: if timed_out {
-            ErrorKind::Timeout
-        } else {
-            ErrorKind::Other
-        },
-        message: if timed_out {
-            format!("the update did not finish within {}s", timeout.as_secs())
-        } else {
-            format!(
-                "the update did not succeed ({})",
-                text.chars().take(400).collect::<String>()
-            )
-        },
+        kind,
+        message,
     }
 }
 
