@@ -10,19 +10,20 @@ use crate::aws::layer::{LayerMeta, Layers};
 use crate::aws::s3::{S3, provenance_metadata};
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
-use crate::deploy::{self, Outcome, PackageAt};
+use crate::deploy::{self, Outcome};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
-use crate::layers::{LayerAction, LayerOutcome, LayerPlan};
+use crate::layers::{LayerAction, LayerPlan};
 use crate::order::OrderKey;
 use crate::package::{self, ExcludeSet, PackageInfo};
-use crate::plan::{self, FunctionAction, Live, LocalCode, Publish};
+use crate::plan::{self, Live, LocalCode, Publish};
 use crate::report::{Provenance, Report, Status};
 use crate::state::LiveFunction;
 use crate::targets::{Mode, Rules};
-use crate::{aws, image, layers, limits, release, tags, targets};
+use crate::{aws, image, layers, release, tags, targets};
 
 mod previews;
+mod stages;
 
 /// A zip written for this run only, removed when dropped.
 struct TempZip(PathBuf);
@@ -123,24 +124,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         path: std::env::temp_dir().display().to_string(),
         source,
     })?;
-    // Images are built once the function's architecture is known (below).
-    let (zip, info, built_layers) = if artifact.is_image() {
-        (scratch.0.clone(), None, Vec::new())
-    } else {
-        let _g = Group::start(actions, "lambda-deploy: package");
-        let (zip, info) = prepare(artifact, &scratch.0)?;
-        tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
-        let built = layers::build(&config.layer_dirs, layer_scratch.path())?;
-        let sizes: Vec<_> = built
-            .iter()
-            .map(|b| limits::LayerSize {
-                name: &b.name,
-                info: &b.info,
-            })
-            .collect();
-        limits::check_all(&info, &sizes, config.s3.is_some())?;
-        (zip, Some(info), built)
-    };
+    let packaged = stages::package(config, artifact, actions, &scratch.0, layer_scratch.path())?;
 
     let _g = Group::start(actions, "lambda-deploy: plan");
     let sdk = connect().await?;
@@ -155,27 +139,14 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     };
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let layer_client = Layers::new(&sdk);
-    let layer_plans = layers::plan(&layer_client, &built_layers).await?;
-    if let (Some(info), Some(arns)) = (
-        &info,
-        config.settings.layers.as_deref().filter(|a| !a.is_empty()),
-    ) {
-        let given = layers::given_sizes(&layer_client, arns).await?;
-        let sizes: Vec<_> = built_layers
-            .iter()
-            .map(|b| (b.name.as_str(), &b.info))
-            .chain(given.iter().map(|(n, i)| (n.as_str(), i)))
-            .map(|(name, info)| limits::LayerSize { name, info })
-            .collect();
-        limits::check_all(info, &sizes, config.s3.is_some())?;
-    }
-    let function_state = lambda.get_function().await?;
+    let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
+    stages::check_given_layers(&layer_client, config, &packaged).await?;
     let mut live = Live {
-        function: function_state,
+        function: lambda.get_function().await?,
         ..Live::default()
     };
     let ecr = Ecr::new(&sdk);
-    let (image, code) = match &info {
+    let (image, code) = match &packaged.info {
         Some(info) => (
             None,
             LocalCode {
@@ -198,22 +169,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
             (Some(prepared), code)
         }
     };
-    if live.function.is_some() {
-        for name in targets.names() {
-            if let Some(a) = lambda.get_alias(name.as_str()).await? {
-                live.aliases.push(a);
-            }
-        }
-        // Only an unchanged $LATEST can reuse a version; skip the listing otherwise.
-        if config.publish
-            && live
-                .function
-                .as_ref()
-                .is_some_and(|f| f.code_sha256 == code.code_sha256)
-        {
-            live.latest_version = lambda.latest_version().await?;
-        }
-    }
+    stages::read_aliases(&lambda, config, &targets, &mut live, &code.code_sha256).await?;
     let (code_sha256, code_size, unzipped_size) =
         (code.code_sha256.clone(), code.size, code.unzipped_size);
     let mut description = tags::version_description(ctx);
@@ -254,14 +210,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         changes: plan.changes.clone(),
         tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         s3_uri: None,
-        layers: layer_plans
-            .iter()
-            .map(|p| LayerOutcome {
-                name: p.name.clone(),
-                arn: p.target(),
-                published: p.action == LayerAction::Publish,
-            })
-            .collect(),
+        layers: stages::planned_layers(&layer_plans),
         layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
         function_url: None,
         provenance: provenance(ctx),
@@ -318,7 +267,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         });
         let outcomes = layers::publish(
             &layer_client,
-            &built_layers,
+            &packaged.layers,
             &layer_plans,
             &meta,
             upload.as_ref(),
@@ -336,21 +285,15 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
         report.layers = outcomes;
     }
-    let needs_code =
-        plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
-    let package_at = match (&s3, &info) {
-        (Some((s3, target)), Some(info)) if needs_code => {
-            let obj = s3
-                .put_package(target, &function, &zip, info, &metadata)
-                .await?;
-            report.s3_uri = Some(obj.uri());
-            PackageAt::S3 {
-                bucket: obj.bucket,
-                key: obj.key,
-            }
-        }
-        _ => PackageAt::File(zip.clone()),
-    };
+    let package_at = stages::code_location(
+        s3.as_ref(),
+        &plan,
+        &packaged,
+        &function,
+        &metadata,
+        &mut report,
+    )
+    .await?;
     let ours = OrderKey::from_description(&description);
     let outcome: Outcome = deploy::apply(
         &lambda,
@@ -362,27 +305,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     )
     .await?;
     drop(_g);
-    report.status = Status::Deployed;
-    report.function_arn = Some(outcome.function_arn.clone());
-    report.version = Some(outcome.version.clone()).filter(|v| !v.is_empty());
-    for h in &outcome.held {
-        gha::annotate(
-            actions,
-            Level::Warning,
-            "lambda-deploy: alias not moved",
-            &h.warning(),
-        );
-        report.warnings.push(h.warning());
-    }
-    report.smoke = outcome.smoke.clone();
-    report.published = outcome.published;
-    report.aliases = plan
-        .aliases_in_place
-        .iter()
-        .cloned()
-        .chain(outcome.moved.iter().map(|m| m.name.clone()))
-        .collect();
-    report.moved = outcome.moved;
+    stages::record(&mut report, &plan, outcome, actions);
     previews::finish(&lambda, config, ctx, &targets, &mut report).await?;
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
