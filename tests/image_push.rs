@@ -239,3 +239,88 @@ fn a_declined_mount_copies_the_base_layer() {
         run.out("image-digest").trim_start_matches("sha256:")
     );
 }
+
+/// Throttling, server errors and a dropped connection on registry calls are retried
+/// within bounds, and the image still deploys by digest.
+#[test]
+fn registry_throttling_server_errors_and_resets_are_retried() {
+    let name = unique("imgretry");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let proxy = FaultProxy::start(&format!("http://{}", reg::addr()));
+    proxy.add(serde_json::json!([
+        {"match": {"method": "GET", "path": format!("/v2/{base_repo}/manifests/")},
+         "times": 1, "fault": {"status": 429, "body": "slow down"}},
+        {"match": {"method": "POST", "path": "/blobs/uploads/$"},
+         "times": 2, "fault": {"status": 503, "body": "unavailable"}},
+        {"match": {"method": "PUT", "path": format!("/v2/{name}/manifests/")},
+         "times": 1, "fault": {"reset": true}},
+    ]));
+    let base = base_ref(&proxy.url, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(
+        &build_inputs(&name, &d, &role, &base, &proxy.url),
+        &[("GITHUB_SHA", SHA_A)],
+        &[],
+    );
+    run.assert_ok();
+    let faults: Vec<Value> = proxy
+        .log()
+        .into_iter()
+        .filter(|r| !r["fault"].is_null())
+        .collect();
+    assert_eq!(faults.len(), 4, "every injected fault was met: {faults:?}");
+    let (_, code_sha, _) = function_image(&name);
+    assert_eq!(
+        code_sha,
+        run.out("image-digest").trim_start_matches("sha256:"),
+        "Lambda serves the pushed image"
+    );
+    assert_eq!(
+        reg::tag_digest(&name, "sha-0123456").as_deref(),
+        Some(run.out("image-digest"))
+    );
+}
+
+/// A registry that keeps failing stops the deploy with an error that names the call and
+/// the bound, before Lambda is touched.
+#[test]
+fn a_registry_that_keeps_failing_stops_before_lambda_changes() {
+    let name = unique("imgdown");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let proxy = FaultProxy::start(&format!("http://{}", reg::addr()));
+    proxy.add(serde_json::json!([
+        {"match": {"method": "PUT", "path": format!("/v2/{name}/manifests/")},
+         "times": -1, "fault": {"status": 502, "body": "bad gateway"}},
+    ]));
+    let base = base_ref(&proxy.url, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(
+        &build_inputs(&name, &d, &role, &base, &proxy.url),
+        &[("AWS_MAX_ATTEMPTS", "2")],
+        &[],
+    );
+    assert!(!run.ok());
+    let err = run.stderr();
+    assert!(
+        err.contains(
+            "failed: HTTP 502 Bad Gateway: bad gateway, on each of 2 attempts; the registry kept failing"
+        ),
+        "{err}"
+    );
+    let puts = proxy
+        .log()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/manifests/"))
+        })
+        .count();
+    assert_eq!(puts, 2, "two attempts, then it stopped");
+    assert!(!snapshot(&name).exists, "no function was created");
+}

@@ -95,6 +95,21 @@ pub fn current() -> Bounds {
     BOUNDS.get().copied().unwrap_or_default()
 }
 
+/// The pause before retry number `attempt` (1 for the first retry) of a call made
+/// outside the SDK (the registry client): exponential from [`INITIAL_BACKOFF`], capped
+/// at [`MAX_BACKOFF`], with full jitter so concurrent runs do not retry in step.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = INITIAL_BACKOFF
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let millis = cap.as_millis().max(1) as u64;
+    Duration::from_millis(u64::from(seed) % millis)
+}
+
 /// What to do once the retries of a call ran out.
 pub fn exhausted_hint(kind: ErrorKind) -> String {
     let b = current();
@@ -210,5 +225,17 @@ mod tests {
         .await;
         assert_eq!(out.map_err(|e| e.kind), Err(ErrorKind::Conflict));
         assert_eq!(calls, 1 + CONFLICT_RETRIES);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_within_its_cap() {
+        for attempt in 1..30 {
+            let cap = INITIAL_BACKOFF
+                .saturating_mul(1u32 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
+            assert!(backoff(attempt) <= cap, "attempt {attempt}");
+        }
+        assert!(backoff(1) <= INITIAL_BACKOFF);
+        assert!(backoff(40) <= MAX_BACKOFF);
     }
 }

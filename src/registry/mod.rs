@@ -17,8 +17,6 @@
 mod auth;
 mod blobs;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -27,6 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use secrecy::SecretString;
 
+use crate::aws::retry;
 use crate::image::oci;
 use crate::image::reference::RegistryEndpoint;
 
@@ -36,8 +35,6 @@ pub use blobs::Mount;
 pub const CHUNK: usize = 8 * 1024 * 1024;
 /// Largest manifest or config read into memory.
 const MAX_DOCUMENT: usize = 8 * 1024 * 1024;
-/// Time allowed for one request (a part upload included).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How to log in to a registry.
 #[derive(Debug, Clone)]
@@ -47,6 +44,11 @@ pub enum Credentials {
         user: String,
         password: SecretString,
     },
+}
+
+/// Throttled or a server error: worth another attempt.
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 /// A failed registry call.
@@ -65,6 +67,9 @@ fn hint(status: Option<u16>) -> &'static str {
             "; the registry refused the credentials: the role needs ecr:GetAuthorizationToken and push/pull rights on the repository"
         }
         Some(404) => "; check the image name, tag and registry",
+        Some(429 | 500..=599) => {
+            "; the registry kept failing: check its status and the network, then run again (AWS_MAX_ATTEMPTS raises the number of attempts)"
+        }
         None => "; check registry-endpoint and that the registry is reachable",
         _ => "",
     }
@@ -150,6 +155,12 @@ impl Registry {
 
     /// Sends one request; on a 401 the challenge is answered once and the request retried.
     /// `scope` is the token scope a Bearer registry needs (`repository:app:pull,push`).
+    ///
+    /// A dropped connection, no answer within the attempt timeout, a 429 or a 5xx is
+    /// retried with jittered backoff within the same bounds as AWS calls
+    /// (`AWS_MAX_ATTEMPTS`, `LAMBDA_DEPLOY_ATTEMPT_TIMEOUT`). Every request the client
+    /// sends may be repeated: reads, manifest PUTs and mounts are idempotent, a new upload
+    /// session is harmless, and a part the registry already took is refused, not doubled.
     async fn send(
         &self,
         operation: &str,
@@ -159,7 +170,9 @@ impl Registry {
         body: Bytes,
         scope: &str,
     ) -> Result<Response<hyper::body::Incoming>, RegistryError> {
+        let bounds = retry::current();
         let mut answered = false;
+        let mut attempt = 1;
         loop {
             let mut req = Request::builder().method(method.clone()).uri(url);
             for (k, v) in headers {
@@ -172,25 +185,53 @@ impl Registry {
             let req = req
                 .body(Full::new(body.clone()))
                 .map_err(|e| self.err(operation, None, format!("bad request: {e}")))?;
-            let resp = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(req))
-                .await
-                .map_err(|_| self.err(operation, None, "timed out"))?
-                .map_err(|e| self.err(operation, None, format!("{e}")))?;
-            if resp.status() == StatusCode::UNAUTHORIZED && own && !answered {
-                answered = true;
-                let challenge = resp
-                    .headers()
-                    .get(http::header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                self.auth
-                    .answer(self, &challenge, scope)
-                    .await
-                    .map_err(|m| self.err(operation, Some(401), m))?;
-                continue;
+            let sent = tokio::time::timeout(bounds.attempt_timeout, self.http.request(req)).await;
+            let last = attempt >= bounds.max_attempts;
+            let why = match sent {
+                // Out of attempts on a throttled or failing registry: its own error text,
+                // and how often it was tried.
+                Ok(Ok(resp)) if last && retryable(resp.status()) => {
+                    let (status, _, body) = self.read(operation, resp).await?;
+                    let mut e = match self.check(operation, status, &body) {
+                        Err(e) => e,
+                        Ok(()) => {
+                            self.err(operation, Some(status.as_u16()), format!("HTTP {status}"))
+                        }
+                    };
+                    e.message = format!("{}, on each of {attempt} attempts", e.message);
+                    return Err(e);
+                }
+                Ok(Ok(resp)) if !retryable(resp.status()) => {
+                    if resp.status() == StatusCode::UNAUTHORIZED && own && !answered {
+                        answered = true;
+                        let challenge = resp
+                            .headers()
+                            .get(http::header::WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        self.auth
+                            .answer(self, &challenge, scope)
+                            .await
+                            .map_err(|m| self.err(operation, Some(401), m))?;
+                        continue;
+                    }
+                    return Ok(resp);
+                }
+                Ok(Ok(resp)) => format!("HTTP {}", resp.status()),
+                Ok(Err(e)) => format!("{e}"),
+                Err(_) => format!("no answer within {}s", bounds.attempt_timeout.as_secs()),
+            };
+            if last {
+                return Err(self.err(
+                    operation,
+                    None,
+                    format!("{why} on each of {attempt} attempts; check the registry and the network, then run again (AWS_MAX_ATTEMPTS raises the bound)"),
+                ));
             }
-            return Ok(resp);
+            tracing::debug!(operation, attempt, why = %why, "registry request failed, retrying");
+            tokio::time::sleep(retry::backoff(attempt)).await;
+            attempt += 1;
         }
     }
 
