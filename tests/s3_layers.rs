@@ -7,7 +7,6 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 
-use aws_sdk_lambda::config::{Credentials, Region};
 use serde_json::json;
 use support::faults::FaultProxy;
 use support::{
@@ -18,19 +17,8 @@ const MB: usize = 1024 * 1024;
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn s3() -> aws_sdk_s3::Client {
-    let env = services();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new(env["AWS_REGION"].clone()))
-        .endpoint_url(env["AWS_ENDPOINT_URL"].clone())
+    let conf = aws_sdk_s3::config::Builder::from(&support::sdk_config())
         .force_path_style(true)
-        .credentials_provider(Credentials::new(
-            env["AWS_ACCESS_KEY_ID"].clone(),
-            env["AWS_SECRET_ACCESS_KEY"].clone(),
-            None,
-            None,
-            "tests",
-        ))
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

@@ -73,26 +73,34 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// The SDK client the tests read state with.
-pub fn lambda() -> aws_sdk_lambda::Client {
+/// The AWS configuration the tests read state with: the local services' endpoint,
+/// region and test credentials. Each service's client is built from it.
+pub fn sdk_config() -> aws_config::SdkConfig {
     let env = services();
-    let conf = aws_sdk_lambda::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new(
-            env.get("AWS_REGION")
-                .cloned()
-                .unwrap_or_else(|| "us-east-1".into()),
-        ))
+    let region = env
+        .get("AWS_REGION")
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
+    let credentials = Credentials::new(
+        env["AWS_ACCESS_KEY_ID"].clone(),
+        env["AWS_SECRET_ACCESS_KEY"].clone(),
+        None,
+        None,
+        "tests",
+    );
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region))
         .endpoint_url(env["AWS_ENDPOINT_URL"].clone())
-        .credentials_provider(Credentials::new(
-            env["AWS_ACCESS_KEY_ID"].clone(),
-            env["AWS_SECRET_ACCESS_KEY"].clone(),
-            None,
-            None,
-            "tests",
+        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            credentials,
         ))
-        .build();
-    aws_sdk_lambda::Client::from_conf(conf)
+        .build()
+}
+
+/// The Lambda client the tests read state with.
+pub fn lambda() -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&sdk_config())
 }
 
 /// A run of the real binary, with its outputs and summary files read back.

@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::process::Command;
 
-use aws_sdk_ecr::config::{Credentials, Region};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -249,24 +248,7 @@ pub fn push_index(repo: &str, tag: &str, entries: &[(&TestImage, &str)]) -> Stri
 }
 
 pub fn ecr() -> aws_sdk_ecr::Client {
-    let env = services();
-    let conf = aws_sdk_ecr::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new(
-            env.get("AWS_REGION")
-                .cloned()
-                .unwrap_or_else(|| "us-east-1".into()),
-        ))
-        .endpoint_url(env["AWS_ENDPOINT_URL"].clone())
-        .credentials_provider(Credentials::new(
-            env["AWS_ACCESS_KEY_ID"].clone(),
-            env["AWS_SECRET_ACCESS_KEY"].clone(),
-            None,
-            None,
-            "tests",
-        ))
-        .build();
-    aws_sdk_ecr::Client::from_conf(conf)
+    aws_sdk_ecr::Client::new(&super::sdk_config())
 }
 
 /// Creates an ECR repository in the emulator (immutable tags when asked).
