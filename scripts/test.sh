@@ -24,8 +24,8 @@ if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
 fi
 command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
 
-phase "installing what is missing (zip, unzip, time, local AWS services)"
-bash scripts/local-aws.sh install zip unzip time
+phase "installing what is missing (zip, unzip, time, the arm64 cross toolchain and qemu for the image tests, local AWS services)"
+bash scripts/local-aws.sh install zip unzip time binutils gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 
 STARTED=0
 cleanup() {

@@ -64,3 +64,68 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+/// The runtime assembly for an arm64 image, as the release's cross-compiling builder runs
+/// it: a binary built with Debian's aarch64 cross toolchain gets its interpreter and
+/// libraries from the cross sysroot, and runs (under qemu) in a chroot of nothing else.
+#[test]
+fn arm64_runtime_filesystem_runs_a_cross_compiled_binary() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = tmp.path().join("probe.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <math.h>\nint main(int c, char **v) { printf(\"probe %d %.1f\\n\", c, sqrt(16.0 * c)); return 0; }\n",
+    )
+    .expect("write probe.c");
+    let bin = tmp.path().join("probe");
+    let cc = Command::new("aarch64-linux-gnu-gcc")
+        .arg("-O2")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .arg("-lm")
+        .status()
+        .expect("aarch64-linux-gnu-gcc (scripts/test.sh installs gcc-aarch64-linux-gnu)");
+    assert!(cc.success());
+    let rootfs = tmp.path().join("rootfs");
+    let out = Command::new("bash")
+        .arg(support::manifest_dir().join("scripts/assemble-runtime.sh"))
+        .args(["--check", "--arch", "arm64"])
+        .arg(&bin)
+        .arg(&rootfs)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("run assemble-runtime.sh");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files = walk(&rootfs);
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "etc/hosts",
+            "etc/nsswitch.conf",
+            "etc/ssl/certs/ca-certificates.crt",
+            "lambda-deploy",
+            "lib/aarch64-linux-gnu/libc.so.6",
+            "lib/aarch64-linux-gnu/libm.so.6",
+            "lib/ld-linux-aarch64.so.1",
+        ]
+    );
+    let qemu = Command::new("sh")
+        .args(["-c", "command -v qemu-aarch64-static"])
+        .output()
+        .expect("find qemu");
+    let qemu = String::from_utf8_lossy(&qemu.stdout).trim().to_string();
+    std::fs::copy(&qemu, rootfs.join("qemu")).expect("copy qemu");
+    let run = Command::new("chroot")
+        .arg(&rootfs)
+        .args(["/qemu", "/lambda-deploy", "x"])
+        .output()
+        .expect("chroot");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "probe 2 5.7\n");
+}
