@@ -15,7 +15,8 @@
 # octocrab) compiles C that Debian's musl-gcc does not build cleanly.
 #
 # The builder's base is pinned by the digest of its multi-platform index; Dependabot
-# (.github/dependabot.yml) proposes new digests.
+# (.github/dependabot.yml) proposes new digests. `LAMBDA_DEPLOY_COMMIT` names the commit
+# in `lambda-deploy --version` (the build context has no .git).
 #
 # GitHub runs Docker actions as root with the workspace mounted at /github/workspace;
 # do not add a USER line. Releases do not build this file in users' jobs: see action.yml.
@@ -38,6 +39,7 @@ RUN set -eu; \
     rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY . .
+ARG LAMBDA_DEPLOY_COMMIT=unknown
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/build/target,id=lambda-deploy-target-$TARGETARCH \
     scripts/build-rootfs.sh "$TARGETARCH" rootfs

@@ -42,7 +42,12 @@ pub fn command() -> Command {
         .global(true)
         .help("Print results as text or as a JSON object");
     let mut cmd = Command::new("lambda-deploy")
-        .version(env!("CARGO_PKG_VERSION"))
+        .version(concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (commit ",
+            env!("LAMBDA_DEPLOY_COMMIT"),
+            ")"
+        ))
         .about("Ship AWS Lambda functions: reproducible packages, versions, aliases and reports")
         .after_help("Every input can also be given as an environment variable INPUT_<NAME> (e.g. INPUT_FUNCTION-NAME or INPUT_FUNCTION_NAME), as GitHub Actions passes them; flags win.")
         .arg(format);

@@ -65,6 +65,33 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// `--version` names the release and the commit the binary was built from, so a user can
+/// tell which build an action image runs.
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lambda-deploy"))
+        .arg("--version")
+        .output()
+        .expect("run --version");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(support::manifest_dir())
+        .output()
+        .expect("git rev-parse HEAD");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(head.len(), 40, "not a git checkout: {head}");
+    assert_eq!(
+        text.trim(),
+        format!(
+            "lambda-deploy {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            &head[..12]
+        )
+    );
+}
+
 /// The runtime assembly for an arm64 image, as the release's cross-compiling builder runs
 /// it: a binary built with Debian's aarch64 cross toolchain gets its interpreter and
 /// libraries from the cross sysroot, and runs (under qemu) in a chroot of nothing else.

@@ -211,7 +211,7 @@ fn cargo_stand_in(dir: &Path, repo: &Path) -> PathBuf {
         r#"#!/usr/bin/env bash
 set -euo pipefail
 [ "${{1:-}}" = build ] || {{ echo "cargo stand-in: only 'build' is expected, got: $*" >&2; exit 2; }}
-for f in Cargo.toml Cargo.lock; do cmp -s "$f" '{repo}'/"$f" || {{ echo "cargo stand-in: $f missing from the build context or different" >&2; exit 1; }}; done
+for f in Cargo.toml Cargo.lock build.rs; do cmp -s "$f" '{repo}'/"$f" || {{ echo "cargo stand-in: $f missing from the build context or different" >&2; exit 1; }}; done
 diff -r src '{repo}/src' >/dev/null || {{ echo "cargo stand-in: src/ in the build context differs from the crate" >&2; exit 1; }}
 target=""; prev=""
 for a in "$@"; do [ "$prev" = --target ] && target="$a"; prev="$a"; done
