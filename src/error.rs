@@ -47,6 +47,8 @@ pub enum Error {
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
     NoRegion,
+    #[error("{0}")]
+    Cancelled(crate::cancel::Cancelled),
     #[error("cannot write {what} to '{path}': {source}")]
     Write {
         what: &'static str,
@@ -56,6 +58,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The process exit code: 130/143 for a run cancelled by SIGINT/SIGTERM, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Cancelled(c) => c.signal.exit_code(),
+            _ => 1,
+        }
+    }
+
     /// A short title for the annotation GitHub shows.
     pub fn title(&self) -> String {
         match self {
@@ -74,6 +84,7 @@ impl Error {
             Error::S3(S3Error::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
             Error::S3(_) => "lambda-deploy: S3 upload failed".into(),
             Error::Layer(_) => "lambda-deploy: layer publish failed".into(),
+            Error::Cancelled(c) => format!("lambda-deploy: cancelled ({})", c.signal.name()),
             _ => "lambda-deploy failed".into(),
         }
     }

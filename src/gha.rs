@@ -67,20 +67,27 @@ pub fn annotate(in_actions: bool, level: Level, title: &str, message: &str) {
 /// A `::group::` that ends when dropped, so every early return closes it.
 pub struct Group {
     active: bool,
+    step: usize,
 }
 
 impl Group {
-    /// Opens a collapsible log group (only inside Actions).
+    /// Opens a collapsible log group (only inside Actions), and records the phase for
+    /// the report of a cancelled run.
     pub fn start(in_actions: bool, title: &str) -> Self {
         if in_actions {
             println!("::group::{}", escape_data(title));
         }
-        Self { active: in_actions }
+        let phase = title.strip_prefix("lambda-deploy: ").unwrap_or(title);
+        Self {
+            active: in_actions,
+            step: crate::cancel::step_started(phase),
+        }
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
+        crate::cancel::step_finished(self.step);
         if self.active {
             println!("::endgroup::");
         }

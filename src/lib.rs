@@ -29,6 +29,7 @@
 //! errors into annotations and an exit code.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod context;

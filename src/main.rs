@@ -8,7 +8,7 @@ use lambda_deploy::cli::{self, Format, Invocation};
 use lambda_deploy::config::Config;
 use lambda_deploy::context::GitHubContext;
 use lambda_deploy::gha::{self, Level};
-use lambda_deploy::{Error, run};
+use lambda_deploy::{Error, cancel, run};
 
 fn init_tracing() {
     let debug = std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1");
@@ -47,7 +47,16 @@ fn fail(in_actions: bool, err: &Error) -> ExitCode {
         }
         other => gha::annotate(in_actions, Level::Error, &other.title(), &other.to_string()),
     }
-    ExitCode::FAILURE
+    ExitCode::from(err.exit_code())
+}
+
+/// Ends the process for a run cancelled by SIGTERM or SIGINT: the annotation, the job
+/// summary (status cancelled, the steps done) and the signal's exit code.
+fn cancelled(config: &Config, in_actions: bool, c: cancel::Cancelled) -> ! {
+    let err = Error::Cancelled(c);
+    lambda_deploy::output::failure_summary(config, &err);
+    fail(in_actions, &err);
+    std::process::exit(i32::from(err.exit_code()))
 }
 
 fn main() -> ExitCode {
@@ -114,7 +123,18 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(run::deploy(&config, &ctx)) {
+            let result = runtime.block_on(async {
+                let (c, in_actions) = (config.clone(), ctx.in_actions);
+                if let Err(e) = cancel::listen(move |done| cancelled(&c, in_actions, done)) {
+                    tracing::warn!(error = %e, "cannot handle SIGTERM/SIGINT; a cancelled job will be killed");
+                }
+                run::deploy(&config, &ctx).await
+            });
+            if cancel::received().is_some() {
+                // The signal's handler is cleaning up, and ends the process when done.
+                runtime.block_on(std::future::pending::<()>());
+            }
+            match result {
                 Ok(report) => {
                     match lambda_deploy::output::publish(&report, &config, &ctx, format) {
                         Ok(()) => ExitCode::SUCCESS,

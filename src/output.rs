@@ -110,13 +110,39 @@ pub fn failure_summary(config: &Config, err: &Error) {
     let Some(path) = env_path("GITHUB_STEP_SUMMARY") else {
         return;
     };
-    let text = format!(
-        "### λ `{}` deploy failed\n\n**{}**\n\n```\n{}\n```\n",
-        config.function_name.short_name(),
-        err.title(),
-        err.to_string().replace("```", "'''")
-    );
+    let text = match err {
+        Error::Cancelled(c) => cancelled_summary(config.function_name.short_name(), c),
+        _ => format!(
+            "### λ `{}` deploy failed\n\n**{}**\n\n```\n{}\n```\n",
+            config.function_name.short_name(),
+            err.title(),
+            err.to_string().replace("```", "'''")
+        ),
+    };
     if let Err(e) = gha::append(&path, &text) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write the job summary");
     }
+}
+
+/// The job summary of a cancelled run: its status, each phase and whether it finished,
+/// and what the cleanup undid.
+fn cancelled_summary(function: &str, c: &crate::cancel::Cancelled) -> String {
+    let mut text = format!(
+        "### λ `{function}` deploy cancelled\n\n**Status: cancelled** by {}. lambda-deploy stopped before its next AWS write; no alias moved after the signal.\n\n| step | state |\n|---|---|\n",
+        c.signal.name()
+    );
+    for (title, finished) in &c.steps {
+        let state = if *finished { "done" } else { "stopped" };
+        text.push_str(&format!("| {} | {state} |\n", title.replace('|', "\\|")));
+    }
+    if !c.undone.is_empty() {
+        text.push_str("\nCleanup:\n");
+        for u in &c.undone {
+            match u {
+                Ok(what) => text.push_str(&format!("- {what}\n")),
+                Err(why) => text.push_str(&format!("- not undone: {why}\n")),
+            }
+        }
+    }
+    text
 }

@@ -147,6 +147,20 @@ pub async fn move_aliases(
         .unwrap_or(0);
     let run = ours.run_id.map_or("-".to_string(), |r| r.to_string());
     let owner = format!("run {run} pid {} {nanos:x}", std::process::id());
+    // A cancelled run releases the lock if it holds it, even when the signal came while
+    // the answer to taking it was on its way; another run's lock is never touched.
+    let _release = {
+        let (lambda, owner) = (lambda.clone(), owner.clone());
+        crate::cancel::on_cancel(move || async move {
+            match lambda.release_if_held_by(&owner).await {
+                Ok(true) => Ok(format!("released the alias lock '{LOCK_ALIAS}'")),
+                Ok(false) => Ok(format!(
+                    "the alias lock '{LOCK_ALIAS}' was not held by this run"
+                )),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    };
     let deadline = tokio::time::Instant::now() + wait;
     let mut pause = FIRST_POLL;
     loop {

@@ -35,7 +35,11 @@ pub struct Ecr {
 impl Ecr {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
-            client: Client::new(config),
+            client: Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(config)
+                    .interceptor(crate::cancel::Gate)
+                    .build(),
+            ),
         }
     }
 

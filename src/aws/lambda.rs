@@ -161,7 +161,11 @@ fn waiter_error(
 impl Lambda {
     pub fn new(config: &aws_config::SdkConfig, function: &str) -> Self {
         Self {
-            client: Client::new(config),
+            client: Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config)
+                    .interceptor(crate::cancel::Gate)
+                    .build(),
+            ),
             function: function.to_string(),
         }
     }

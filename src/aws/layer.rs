@@ -41,7 +41,11 @@ pub struct Layers {
 impl Layers {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
-            client: Client::new(config),
+            client: Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config)
+                    .interceptor(crate::cancel::Gate)
+                    .build(),
+            ),
         }
     }
 

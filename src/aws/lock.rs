@@ -102,6 +102,40 @@ impl Lambda {
         }
     }
 
+    /// Releases the lock only when `owner` still holds it (the cleanup of a cancelled
+    /// run); `false` when it is gone or another run holds it.
+    pub async fn release_if_held_by(&self, owner: &str) -> Result<bool, AwsError> {
+        let held = self
+            .client()
+            .get_alias()
+            .function_name(self.function())
+            .name(LOCK_ALIAS)
+            .send()
+            .await;
+        let desc = match held {
+            Ok(a) => a.description().unwrap_or_default().to_string(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(AwsError::from_sdk(
+                    "GetAlias",
+                    &format!("alias '{LOCK_ALIAS}' of {}", self.resource()),
+                    e,
+                    |_| ErrorKind::Other,
+                ));
+            }
+        };
+        if parse_owner(&desc).is_some_and(|(o, _)| o == owner) {
+            self.unlock().await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Releases the lock (deleting a missing alias succeeds).
     pub async fn unlock(&self) -> Result<(), AwsError> {
         self.client()

@@ -192,6 +192,7 @@ impl S3 {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         let conf = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(custom_endpoint())
+            .interceptor(crate::cancel::Gate)
             .build();
         Self {
             client: Client::from_conf(conf),

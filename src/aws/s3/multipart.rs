@@ -35,6 +35,26 @@ impl S3 {
                 AwsError::from_sdk("CreateMultipartUpload", &obj.uri(), e, |_| ErrorKind::Other)
             })?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
+        // A cancelled run aborts the upload, so no parts stay behind (and are billed).
+        let _undo = {
+            let (client, obj, id) = (self.client.clone(), obj.clone(), upload_id.clone());
+            crate::cancel::on_cancel(move || async move {
+                client
+                    .abort_multipart_upload()
+                    .bucket(&obj.bucket)
+                    .key(&obj.key)
+                    .upload_id(&id)
+                    .send()
+                    .await
+                    .map(|_| format!("aborted the multipart upload to {}", obj.uri()))
+                    .map_err(|e| {
+                        AwsError::from_sdk("AbortMultipartUpload", &obj.uri(), e, |_| {
+                            ErrorKind::Other
+                        })
+                        .to_string()
+                    })
+            })
+        };
         let parts = file.size.div_ceil(opts.part_size);
         tracing::info!(uri = %obj.uri(), size = file.size, parts, concurrency = opts.concurrency, "uploading package to S3 in parts");
         match self.send_parts(obj, file, &upload_id, parts, opts).await {
