@@ -41,7 +41,7 @@ WORKDIR /build
 COPY . .
 ARG LAMBDA_DEPLOY_COMMIT=unknown
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/build/target,id=lambda-deploy-target-$TARGETARCH \
+    --mount=type=cache,target=/build/target \
     scripts/build-rootfs.sh "$TARGETARCH" rootfs
 
 FROM scratch AS runtime

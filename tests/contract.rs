@@ -191,9 +191,64 @@ fn action_yml_runs_the_container_image() {
         .map(|v| scalar(v, "runs.image"))
         .expect("action.yml has no runs.image");
     assert!(
-        image == "Dockerfile" || image.starts_with("docker://"),
-        "runs.image must be `Dockerfile` (main) or a prebuilt `docker://` image (releases), found `{image}`"
+        image == "Dockerfile" || is_pinned(&image),
+        "runs.image must be `Dockerfile` (main) or a prebuilt image pinned by digest, `docker://<name>@sha256:<hex>` (releases), found `{image}`"
     );
+}
+
+fn is_pinned(image: &str) -> bool {
+    image
+        .strip_prefix("docker://")
+        .and_then(|i| i.split_once("@sha256:"))
+        .is_some_and(|(name, hex)| {
+            !name.is_empty()
+                && hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
+/// The release workflow pins action.yml to the image it pushed by digest, never by tag
+/// (scripts/pin-action-image.sh); what it writes passes the check above.
+#[test]
+fn release_pins_the_action_image_by_digest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("action.yml");
+    std::fs::copy(root().join("action.yml"), &copy).expect("copy action.yml");
+    let script = root().join("scripts/pin-action-image.sh");
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(["ghcr.io/acme/lambda-deploy", &digest])
+        .arg(&copy)
+        .output()
+        .expect("run pin-action-image.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let action: Value = serde_yaml_ng::from_str(&read(&copy)).expect("action.yml still parses");
+    let runs = mapping(
+        field(mapping(&action, "action.yml"), "runs").expect("runs"),
+        "runs",
+    );
+    let image = scalar(field(runs, "image").expect("image"), "runs.image");
+    assert_eq!(
+        image,
+        format!("docker://ghcr.io/acme/lambda-deploy@{digest}")
+    );
+    assert!(is_pinned(&image));
+    for bad in ["latest", "sha256:abc", "1.2.3"] {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(["ghcr.io/acme/lambda-deploy", bad])
+            .arg(&copy)
+            .output()
+            .expect("run pin-action-image.sh");
+        assert!(!out.status.success(), "accepted {bad} as a digest");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
