@@ -47,7 +47,8 @@ fn segment_matches(pat: &[u8], name: &[u8]) -> bool {
     match (pat.first(), name.first()) {
         (None, None) => true,
         (Some(b'*'), _) => {
-            segment_matches(&pat[1..], name) || (!name.is_empty() && segment_matches(pat, &name[1..]))
+            segment_matches(&pat[1..], name)
+                || (!name.is_empty() && segment_matches(pat, &name[1..]))
         }
         (Some(b'?'), Some(_)) => segment_matches(&pat[1..], &name[1..]),
         (Some(b'['), Some(&c)) => match pat.iter().position(|&b| b == b']') {
@@ -179,7 +180,10 @@ fn builder_stage(dockerfile: &str) -> Builder {
             }
             "ARG" => {
                 let (name, value) = rest.split_once('=').unwrap_or((&rest, ""));
-                let pair = (name.trim().to_string(), value.trim().trim_matches('"').to_string());
+                let pair = (
+                    name.trim().to_string(),
+                    value.trim().trim_matches('"').to_string(),
+                );
                 if in_builder {
                     stage.args.push(pair);
                 } else {
@@ -252,11 +256,20 @@ fn dockerignore_rules_follow_docker() {
     assert!(excluded(&rules, "target/debug/x"));
     assert!(excluded(&rules, "a/b/c.zip") && excluded(&rules, "c.zip"));
     assert!(excluded(&rules, "scripts/test.sh"));
-    assert!(!excluded(&rules, "scripts/keep.sh"), "a later ! re-includes");
-    assert!(excluded(&rules, "docs/readme.md"), "a matched folder drops what is below");
+    assert!(
+        !excluded(&rules, "scripts/keep.sh"),
+        "a later ! re-includes"
+    );
+    assert!(
+        excluded(&rules, "docs/readme.md"),
+        "a matched folder drops what is below"
+    );
     assert!(!excluded(&rules, "src/main.rs"));
     let order = parse_dockerignore("!scripts/keep.sh\nscripts/\n");
-    assert!(excluded(&order, "scripts/keep.sh"), "the last matching rule wins");
+    assert!(
+        excluded(&order, "scripts/keep.sh"),
+        "the last matching rule wins"
+    );
     let class = parse_dockerignore("file[0-9].txt\n");
     assert!(excluded(&class, "file3.txt") && !excluded(&class, "filex.txt"));
 }
@@ -266,9 +279,15 @@ fn builder_stage_runs_in_exactly_the_build_context() {
     let repo = support::manifest_dir();
     let dockerfile = std::fs::read_to_string(repo.join("Dockerfile")).expect("read Dockerfile");
     let stage = builder_stage(&dockerfile);
-    assert!(!stage.runs.is_empty(), "no RUN after COPY . . in the builder stage: {stage:?}");
+    assert!(
+        !stage.runs.is_empty(),
+        "no RUN after COPY . . in the builder stage: {stage:?}"
+    );
     let files = build_context(&repo);
-    assert!(files.contains("Cargo.toml") && files.contains("Cargo.lock"), "{files:?}");
+    assert!(
+        files.contains("Cargo.toml") && files.contains("Cargo.lock"),
+        "{files:?}"
+    );
 
     let tmp = tempfile::tempdir().expect("temp dir");
     let work = tmp.path().join(stage.workdir.trim_start_matches('/'));
@@ -276,7 +295,11 @@ fn builder_stage_runs_in_exactly_the_build_context() {
     let shims = tmp.path().join("bin");
     std::fs::create_dir_all(&shims).expect("mkdir");
     cargo_stand_in(&shims, &repo);
-    let path = format!("{}:{}", shims.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for run in &stage.runs {
         let out = Command::new("bash")
             .args(["-euo", "pipefail", "-c", run])
