@@ -28,11 +28,37 @@ pub fn mask_secrets(in_actions: bool, raw: &RawInputs) {
     if let Some(token) = raw.github_token.as_deref() {
         gha::add_mask(token);
     }
+    if let Some(env) = raw.environment.as_deref() {
+        for value in environment_values(env) {
+            gha::add_mask(&value);
+        }
+    }
     for var in SECRET_VARS {
         if let Ok(v) = std::env::var(var) {
             gha::add_mask(&v);
         }
     }
+}
+
+/// The values in an `environment` input, read leniently (a JSON object's scalar values,
+/// or what follows the first `=` of each line), so that even input the validation later
+/// refuses is masked before its error could be printed.
+fn environment_values(text: &str) -> Vec<String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{')
+        && let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(trimmed)
+    {
+        return obj
+            .into_iter()
+            .map(|(_, v)| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect();
+    }
+    text.lines()
+        .filter_map(|l| l.split_once('=').map(|(_, v)| v.to_string()))
+        .collect()
 }
 
 fn env_path(var: &str) -> Option<PathBuf> {
@@ -118,5 +144,22 @@ pub fn failure_summary(config: &Config, err: &Error) {
     );
     if let Err(e) = gha::append(&path, &text) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write the job summary");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_values_are_found_in_both_input_forms() {
+        assert_eq!(
+            environment_values("A=one\n# note\nB=two=2\n"),
+            vec!["one".to_string(), "two=2".to_string()]
+        );
+        assert_eq!(
+            environment_values(r#"{"A": "x\ny", "N": 5}"#),
+            vec!["x\ny".to_string(), "5".to_string()]
+        );
     }
 }
