@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use crate::cli::Format;
 use crate::config::{Config, RawInputs};
 use crate::context::GitHubContext;
+use crate::deploy::DeployError;
 use crate::error::Error;
 use crate::gha;
-use crate::report::Report;
+use crate::markdown;
+use crate::report::{Report, SUMMARY_PAYLOAD};
+use crate::smoke::SmokeError;
 
 /// Environment variables whose values are credentials.
 const SECRET_VARS: &[&str] = &[
@@ -136,15 +139,50 @@ pub fn failure_summary(config: &Config, err: &Error) {
     let Some(path) = env_path("GITHUB_STEP_SUMMARY") else {
         return;
     };
-    let text = format!(
-        "### λ `{}` deploy failed\n\n**{}**\n\n```\n{}\n```\n",
+    let text = failure_markdown(
         config.function_name.short_name(),
-        err.title(),
-        err.to_string().replace("```", "'''")
+        &err.title(),
+        &summary_error_text(err),
     );
     if let Err(e) = gha::append(&path, &text) {
         tracing::warn!(path = %path.display(), error = %e, "cannot write the job summary");
     }
+}
+
+/// The error text as the summary shows it: a smoke test's payload cut to
+/// [`SUMMARY_PAYLOAD`] characters (the step's log keeps the longer excerpt).
+fn summary_error_text(err: &Error) -> String {
+    if let Error::Deploy(DeployError::Smoke(SmokeError::FunctionError {
+        version,
+        kind,
+        payload,
+    })) = err
+    {
+        let (shown, cut) = markdown::capped(payload, SUMMARY_PAYLOAD);
+        let payload = if cut {
+            format!("{shown}… (first {SUMMARY_PAYLOAD} characters; the step's log has more)")
+        } else {
+            shown.to_string()
+        };
+        return SmokeError::FunctionError {
+            version: version.clone(),
+            kind: kind.clone(),
+            payload,
+        }
+        .to_string();
+    }
+    err.to_string()
+}
+
+/// The job summary of a failed run: the function, the error's title and its text in a
+/// code block that no line of the text can close.
+pub fn failure_markdown(function: &str, title: &str, error: &str) -> String {
+    format!(
+        "### λ {} deploy failed\n\n**{}**\n\n{}",
+        markdown::code(function),
+        markdown::text(title),
+        markdown::block(error, "")
+    )
 }
 
 #[cfg(test)]
