@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::aws::lambda::Lambda;
-use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, Taken};
+use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
 use crate::deploy::DeployError;
@@ -149,8 +149,9 @@ pub async fn move_aliases(
     let owner = format!("run {run} pid {} {nanos:x}", std::process::id());
     let deadline = tokio::time::Instant::now() + wait;
     let mut pause = FIRST_POLL;
+    let mut watch = LockWatch::default();
     loop {
-        match lambda.try_lock(&owner).await? {
+        match lambda.try_lock(&owner, &mut watch).await? {
             Taken::Yes => break,
             Taken::Busy(other) => {
                 if tokio::time::Instant::now() + pause > deadline {
@@ -181,7 +182,7 @@ pub async fn move_aliases(
             }
         }
     }
-    if let Err(e) = lambda.unlock().await {
+    if let Err(e) = lambda.unlock(&owner).await {
         tracing::warn!(error = %e, "could not release the alias lock; the next run breaks it after {}s", LOCK_STALE.as_secs());
     }
     match failed {

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::faults::Deployed;
+use support::faults::{Deployed, FaultProxy, fpath};
 
 /// Values no output may hold: one the live function already has, two given as inputs
 /// (one of them spread over lines of a JSON object's string).
@@ -104,4 +104,118 @@ fn environment_values_never_reach_any_output_in_any_format() {
         s.environment.get("TOKEN").map(String::as_str),
         Some(JSON_VALUE)
     );
+}
+
+const LOCK: &str = "lambda-deploy-lock";
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Creates the lock alias the way another run (or a person) would.
+fn plant_lock(function: &str, description: &str) {
+    support::block(async {
+        support::lambda()
+            .create_alias()
+            .function_name(function)
+            .name(LOCK)
+            .function_version("$LATEST")
+            .description(description)
+            .send()
+            .await
+            .expect("plant the lock")
+    });
+}
+
+/// The lock's description, or `None` when there is no lock.
+fn lock_description(function: &str) -> Option<String> {
+    support::block(async {
+        support::lambda()
+            .get_alias()
+            .function_name(function)
+            .name(LOCK)
+            .send()
+            .await
+            .ok()
+            .map(|a| a.description().unwrap_or_default().to_string())
+    })
+}
+
+/// Regression: a lock stamped in the future (a runner with a fast clock) or with a
+/// description that cannot be read was never broken, so every later deploy waited for it
+/// and failed.
+#[test]
+fn locks_without_a_trustworthy_time_go_stale_and_the_deploy_proceeds() {
+    for (i, planted) in [
+        format!("lambda-deploy lock run 9 pid 1 {}", now_secs() + 86_400),
+        "moved by hand".to_string(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = Deployed::new("lockstale");
+        plant_lock(&f.name, &planted);
+        f.change_code(&format!("stale lock {i}"));
+        let run = f.deploy(
+            None,
+            &[("wait-timeout", "20")],
+            &[("LAMBDA_DEPLOY_LOCK_STALE", "3")],
+        );
+        run.assert_ok();
+        f.assert_deployed(run.out("code-sha256"));
+    }
+}
+
+/// Regression: breaking a stale lock was an unconditional delete, so a lock another run
+/// took between the read and the delete was deleted, and two runs moved aliases at once.
+#[test]
+fn a_lock_taken_by_another_run_after_the_read_is_not_broken() {
+    let f = Deployed::new("locktaken");
+    let other = format!("lambda-deploy lock run 77 pid 2 {}", now_secs());
+    plant_lock(&f.name, &other);
+    let proxy = FaultProxy::for_lambda();
+    // The first read of the lock shows the stale lock that was there before the other
+    // run broke it and took its own.
+    proxy.add(serde_json::json!([{
+        "match": {"method": "GET", "path": format!("{}/aliases/{LOCK}$", fpath(&f.name))},
+        "times": 1,
+        "fault": {"patch": {"Description": "lambda-deploy lock run 5 pid 3 1000"}}
+    }]));
+    f.change_code("taken lock");
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "6")], &[]);
+    assert!(!run.ok(), "the other run's lock holds the aliases");
+    assert!(run.stderr().contains("run 77"), "{}", run.stderr());
+    assert_eq!(lock_description(&f.name).as_deref(), Some(other.as_str()));
+    assert_eq!(proxy.count("DELETE", &format!("/aliases/{LOCK}")), 0);
+    let s = support::snapshot(&f.name);
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+}
+
+/// Regression: releasing the lock deleted whatever lock was there, also one another run
+/// took after this run's was broken as stale.
+#[test]
+fn a_run_releases_only_its_own_lock() {
+    let f = Deployed::new("lockown");
+    let proxy = FaultProxy::for_lambda();
+    let other = format!("lambda-deploy lock run 88 pid 4 {}", now_secs());
+    // The read before the release finds another run's lock.
+    proxy.add(serde_json::json!([{
+        "match": {"method": "GET", "path": format!("{}/aliases/{LOCK}$", fpath(&f.name))},
+        "times": -1,
+        "fault": {"patch": {"Description": other}}
+    }]));
+    f.change_code("own lock");
+    let run = f.deploy(Some(&proxy), &[], &[]);
+    run.assert_ok();
+    assert_eq!(
+        proxy.count("DELETE", &format!("/aliases/{LOCK}")),
+        0,
+        "another run's lock was deleted"
+    );
+    assert!(lock_description(&f.name).is_some(), "the lock was deleted");
+    let s = support::snapshot(&f.name);
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
 }
