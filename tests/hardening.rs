@@ -219,3 +219,105 @@ fn a_run_releases_only_its_own_lock() {
     let s = support::snapshot(&f.name);
     assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
 }
+
+fn s3() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&support::sdk_config())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// A new bucket, with versioning on when asked.
+fn bucket(versioned: bool) -> String {
+    let name = support::unique("ld-pin").to_ascii_lowercase();
+    support::block(async {
+        s3().create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("create bucket");
+        if versioned {
+            s3().put_bucket_versioning()
+                .bucket(&name)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("enable versioning");
+        }
+    });
+    name
+}
+
+/// Regression: Lambda was pointed at a key, not at the version that was uploaded and
+/// checked, and S3 calls did not say which account must own the bucket.
+#[test]
+fn code_in_a_versioned_bucket_is_pinned_and_every_s3_call_names_the_owner() {
+    let f = Deployed::new("s3pin");
+    let b = bucket(true);
+    let lambda_proxy = FaultProxy::for_lambda();
+    let s3_proxy = FaultProxy::for_lambda();
+    // Harmless rules that only mark what they match in the log.
+    lambda_proxy.add(serde_json::json!([{
+        "match": {"method": "PUT", "path": "/code$", "body": "\"S3ObjectVersion\":\"[^\"]+\""},
+        "times": -1, "fault": {"delay": 0}
+    }]));
+    s3_proxy.add(serde_json::json!([{
+        "match": {"header": {"x-amz-expected-bucket-owner": "^$"}},
+        "times": -1, "fault": {"delay": 0}
+    }]));
+    f.change_code("pinned");
+    let run = f.deploy(
+        Some(&lambda_proxy),
+        &[("s3-bucket", b.as_str())],
+        &[("AWS_ENDPOINT_URL_S3", s3_proxy.url.as_str())],
+    );
+    run.assert_ok();
+    f.assert_deployed(run.out("code-sha256"));
+    assert!(run.out("s3-uri").starts_with(&format!("s3://{b}/")));
+    assert!(
+        lambda_proxy.count("PUT", "/code") >= 1 && lambda_proxy.faulted() >= 1,
+        "UpdateFunctionCode carried no S3ObjectVersion: {:?}",
+        lambda_proxy.log()
+    );
+    assert!(!s3_proxy.log().is_empty(), "S3 was used");
+    assert_eq!(
+        s3_proxy.faulted(),
+        0,
+        "S3 calls without ExpectedBucketOwner: {:?}",
+        s3_proxy.log()
+    );
+}
+
+/// Regression: when Lambda reported another CodeSha256 than the package's after the
+/// update, the run failed but left that code on `$LATEST`.
+#[test]
+fn code_lambda_reports_wrongly_is_replaced_by_the_previous_code() {
+    let f = Deployed::new("s3sha");
+    let b = bucket(false);
+    f.change_code("previous");
+    let prev = f.deploy(None, &[("s3-bucket", b.as_str())], &[]);
+    prev.assert_ok();
+    let previous = prev.out("code-sha256").to_string();
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(serde_json::json!([{
+        "match": {"method": "PUT", "path": "/code$"},
+        "times": 1,
+        "fault": {"patch": {"CodeSha256": "bm90IHRoZSBwYWNrYWdlJ3MgZGlnZXN0IGF0IGFsbCE="}}
+    }]));
+    f.change_code("swapped on the way");
+    let run = f.deploy(Some(&proxy), &[("s3-bucket", b.as_str())], &[]);
+    assert!(!run.ok(), "the run must fail");
+    assert!(run.stderr().contains("CodeSha256"), "{}", run.stderr());
+    let s = support::snapshot(&f.name);
+    assert_eq!(s.code_sha256, previous, "the previous code is back");
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
+    assert_eq!(
+        s.versions,
+        vec!["$LATEST", "1", "2"],
+        "nothing was published"
+    );
+}
