@@ -344,7 +344,12 @@ impl Registry {
 
     /// GETs a manifest or index by tag or digest; the digest is checked when pinned.
     pub async fn manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
-        let op = format!("reading manifest {repo}:{}", shown(reference));
+        let shown_ref = if valid_tag(reference) || valid_digest(reference) {
+            reference.to_string()
+        } else {
+            shown(reference)
+        };
+        let op = format!("reading manifest {repo}:{shown_ref}");
         if !valid_tag(reference) {
             self.check_digest(&op, reference)?;
         }
