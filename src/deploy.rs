@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::aws::lambda::{CodeSource, Lambda, Written};
 use crate::aws::retry::after_conflicts;
+use crate::aws::s3::S3Object;
 use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
 use crate::order::OrderKey;
@@ -53,9 +54,14 @@ pub enum DeployError {
         source: std::io::Error,
     },
     #[error(
-        "Lambda reports CodeSha256 {actual} after the upload, but the package built here has {expected}; the upload was changed on the way: run the deploy again"
+        "Lambda reports CodeSha256 {actual} after the upload, but the package built here has {expected}; the upload was changed on the way; {undo}; nothing was published and no alias was moved: run the deploy again"
     )]
-    ShaMismatch { expected: String, actual: String },
+    ShaMismatch {
+        expected: String,
+        actual: String,
+        /// What became of the earlier code.
+        undo: String,
+    },
     #[error(
         "another deploy of this function replaced its code {rounds} times while this run tried to publish its own version; no alias was moved: let one deploy finish before the next starts (a `concurrency:` group in the workflow), then run again"
     )]
@@ -65,11 +71,59 @@ pub enum DeployError {
 }
 
 /// Where the package is: a local zip sent in the request, or an S3 object already
-/// uploaded and verified. Image deploys carry their image in the plan instead.
+/// uploaded and verified (with the earlier code's object, when it is in the bucket, to
+/// put back if Lambda ends up with other code). Image deploys carry their image in the
+/// plan instead.
 #[derive(Debug, Clone)]
 pub enum PackageAt {
     File(PathBuf),
-    S3 { bucket: String, key: String },
+    S3 {
+        object: S3Object,
+        previous: Option<S3Object>,
+    },
+}
+
+fn s3_source(obj: &S3Object) -> CodeSource {
+    CodeSource::S3 {
+        bucket: obj.bucket.clone(),
+        key: obj.key.clone(),
+        version: obj.version.clone(),
+    }
+}
+
+/// Puts back the code `$LATEST` held before this run, after Lambda reported other code
+/// than the package's; says what happened, for the error.
+async fn put_back(lambda: &Lambda, plan: &Plan, code: &PackageAt, wait: Duration) -> String {
+    let Some(previous) = &plan.previous_code_sha256 else {
+        return "the function is new, so there is no earlier code to put back".into();
+    };
+    let PackageAt::S3 {
+        previous: Some(obj),
+        ..
+    } = code
+    else {
+        return format!(
+            "the earlier code (CodeSha256 {previous}) is not in s3-bucket, so it could not be put back: deploy a known commit again"
+        );
+    };
+    tracing::warn!(code_sha256 = %previous, "putting the earlier code back");
+    let restored = async {
+        lambda.update_code(s3_source(obj), None, None).await?;
+        lambda.wait_updated(wait).await?;
+        lambda.get_function().await
+    };
+    match restored.await {
+        Ok(Some(f)) if &f.code_sha256 == previous => {
+            format!("the earlier code (CodeSha256 {previous}) was put back")
+        }
+        Ok(f) => format!(
+            "putting the earlier code back left CodeSha256 {}: deploy a known commit again",
+            f.map(|f| f.code_sha256).unwrap_or_default()
+        ),
+        Err(e) => {
+            format!("putting the earlier code back failed ({e}): deploy a known commit again")
+        }
+    }
 }
 
 fn code_source(plan: &Plan, code: &PackageAt) -> Result<CodeSource, DeployError> {
@@ -87,10 +141,7 @@ fn code_source(plan: &Plan, code: &PackageAt) -> Result<CodeSource, DeployError>
                     source,
                 })
         }
-        PackageAt::S3 { bucket, key } => Ok(CodeSource::S3 {
-            bucket: bucket.clone(),
-            key: key.clone(),
-        }),
+        PackageAt::S3 { object, .. } => Ok(s3_source(object)),
     }
 }
 
@@ -202,9 +253,11 @@ pub async fn apply(
     let from_s3 = matches!(code, PackageAt::S3 { .. });
     if written.code_sha256 != plan.code.code_sha256 && (from_s3 || !written.code_sha256.is_empty())
     {
+        let undo = put_back(lambda, plan, code, wait).await;
         return Err(DeployError::ShaMismatch {
             expected: plan.code.code_sha256.clone(),
             actual: written.code_sha256,
+            undo,
         });
     }
 

@@ -106,12 +106,63 @@ pub fn render_outputs(pairs: &[(String, String)]) -> String {
                 n += 1;
                 delim = format!("ghadelimiter_lambda_deploy_{n}");
             }
-            let _ = writeln!(out, "{name}<<{delim}\n{value}\n{delim}");
+            // The runner ends a line at `\n` or `\r\n`: a value ending in `\r` gets a
+            // `\r\n` after it, or its own `\r` would be read as part of the line end.
+            let end = if value.ends_with('\r') { "\r\n" } else { "\n" };
+            let _ = writeln!(out, "{name}<<{delim}\n{value}{end}{delim}");
         } else {
             let _ = writeln!(out, "{name}={value}");
         }
     }
     out
+}
+
+/// One log event as one line: line breaks inside it (a payload, an error text) are
+/// written as `\n` and `\r`, so no text a log line carries can start a line of its
+/// own, which the runner would read as a workflow command (`::stop-commands::`).
+pub fn one_line(event: &[u8]) -> Vec<u8> {
+    let body = event.strip_suffix(b"\n").unwrap_or(event);
+    let mut out = Vec::with_capacity(body.len() + 1);
+    for &b in body {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b => out.push(b),
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
+/// Where log events go: stderr, each event kept on one line ([`one_line`]).
+pub struct LogWriter;
+
+/// One event being formatted; written to stderr when the formatter is done with it.
+pub struct EventBuffer(Vec<u8>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = EventBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        EventBuffer(Vec::new())
+    }
+}
+
+impl Write for EventBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventBuffer {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = io::stderr().write_all(&one_line(&self.0));
+        }
+    }
 }
 
 /// Appends `text` to the file the runner named (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`).

@@ -220,6 +220,7 @@ pub async fn publish(
                 LayerCode::S3 {
                     bucket: obj.bucket,
                     key: obj.key,
+                    version: obj.version,
                 }
             }
             None => LayerCode::Zip(std::fs::read(&b.zip).map_err(|source| LayerError::Read {

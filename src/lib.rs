@@ -41,6 +41,7 @@ pub mod github;
 pub mod image;
 pub mod layers;
 pub mod limits;
+pub mod markdown;
 pub mod order;
 pub mod output;
 pub mod package;

@@ -26,7 +26,7 @@ fn init_tracing() {
         });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(gha::LogWriter)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()

@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use crate::cli::Format;
 use crate::config::{Config, RawInputs};
 use crate::context::GitHubContext;
+use crate::deploy::DeployError;
 use crate::error::Error;
 use crate::gha;
-use crate::report::Report;
+use crate::markdown;
+use crate::report::{Report, SUMMARY_PAYLOAD};
+use crate::smoke::SmokeError;
 
 /// Environment variables whose values are credentials.
 const SECRET_VARS: &[&str] = &[
@@ -28,11 +31,37 @@ pub fn mask_secrets(in_actions: bool, raw: &RawInputs) {
     if let Some(token) = raw.github_token.as_deref() {
         gha::add_mask(token);
     }
+    if let Some(env) = raw.environment.as_deref() {
+        for value in environment_values(env) {
+            gha::add_mask(&value);
+        }
+    }
     for var in SECRET_VARS {
         if let Ok(v) = std::env::var(var) {
             gha::add_mask(&v);
         }
     }
+}
+
+/// The values in an `environment` input, read leniently (a JSON object's scalar values,
+/// or what follows the first `=` of each line), so that even input the validation later
+/// refuses is masked before its error could be printed.
+fn environment_values(text: &str) -> Vec<String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{')
+        && let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(trimmed)
+    {
+        return obj
+            .into_iter()
+            .map(|(_, v)| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect();
+    }
+    text.lines()
+        .filter_map(|l| l.split_once('=').map(|(_, v)| v.to_string()))
+        .collect()
 }
 
 fn env_path(var: &str) -> Option<PathBuf> {
@@ -112,11 +141,10 @@ pub fn failure_summary(config: &Config, err: &Error) {
     };
     let text = match err {
         Error::Cancelled(c) => cancelled_summary(config.function_name.short_name(), c),
-        _ => format!(
-            "### λ `{}` deploy failed\n\n**{}**\n\n```\n{}\n```\n",
+        _ => failure_markdown(
             config.function_name.short_name(),
-            err.title(),
-            err.to_string().replace("```", "'''")
+            &err.title(),
+            &summary_error_text(err),
         ),
     };
     if let Err(e) = gha::append(&path, &text) {
@@ -128,21 +156,75 @@ pub fn failure_summary(config: &Config, err: &Error) {
 /// and what the cleanup undid.
 fn cancelled_summary(function: &str, c: &crate::cancel::Cancelled) -> String {
     let mut text = format!(
-        "### λ `{function}` deploy cancelled\n\n**Status: cancelled** by {}. lambda-deploy stopped before its next AWS write; no alias moved after the signal.\n\n| step | state |\n|---|---|\n",
+        "### λ {} deploy cancelled\n\n**Status: cancelled** by {}. lambda-deploy stopped before its next AWS write; no alias moved after the signal.\n\n| step | state |\n|---|---|\n",
+        markdown::code(function),
         c.signal.name()
     );
     for (title, finished) in &c.steps {
         let state = if *finished { "done" } else { "stopped" };
-        text.push_str(&format!("| {} | {state} |\n", title.replace('|', "\\|")));
+        text.push_str(&format!("| {} | {state} |\n", markdown::text(title)));
     }
     if !c.undone.is_empty() {
         text.push_str("\nCleanup:\n");
         for u in &c.undone {
             match u {
-                Ok(what) => text.push_str(&format!("- {what}\n")),
-                Err(why) => text.push_str(&format!("- not undone: {why}\n")),
+                Ok(what) => text.push_str(&format!("- {}\n", markdown::text(what))),
+                Err(why) => text.push_str(&format!("- not undone: {}\n", markdown::text(why))),
             }
         }
     }
     text
+}
+
+/// The error text as the summary shows it: a smoke test's payload cut to
+/// [`SUMMARY_PAYLOAD`] characters (the step's log keeps the longer excerpt).
+fn summary_error_text(err: &Error) -> String {
+    if let Error::Deploy(DeployError::Smoke(SmokeError::FunctionError {
+        version,
+        kind,
+        payload,
+    })) = err
+    {
+        let (shown, cut) = markdown::capped(payload, SUMMARY_PAYLOAD);
+        let payload = if cut {
+            format!("{shown}… (first {SUMMARY_PAYLOAD} characters; the step's log has more)")
+        } else {
+            shown.to_string()
+        };
+        return SmokeError::FunctionError {
+            version: version.clone(),
+            kind: kind.clone(),
+            payload,
+        }
+        .to_string();
+    }
+    err.to_string()
+}
+
+/// The job summary of a failed run: the function, the error's title and its text in a
+/// code block that no line of the text can close.
+pub fn failure_markdown(function: &str, title: &str, error: &str) -> String {
+    format!(
+        "### λ {} deploy failed\n\n**{}**\n\n{}",
+        markdown::code(function),
+        markdown::text(title),
+        markdown::block(error, "")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_values_are_found_in_both_input_forms() {
+        assert_eq!(
+            environment_values("A=one\n# note\nB=two=2\n"),
+            vec!["one".to_string(), "two=2".to_string()]
+        );
+        assert_eq!(
+            environment_values(r#"{"A": "x\ny", "N": 5}"#),
+            vec!["x\ny".to_string(), "5".to_string()]
+        );
+    }
 }

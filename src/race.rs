@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::aws::lambda::Lambda;
-use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, Taken};
+use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
 use crate::deploy::DeployError;
@@ -152,7 +152,7 @@ pub async fn move_aliases(
     let _release = {
         let (lambda, owner) = (lambda.clone(), owner.clone());
         crate::cancel::on_cancel(move || async move {
-            match lambda.release_if_held_by(&owner).await {
+            match lambda.unlock(&owner).await {
                 Ok(true) => Ok(format!("released the alias lock '{LOCK_ALIAS}'")),
                 Ok(false) => Ok(format!(
                     "the alias lock '{LOCK_ALIAS}' was not held by this run"
@@ -163,8 +163,9 @@ pub async fn move_aliases(
     };
     let deadline = tokio::time::Instant::now() + wait;
     let mut pause = FIRST_POLL;
+    let mut watch = LockWatch::default();
     loop {
-        match lambda.try_lock(&owner).await? {
+        match lambda.try_lock(&owner, &mut watch).await? {
             Taken::Yes => break,
             Taken::Busy(other) => {
                 if tokio::time::Instant::now() + pause > deadline {
@@ -195,7 +196,7 @@ pub async fn move_aliases(
             }
         }
     }
-    if let Err(e) = lambda.unlock().await {
+    if let Err(e) = lambda.unlock(&owner).await {
         tracing::warn!(error = %e, "could not release the alias lock; the next run breaks it after {}s", LOCK_STALE.as_secs());
     }
     match failed {

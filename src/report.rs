@@ -12,11 +12,15 @@ pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 use crate::deploy::Moved;
 use crate::image::ImageReport;
 use crate::layers::LayerOutcome;
+use crate::markdown::{self, code, text};
 use crate::plan::{FieldChange, Plan, bytes};
 use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
+/// Characters of a smoke-test answer shown in the summary, which a public repository's
+/// readers see; the step's log keeps a longer excerpt.
+pub const SUMMARY_PAYLOAD: usize = 120;
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,66 +161,66 @@ impl Report {
             Status::Planned => "planned (dry run, nothing changed)",
             Status::Removed => "removed",
         };
-        let _ = writeln!(md, "### λ `{}` {headline}\n", self.function_name);
+        let _ = writeln!(md, "### λ {} {headline}\n", code(&self.function_name));
         let _ = writeln!(md, "| | |\n|---|---|");
         if let Some(arn) = &self.function_arn {
-            let _ = writeln!(md, "| Function | `{arn}` |");
+            let _ = writeln!(md, "| Function | {} |", code(arn));
         }
         if self.extra.removal.is_some() {
             extra::sections(self, &mut md);
             return md;
         }
         let version = match (&self.version, self.published) {
-            (Some(v), true) => format!("`{v}` (new)"),
-            (Some(v), false) => format!("`{v}`"),
+            (Some(v), true) => format!("{} (new)", code(v)),
+            (Some(v), false) => code(v),
             (None, _) => "new version to publish".into(),
         };
         let _ = writeln!(md, "| Version | {version} |");
-        let code = if self.code_changed {
+        let uploaded = if self.code_changed {
             "uploaded"
         } else {
             "unchanged"
         };
         match &self.image {
-            Some(image) => image_rows(&mut md, code, image),
+            Some(image) => image_rows(&mut md, uploaded, image),
             None => {
                 let _ = writeln!(
                     md,
-                    "| Code | {code}: {} zipped, {} unzipped, sha256 `{}` |",
+                    "| Code | {uploaded}: {} zipped, {} unzipped, sha256 {} |",
                     bytes(self.code_size),
                     bytes(self.unzipped_size),
-                    self.code_sha256
+                    markdown::code(&self.code_sha256)
                 );
             }
         }
         if let Some(s3) = &self.s3_uri {
-            let _ = writeln!(md, "| Uploaded through | `{s3}` |");
+            let _ = writeln!(md, "| Uploaded through | {} |", code(s3));
         }
         if let Some(url) = &self.function_url {
-            let _ = writeln!(md, "| Function URL | {url} |");
+            let _ = writeln!(md, "| Function URL | {} |", markdown::url(url));
         }
         let p = &self.provenance;
         if let Some(sha) = &p.short_sha {
-            let commit = match &p.commit_url {
-                Some(url) => format!("[`{sha}`]({url})"),
-                None => format!("`{sha}`"),
-            };
+            let commit = markdown::commit(sha, p.commit_url.as_deref());
             let label = p
                 .ref_label
                 .as_deref()
-                .map(|r| format!("{r} @ "))
+                .map(|r| format!("{} @ ", text(r)))
                 .unwrap_or_default();
             let _ = writeln!(md, "| Commit | {label}{commit} |");
         }
         if let Some(s) = &self.smoke {
+            let (shown, cut) = markdown::capped(&s.response, SUMMARY_PAYLOAD);
+            let note = if cut {
+                format!(" (first {SUMMARY_PAYLOAD} characters; the step's log has more)")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 md,
-                "| Smoke test | passed on `{}`: `{}` |",
-                s.version,
-                s.response
-                    .replace('|', "\\|")
-                    .replace('`', "'")
-                    .replace('\n', " ")
+                "| Smoke test | passed on {}: {}{note} |",
+                code(&s.version),
+                code(shown)
             );
         }
         let _ = writeln!(md, "| Time | {:.1} s |", self.elapsed_ms as f64 / 1000.0);
@@ -227,9 +231,9 @@ impl Report {
                 let from = m
                     .from
                     .as_deref()
-                    .map(|f| format!("`{f}`"))
+                    .map(code)
                     .unwrap_or_else(|| "(created)".into());
-                let _ = writeln!(md, "| `{}` | {from} | `{}` |", m.name, m.to);
+                let _ = writeln!(md, "| {} | {from} | {} |", code(&m.name), code(&m.to));
             }
             for a in self
                 .aliases
@@ -237,8 +241,8 @@ impl Report {
                 .filter(|a| !self.moved.iter().any(|m| &m.name == *a))
                 .take(max_rows)
             {
-                let v = self.version.as_deref().unwrap_or("new");
-                let _ = writeln!(md, "| `{a}` | `{v}` | `{v}` (already there) |");
+                let v = code(self.version.as_deref().unwrap_or("new"));
+                let _ = writeln!(md, "| {} | {v} | {v} (already there) |", code(a));
             }
         }
         extra::sections(self, &mut md);
@@ -249,7 +253,7 @@ impl Report {
             );
             for l in image.layers.iter().take(max_rows) {
                 let short = l.digest.get(..19).unwrap_or(&l.digest);
-                let _ = writeln!(md, "| `{short}` | {} | {} |", bytes(l.size), l.state);
+                let _ = writeln!(md, "| {} | {} | {} |", code(short), bytes(l.size), l.state);
             }
             if image.layers.len() > max_rows {
                 let _ = writeln!(md, "| … | {} more | |", image.layers.len() - max_rows);
@@ -263,7 +267,7 @@ impl Report {
                     (_, true) => "published",
                     (_, false) => "reused (unchanged)",
                 };
-                let _ = writeln!(md, "| `{}` | `{}` | {what} |", l.name, l.arn);
+                let _ = writeln!(md, "| {} | {} | {what} |", code(&l.name), code(&l.arn));
             }
         }
         if !self.changes.is_empty() {
@@ -272,12 +276,8 @@ impl Report {
                 "\n**Configuration changed**\n\n| Field | From | To |\n|---|---|---|"
             );
             for c in self.changes.iter().take(max_rows) {
-                let from = c
-                    .from
-                    .as_deref()
-                    .map(|f| format!("`{f}`"))
-                    .unwrap_or_else(|| "—".into());
-                let _ = writeln!(md, "| {} | {from} | `{}` |", c.field, c.to);
+                let from = c.from.as_deref().map(code).unwrap_or_else(|| "—".into());
+                let _ = writeln!(md, "| {} | {from} | {} |", text(c.field), code(&c.to));
             }
             if self.changes.len() > max_rows {
                 let _ = writeln!(md, "| … | {} more | |", self.changes.len() - max_rows);
@@ -289,7 +289,7 @@ impl Report {
                 "\nTags set: {}",
                 self.tags_set
                     .iter()
-                    .map(|t| format!("`{t}`"))
+                    .map(|t| code(t))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -297,13 +297,14 @@ impl Report {
         if !self.warnings.is_empty() {
             let _ = writeln!(md, "\n**Warnings**\n");
             for w in self.warnings.iter().take(max_rows) {
-                let _ = writeln!(md, "- {w}");
+                let _ = writeln!(md, "- {}", text(w));
             }
         }
         if let Some(plan) = &self.plan {
             let _ = writeln!(
                 md,
-                "\n<details><summary>Plan</summary>\n\n```\n{plan}```\n</details>"
+                "\n<details><summary>Plan</summary>\n\n{}</details>",
+                markdown::block(plan.to_string().trim_end_matches('\n'), "")
             );
         }
         if let Some(run) = &p.run_url {
@@ -319,14 +320,14 @@ impl Report {
 
 /// The summary rows of an image deploy: where it is, its tags and what was uploaded.
 fn image_rows(md: &mut String, code: &str, image: &ImageReport) {
-    let _ = writeln!(md, "| Image | {code}: `{}` |", image.uri);
+    let _ = writeln!(md, "| Image | {code}: {} |", markdown::code(&image.uri));
     let tags = if image.tags.is_empty() {
         "none".to_string()
     } else {
         image
             .tags
             .iter()
-            .map(|t| format!("`{t}`"))
+            .map(|t| markdown::code(t))
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -7,7 +7,7 @@ use std::time::Instant;
 use crate::aws::ecr::Ecr;
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerMeta, Layers};
-use crate::aws::s3::{S3, provenance_metadata};
+use crate::aws::s3::{self, S3, provenance_metadata};
 use crate::config::{Artifact, Config};
 use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome};
@@ -129,14 +129,6 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let _g = Group::start(actions, "lambda-deploy: plan");
     let sdk = connect().await?;
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let s3 = match &config.s3 {
-        Some(target) => {
-            let s3 = S3::new(&sdk);
-            s3.check_bucket(&target.bucket, &region).await?;
-            Some((s3, target))
-        }
-        None => None,
-    };
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let layer_client = Layers::new(&sdk);
     let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
@@ -144,6 +136,20 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let mut live = Live {
         function: lambda.get_function().await?,
         ..Live::default()
+    };
+    let s3 = match &config.s3 {
+        Some(target) => {
+            // The bucket must be the function's account's: from its ARN, or from the
+            // role's for a function still to be created.
+            let arn = live.function.as_ref().map(|f| f.arn.as_str());
+            let owner = arn
+                .or(config.settings.role.as_deref())
+                .and_then(s3::account_of);
+            let s3 = S3::new(&sdk).owned_by(owner);
+            s3.check_bucket(&target.bucket, &region).await?;
+            Some((s3, target))
+        }
+        None => None,
     };
     let ecr = Ecr::new(&sdk);
     let (image, code) = match &packaged.info {

@@ -176,6 +176,15 @@ const CASES: &[Case] = &[
         "http:// on a non-loopback host",
     ),
     (
+        &[
+            ("package-type", "image"),
+            ("handler", "app.handler"),
+            ("registry-endpoint", "http://127.0.0.1.example.com:5000"),
+        ],
+        "registry-endpoint",
+        "http:// on a non-loopback host",
+    ),
+    (
         &[("package-type", "image"), ("image-command", "[1]")],
         "image-command",
         "is not a JSON array of strings",

@@ -26,8 +26,13 @@ pub enum CodeSource {
     Zip(Vec<u8>),
     /// A container image in ECR, by digest.
     Image { uri: String },
-    /// An object in a bucket in the function's region (larger packages).
-    S3 { bucket: String, key: String },
+    /// An object in a bucket in the function's region (larger packages), pinned to the
+    /// object version that was uploaded and checked when the bucket keeps versions.
+    S3 {
+        bucket: String,
+        key: String,
+        version: Option<String>,
+    },
 }
 
 impl CodeSource {
@@ -42,9 +47,14 @@ impl CodeSource {
         match self {
             CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
             CodeSource::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
-            CodeSource::S3 { bucket, key } => FunctionCode::builder()
+            CodeSource::S3 {
+                bucket,
+                key,
+                version,
+            } => FunctionCode::builder()
                 .s3_bucket(bucket)
                 .s3_key(key)
+                .set_s3_object_version(version)
                 .build(),
         }
     }
@@ -393,7 +403,14 @@ impl Lambda {
         let req = match code {
             CodeSource::Zip(bytes) => req.zip_file(Blob::new(bytes)),
             CodeSource::Image { uri } => req.image_uri(uri),
-            CodeSource::S3 { bucket, key } => req.s3_bucket(bucket).s3_key(key),
+            CodeSource::S3 {
+                bucket,
+                key,
+                version,
+            } => req
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .set_s3_object_version(version),
         };
         let out = req
             .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))

@@ -12,7 +12,11 @@ pub enum LayerCode {
     /// The zip's bytes, in the request.
     Zip(Vec<u8>),
     /// An object already uploaded to S3.
-    S3 { bucket: String, key: String },
+    S3 {
+        bucket: String,
+        key: String,
+        version: Option<String>,
+    },
 }
 
 /// A published layer version.
@@ -165,9 +169,14 @@ impl Layers {
             LayerCode::Zip(bytes) => LayerVersionContentInput::builder()
                 .zip_file(Blob::new(bytes))
                 .build(),
-            LayerCode::S3 { bucket, key } => LayerVersionContentInput::builder()
+            LayerCode::S3 {
+                bucket,
+                key,
+                version,
+            } => LayerVersionContentInput::builder()
                 .s3_bucket(bucket)
                 .s3_key(key)
+                .set_s3_object_version(version)
                 .build(),
         };
         let out = self

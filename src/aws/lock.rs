@@ -2,10 +2,16 @@
 //! exists, so creating `lambda-deploy-lock` is an atomic test-and-set that every
 //! Lambda-compatible API offers, even one that does not enforce RevisionId preconditions.
 //! The lock alias points at `$LATEST`, carries its owner and creation time in its
-//! description, and is deleted when the moves are done. A lock older than [`LOCK_STALE`]
-//! was left by a run that died; it is broken.
+//! description, and is deleted when the moves are done.
+//!
+//! A lock older than the stale age ([`stale_after`]) was left by a run that died; it is
+//! broken. A lock whose time cannot be trusted (in the future: a runner with a fast clock;
+//! or a description that cannot be read) ages from when this run first saw it unchanged.
+//! Lambda has no conditional DeleteAlias, so a lock is deleted (broken or released) only
+//! after reading it again and finding the very lock that was read: same description and
+//! same RevisionId. A lock another run took in between is left alone.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::lambda::Lambda;
 use super::{AwsError, ErrorKind};
@@ -15,6 +21,16 @@ pub const LOCK_ALIAS: &str = "lambda-deploy-lock";
 /// Age after which a lock counts as left behind by a run that died.
 pub const LOCK_STALE: Duration = Duration::from_secs(120);
 const PREFIX: &str = "lambda-deploy lock ";
+
+/// The stale age in force: [`LOCK_STALE`], or `LAMBDA_DEPLOY_LOCK_STALE` seconds (1 to
+/// 3600) for setups whose runs move aliases faster or slower than that.
+pub fn stale_after() -> Duration {
+    std::env::var("LAMBDA_DEPLOY_LOCK_STALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| (1..=3600).contains(n))
+        .map_or(LOCK_STALE, Duration::from_secs)
+}
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -38,10 +54,50 @@ pub enum Taken {
     Busy(String),
 }
 
+/// A lock as read: what decides whether it is still the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    description: String,
+    revision_id: Option<String>,
+}
+
+/// What one waiting run has seen of the lock: the same lock seen again keeps its first
+/// sighting, so a lock without a trustworthy time still goes stale.
+#[derive(Debug, Default)]
+pub struct LockWatch {
+    seen: Option<(Held, Instant)>,
+}
+
+impl LockWatch {
+    /// How long `held` has been seen unchanged (zero when it is new to this run).
+    fn age_of(&mut self, held: &Held) -> Duration {
+        match &self.seen {
+            Some((h, since)) if h == held => since.elapsed(),
+            _ => {
+                self.seen = Some((held.clone(), Instant::now()));
+                Duration::ZERO
+            }
+        }
+    }
+}
+
+/// How old a lock is: by its own time when that is in the past, and never less than
+/// how long this run has watched it.
+fn lock_age(desc: &str, watched: Duration, now: u64) -> Duration {
+    let own = match parse_owner(desc) {
+        Some((_, at)) if at <= now => Duration::from_secs(now - at),
+        _ => Duration::ZERO,
+    };
+    own.max(watched)
+}
+
 impl Lambda {
-    /// Tries once to take the lock for `owner`; breaks a stale one.
-    pub async fn try_lock(&self, owner: &str) -> Result<Taken, AwsError> {
-        let resource = format!("alias '{LOCK_ALIAS}' of {}", self.resource());
+    fn lock_resource(&self) -> String {
+        format!("alias '{LOCK_ALIAS}' of {}", self.resource())
+    }
+
+    /// Tries once to take the lock for `owner`; breaks a stale one (see the module docs).
+    pub async fn try_lock(&self, owner: &str, watch: &mut LockWatch) -> Result<Taken, AwsError> {
         let created = self
             .client()
             .create_alias()
@@ -53,7 +109,7 @@ impl Lambda {
             .await;
         let err = match created {
             Ok(_) => return Ok(Taken::Yes),
-            Err(e) => AwsError::from_sdk("CreateAlias", &resource, e, |s| {
+            Err(e) => AwsError::from_sdk("CreateAlias", &self.lock_resource(), e, |s| {
                 if s.is_resource_conflict_exception() {
                     ErrorKind::Conflict
                 } else {
@@ -64,95 +120,101 @@ impl Lambda {
         if err.kind != ErrorKind::Conflict {
             return Err(err);
         }
-        let held = self
+        // Released between the two calls: try again.
+        let Some(held) = self.read_lock().await? else {
+            return Ok(Taken::Busy(String::new()));
+        };
+        let holder = match parse_owner(&held.description) {
+            // An earlier attempt of this very call went through, its answer was lost.
+            Some((o, _)) if o == owner => return Ok(Taken::Yes),
+            Some((o, _)) => o.to_string(),
+            None => held.description.clone(),
+        };
+        let age = lock_age(&held.description, watch.age_of(&held), now_secs());
+        if age > stale_after() {
+            tracing::warn!(
+                holder = %holder,
+                "breaking an alias lock left by a run that stopped"
+            );
+            self.delete_lock_if(&held).await?;
+        }
+        Ok(Taken::Busy(holder))
+    }
+
+    /// Reads the lock: `None` when there is none.
+    async fn read_lock(&self) -> Result<Option<Held>, AwsError> {
+        let read = self
             .client()
             .get_alias()
             .function_name(self.function())
             .name(LOCK_ALIAS)
             .send()
             .await;
-        let desc = match held {
-            Ok(a) => a.description().unwrap_or_default().to_string(),
-            // Released between the two calls: try again.
+        match read {
+            Ok(a) => Ok(Some(Held {
+                description: a.description().unwrap_or_default().to_string(),
+                revision_id: a.revision_id().map(str::to_string),
+            })),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                return Ok(Taken::Busy(String::new()));
+                Ok(None)
             }
-            Err(e) => {
-                return Err(AwsError::from_sdk("GetAlias", &resource, e, |_| {
-                    ErrorKind::Other
-                }));
-            }
-        };
-        match parse_owner(&desc) {
-            // An earlier attempt of this very call went through, its answer was lost.
-            Some((o, _)) if o == owner => Ok(Taken::Yes),
-            Some((o, at)) if now_secs().saturating_sub(at) > LOCK_STALE.as_secs() => {
-                tracing::warn!(
-                    owner = o,
-                    "breaking an alias lock left by a run that stopped"
-                );
-                self.unlock().await?;
-                Ok(Taken::Busy(o.to_string()))
-            }
-            Some((o, _)) => Ok(Taken::Busy(o.to_string())),
-            None => Ok(Taken::Busy(desc)),
+            Err(e) => Err(AwsError::from_sdk(
+                "GetAlias",
+                &self.lock_resource(),
+                e,
+                |_| ErrorKind::Other,
+            )),
         }
     }
 
-    /// Releases the lock only when `owner` still holds it (the cleanup of a cancelled
-    /// run); `false` when it is gone or another run holds it.
-    pub async fn release_if_held_by(&self, owner: &str) -> Result<bool, AwsError> {
-        let held = self
-            .client()
-            .get_alias()
-            .function_name(self.function())
-            .name(LOCK_ALIAS)
-            .send()
-            .await;
-        let desc = match held {
-            Ok(a) => a.description().unwrap_or_default().to_string(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
+    /// Deletes the lock only when it is still `expected` (read again right before, since
+    /// DeleteAlias takes no RevisionId). Returns whether it was deleted.
+    async fn delete_lock_if(&self, expected: &Held) -> Result<bool, AwsError> {
+        match self.read_lock().await? {
+            Some(now) if &now == expected => {}
+            Some(now) => {
+                tracing::info!(
+                    holder = %now.description,
+                    "the alias lock changed hands since it was read; leaving it"
+                );
                 return Ok(false);
             }
-            Err(e) => {
-                return Err(AwsError::from_sdk(
-                    "GetAlias",
-                    &format!("alias '{LOCK_ALIAS}' of {}", self.resource()),
-                    e,
-                    |_| ErrorKind::Other,
-                ));
-            }
-        };
-        if parse_owner(&desc).is_some_and(|(o, _)| o == owner) {
-            self.unlock().await?;
-            return Ok(true);
+            None => return Ok(false),
         }
-        Ok(false)
-    }
-
-    /// Releases the lock (deleting a missing alias succeeds).
-    pub async fn unlock(&self) -> Result<(), AwsError> {
         self.client()
             .delete_alias()
             .function_name(self.function())
             .name(LOCK_ALIAS)
             .send()
             .await
-            .map(|_| ())
+            .map(|_| true)
             .map_err(|e| {
-                AwsError::from_sdk(
-                    "DeleteAlias",
-                    &format!("alias '{LOCK_ALIAS}' of {}", self.resource()),
-                    e,
-                    |_| ErrorKind::Other,
-                )
+                AwsError::from_sdk("DeleteAlias", &self.lock_resource(), e, |_| {
+                    ErrorKind::Other
+                })
             })
+    }
+
+    /// Releases the lock `owner` holds; a lock that is gone, or that another run holds
+    /// now (this one was broken as stale), is left as it is. Returns whether it was
+    /// released.
+    pub async fn unlock(&self, owner: &str) -> Result<bool, AwsError> {
+        let Some(held) = self.read_lock().await? else {
+            return Ok(false);
+        };
+        match parse_owner(&held.description) {
+            Some((o, _)) if o == owner => self.delete_lock_if(&held).await,
+            _ => {
+                tracing::warn!(
+                    holder = %held.description,
+                    "the alias lock is held by another run now; leaving it"
+                );
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -168,5 +230,39 @@ mod tests {
         );
         assert_eq!(parse_owner("lambda-deploy lock x"), None);
         assert_eq!(parse_owner("hand made"), None);
+    }
+
+    #[test]
+    fn locks_without_a_trustworthy_time_age_from_their_first_sighting() {
+        let now = 1_700_000_000;
+        let past = format!("{PREFIX}run 1 {}", now - 300);
+        let future = format!("{PREFIX}run 1 {}", now + 3600);
+        let watched = Duration::from_secs(5);
+        assert_eq!(lock_age(&past, watched, now), Duration::from_secs(300));
+        assert_eq!(lock_age(&future, watched, now), watched);
+        assert_eq!(lock_age("hand made", watched, now), watched);
+
+        let held = Held {
+            description: future,
+            revision_id: Some("r1".into()),
+        };
+        let mut watch = LockWatch::default();
+        assert_eq!(watch.age_of(&held), Duration::ZERO);
+        let first = watch.seen.as_ref().map(|(_, t)| *t);
+        watch.age_of(&held);
+        assert_eq!(
+            watch.seen.as_ref().map(|(_, t)| *t),
+            first,
+            "same lock, same sighting"
+        );
+        let taken_again = Held {
+            revision_id: Some("r2".into()),
+            ..held
+        };
+        assert_eq!(
+            watch.age_of(&taken_again),
+            Duration::ZERO,
+            "a new lock starts over"
+        );
     }
 }

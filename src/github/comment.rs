@@ -8,6 +8,7 @@ use octocrab::{Octocrab, Page};
 use serde::{Deserialize, Serialize};
 
 use super::GitHubError;
+use crate::markdown::{self, code, text};
 use crate::plan::bytes;
 use crate::report::{GITHUB_BODY_LIMIT, Report, Status, invoke_lines};
 
@@ -116,11 +117,10 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         .clone()
         .or_else(|| report.aliases.first().cloned());
     let p = &report.provenance;
-    let commit = match (&p.short_sha, &p.commit_url) {
-        (Some(sha), Some(url)) => Some(format!("[`{sha}`]({url})")),
-        (Some(sha), None) => Some(format!("`{sha}`")),
-        _ => None,
-    };
+    let commit = p
+        .short_sha
+        .as_deref()
+        .map(|sha| markdown::commit(sha, p.commit_url.as_deref()));
 
     if let Some(r) = &x.removal {
         let _ = writeln!(
@@ -166,42 +166,40 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             Status::Planned => "planned",
             Status::Removed => "removed",
         };
+        let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {
-            format!("Preview of `{}` for #{pr}: {state}", report.function_name)
+            format!("Preview of {name} for #{pr}: {state}")
         } else {
-            format!("`{}` {state}", report.function_name)
+            format!("{name} {state}")
         };
         let _ = writeln!(md, "### λ {title}\n");
         let _ = writeln!(md, "| | |\n|---|---|");
-        let _ = writeln!(md, "| Function | `{}` |", report.function_name);
+        let _ = writeln!(md, "| Function | {name} |");
         let version = report.version.as_deref().unwrap_or("(none)");
-        let _ = writeln!(md, "| Version | `{version}` |");
+        let _ = writeln!(md, "| Version | {} |", code(version));
         if let Some(a) = &alias {
-            let _ = writeln!(md, "| Alias | `{a}` |");
+            let _ = writeln!(md, "| Alias | {} |", code(a));
         }
         if let Some(url) = &report.function_url {
-            let _ = writeln!(md, "| URL | {url} |");
+            let _ = writeln!(md, "| URL | {} |", markdown::url(url));
         }
         let _ = writeln!(
             md,
-            "| Code | {}, sha256 `{}` |",
+            "| Code | {}, sha256 {} |",
             bytes(report.code_size),
-            report.code_sha256
+            code(&report.code_sha256)
         );
         if let Some(c) = &commit {
             let _ = writeln!(md, "| Commit | {c} |");
         }
         if let Some(a) = &alias {
-            let _ = writeln!(
-                md,
-                "\n**Invoke it**\n\n```sh\n{}\n```",
-                invoke_lines(report, a).join("\n")
-            );
+            let lines = invoke_lines(report, a).join("\n");
+            let _ = write!(md, "\n**Invoke it**\n\n{}", markdown::block(&lines, "sh"));
         }
         if !report.warnings.is_empty() {
             let _ = writeln!(md, "\n**Warnings**\n");
             for w in report.warnings.iter().take(max_rows) {
-                let _ = writeln!(md, "- {w}");
+                let _ = writeln!(md, "- {}", text(w));
             }
         }
     }

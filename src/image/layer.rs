@@ -127,13 +127,14 @@ pub fn write_layer(
                 tar.append_data(&mut h, &name, io::empty())
                     .map_err(write_err)?;
             }
-            Kind::File { size, executable } => {
+            Kind::File {
+                size,
+                executable,
+                id,
+            } => {
                 let mode = if *executable { 0o755 } else { 0o644 };
                 let mut h = header(tar::EntryType::Regular, mode, *size);
-                let f = File::open(root.join(e.rel())).map_err(|source| PackageError::Read {
-                    path: e.rel().to_string(),
-                    source,
-                })?;
+                let f = walk::open_walked(&root, e.rel(), *id)?;
                 // Exactly `size` bytes: a file that grew or shrank is reported, not mixed.
                 let mut reader = ExactReader {
                     inner: f.take(*size),

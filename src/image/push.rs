@@ -75,7 +75,8 @@ impl Prepared {
                 let from = b.base_registry.as_ref().unwrap_or(target);
                 let tmp = b.scratch.path().join("base-layer");
                 let mut file = std::fs::File::create(&tmp).map_err(ImageError::Scratch)?;
-                from.download_blob(base_repo, &l.digest, &mut file).await?;
+                from.download_blob(base_repo, &l.digest, l.size, &mut file)
+                    .await?;
                 drop(file);
                 out.report.bytes_uploaded += target.upload_file(repo, &l.digest, &tmp).await?;
                 let _ = std::fs::remove_file(&tmp);

@@ -239,11 +239,13 @@ impl RegistryEndpoint {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host == "::1"
+/// Whether `host` (no port; an IPv6 address with or without brackets) is loopback:
+/// `localhost`, 127.0.0.0/8 or ::1. The host is parsed, never matched as a prefix.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
         || host
-            .parse::<std::net::Ipv4Addr>()
+            .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
 

@@ -54,7 +54,11 @@ pub async fn resolve(
     let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
         .map_err(|e| unusable(image, format!("its manifest is not valid ({e})")))?;
     let config_bytes = registry
-        .blob_bytes(&image.repository, &manifest.config.digest)
+        .blob_bytes(
+            &image.repository,
+            &manifest.config.digest,
+            manifest.config.size,
+        )
         .await?;
     let config: serde_json::Value = serde_json::from_slice(&config_bytes)
         .map_err(|e| unusable(image, format!("its config is not valid JSON ({e})")))?;

@@ -177,6 +177,11 @@ pub enum PackageError {
         what: &'static str,
     },
     /// The prebuilt zip could not be read at all.
+    #[error(
+        "source-dir holds more than {} of files (counted up to '{at}'), over Lambda's limit for unzipped code; nothing was read: leave files out with exclude, move dependencies to layers, or use package-type: image (up to 10 GB)",
+        crate::plan::bytes(*limit)
+    )]
+    TooLarge { limit: u64, at: String },
     #[error("cannot read zip-file '{path}': {source}; check the zip-file input")]
     ZipRead {
         /// The zip path as given.
@@ -243,7 +248,7 @@ fn write_zip_with(
     let tmp_path = parent.join(tmp_name);
 
     let skip = [final_path.clone(), tmp_path.clone()];
-    let entries = walk::walk(&root, exclude, &skip)?;
+    let entries = walk::walk_within(&root, exclude, &skip, opts.max_unzipped)?;
 
     let file = fs::File::create(&tmp_path).map_err(write_err)?;
     let result = writer::write_entries(&root, &entries, file, opts);

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::{ExcludeSet, PackageError};
@@ -33,8 +33,66 @@ impl Entry {
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
     Dir,
-    File { size: u64, executable: bool },
-    Symlink { target: Vec<u8> },
+    File {
+        size: u64,
+        executable: bool,
+        /// Which file the walk saw, so the one opened later can be checked to be it.
+        id: FileId,
+    },
+    Symlink {
+        target: Vec<u8>,
+    },
+}
+
+/// A file's identity on its filesystem: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// Opens the file the walk listed at `rel`, for reading, and checks it is still that
+/// file: a link swapped in for it is not followed (`O_NOFOLLOW`), a FIFO swapped in does
+/// not block the open (`O_NONBLOCK`), and what was opened must be a regular file with the
+/// walked device and inode (which also catches a folder on the way swapped for a link).
+pub(crate) fn open_walked(root: &Path, rel: &str, id: FileId) -> Result<fs::File, PackageError> {
+    let changed = |what| PackageError::Changed {
+        path: rel.to_string(),
+        what,
+    };
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(root.join(rel));
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(changed("it was replaced by a symbolic link"));
+        }
+        Err(source) => {
+            return Err(PackageError::Read {
+                path: rel.to_string(),
+                source,
+            });
+        }
+    };
+    let meta = file.metadata().map_err(|source| PackageError::Read {
+        path: rel.to_string(),
+        source,
+    })?;
+    if !meta.file_type().is_file() {
+        return Err(changed("it is no longer a regular file"));
+    }
+    if (FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    }) != id
+    {
+        return Err(changed(
+            "it is another file than the one listed (it, or a folder on its path, was replaced)",
+        ));
+    }
+    Ok(file)
 }
 
 /// Canonical form of the source directory, checked to be a directory.
@@ -59,7 +117,19 @@ pub(crate) fn walk(
     exclude: &ExcludeSet,
     skip: &[PathBuf],
 ) -> Result<Vec<Entry>, PackageError> {
+    walk_within(root, exclude, skip, u64::MAX)
+}
+
+/// [`walk`], stopping as soon as the files listed so far add up to more than
+/// `max_total` bytes (nothing has been read by then).
+pub(crate) fn walk_within(
+    root: &Path,
+    exclude: &ExcludeSet,
+    skip: &[PathBuf],
+    max_total: u64,
+) -> Result<Vec<Entry>, PackageError> {
     let mut entries = Vec::new();
+    let mut total = 0u64;
     // Directories still to read, as relative names without trailing '/'.
     let mut pending: Vec<String> = vec![String::new()];
     while let Some(dir_rel) = pending.pop() {
@@ -99,11 +169,22 @@ pub(crate) fn walk(
                 });
                 pending.push(rel);
             } else if ft.is_file() {
+                total = total.saturating_add(meta.len());
+                if total > max_total {
+                    return Err(PackageError::TooLarge {
+                        limit: max_total,
+                        at: rel,
+                    });
+                }
                 entries.push(Entry {
                     name: rel,
                     kind: Kind::File {
                         size: meta.len(),
                         executable: meta.permissions().mode() & 0o111 != 0,
+                        id: FileId {
+                            dev: meta.dev(),
+                            ino: meta.ino(),
+                        },
                     },
                 });
             } else if ft.is_symlink() {

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -19,19 +20,22 @@ use libdeflater::{CompressionLvl, Compressor};
 use sha2::{Digest, Sha256};
 
 use super::PackageError;
-use super::walk::{Entry, Kind};
+use super::walk::{self, Entry, FileId, Kind};
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
 const CENTRAL_SIG: u32 = 0x0201_4b50;
 const EOCD_SIG: u32 = 0x0605_4b50;
 const EOCD64_SIG: u32 = 0x0606_4b50;
 const EOCD64_LOCATOR_SIG: u32 = 0x0706_4b50;
+const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
 /// Unix in the high byte of "version made by".
 const MADE_BY_UNIX: u16 = 3 << 8;
 const VERSION_DEFAULT: u16 = 20;
 const VERSION_ZIP64: u16 = 45;
 /// Bit 11: the name is UTF-8 (set only for non-ASCII names).
 const FLAG_UTF8: u16 = 0x0800;
+/// Bit 3: CRC and sizes follow the data (streamed entries).
+const FLAG_DESCRIPTOR: u16 = 0x0008;
 const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATED: u16 = 8;
 /// 1980-01-01 in DOS date format; the DOS time is 00:00:00 = 0.
@@ -48,6 +52,10 @@ const DOS_DIR_ATTR: u32 = 0x10;
 
 /// libdeflate level: level 6 gives zip -6 sizes at several times the speed.
 const LEVEL: i32 = 6;
+/// Default size from which files are streamed rather than held in memory.
+const STREAM_FROM: u64 = 16 << 20;
+/// Read size while streaming a file.
+const STREAM_BUF: usize = 1 << 20;
 
 /// Tuning knobs (tests shrink the window and force ZIP64).
 #[derive(Debug, Clone)]
@@ -60,6 +68,11 @@ pub(crate) struct Options {
     pub window_bytes: u64,
     /// Entries admitted past the last written entry.
     pub window_entries: usize,
+    /// Files from this size on are streamed from disk by the writer instead of being
+    /// read and compressed whole in memory.
+    pub stream_from: u64,
+    /// Largest total of file sizes packaged (Lambda's unzipped limit).
+    pub max_unzipped: u64,
 }
 
 impl Default for Options {
@@ -69,6 +82,8 @@ impl Default for Options {
             threads: None,
             window_bytes: 64 << 20,
             window_entries: 512,
+            stream_from: STREAM_FROM,
+            max_unzipped: crate::limits::UNZIPPED_MAX,
         }
     }
 }
@@ -101,10 +116,14 @@ struct Prepared {
     data: Vec<u8>,
     /// What it was charged against the byte window.
     cost: u64,
+    /// A large file, opened and checked, that the writer streams (CRC and sizes then
+    /// follow the data); `data` is empty.
+    stream: Option<File>,
 }
 
 /// Central directory record kept until the end.
 struct Central {
+    flags: u16,
     method: u16,
     crc: u32,
     compressed: u64,
@@ -224,8 +243,8 @@ fn worker(root: &std::path::Path, entries: &[Entry], shared: &Shared, opts: &Opt
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(entry) = entries.get(i) else { return };
         let cost = match &entry.kind {
-            Kind::File { size, .. } => *size,
-            Kind::Dir | Kind::Symlink { .. } => 0,
+            Kind::File { size, .. } if !streams(*size, opts) => *size,
+            Kind::File { .. } | Kind::Dir | Kind::Symlink { .. } => 0,
         };
         {
             let mut st = shared.lock();
@@ -242,7 +261,7 @@ fn worker(root: &std::path::Path, entries: &[Entry], shared: &Shared, opts: &Opt
             }
             st.inflight += cost;
         }
-        let prepared = prepare(root, entry, &mut compressor).map(|mut p| {
+        let prepared = prepare(root, entry, opts, &mut compressor).map(|mut p| {
             p.cost = cost;
             p
         });
@@ -255,12 +274,16 @@ fn worker(root: &std::path::Path, entries: &[Entry], shared: &Shared, opts: &Opt
 fn prepare(
     root: &std::path::Path,
     entry: &Entry,
+    opts: &Options,
     compressor: &mut Compressor,
 ) -> Result<Prepared, PackageError> {
     let data = match &entry.kind {
         Kind::Dir => Vec::new(),
         Kind::Symlink { target } => target.clone(),
-        Kind::File { size, .. } => read_file(root, entry, *size)?,
+        Kind::File { size, id, .. } if streams(*size, opts) => {
+            return prepare_stream(root, entry, *size, *id, compressor);
+        }
+        Kind::File { size, id, .. } => read_file(root, entry, *size, *id)?,
     };
     let crc = libdeflater::crc32(&data);
     let uncompressed = data.len() as u64;
@@ -280,6 +303,7 @@ fn prepare(
                 method: METHOD_DEFLATED,
                 data: out,
                 cost: 0,
+                stream: None,
             })
         }
         _ => Ok(stored(crc, data)),
@@ -318,28 +342,151 @@ fn stored(crc: u32, data: Vec<u8>) -> Prepared {
         method: METHOD_STORED,
         data,
         cost: 0,
+        stream: None,
     }
 }
 
-fn read_file(root: &std::path::Path, entry: &Entry, size: u64) -> Result<Vec<u8>, PackageError> {
+/// Whether a file of `size` bytes is streamed by the writer (never below the sampling
+/// size, so the three sampled slices always fit in it).
+fn streams(size: u64, opts: &Options) -> bool {
+    size >= opts.stream_from.max(SAMPLE_FROM as u64)
+}
+
+/// Opens a large file for the writer to stream, and picks its method from three sampled
+/// slices (as [`looks_incompressible`] does for files read whole).
+fn prepare_stream(
+    root: &std::path::Path,
+    entry: &Entry,
+    size: u64,
+    id: FileId,
+    compressor: &mut Compressor,
+) -> Result<Prepared, PackageError> {
+    let file = walk::open_walked(root, entry.rel(), id)?;
     let read_err = |source: io::Error| PackageError::Read {
         path: entry.rel().to_string(),
         source,
     };
-    let mut f = File::open(root.join(entry.rel())).map_err(read_err)?;
-    // The walk saw a regular file; refuse anything swapped in since.
-    if !f.metadata().map_err(read_err)?.is_file() {
-        return Err(PackageError::Changed {
-            path: entry.rel().to_string(),
-            what: "it is no longer a regular file",
-        });
+    let slice = SAMPLE_SLICE as u64;
+    let mut sample = vec![0u8; 3 * SAMPLE_SLICE];
+    for (i, at) in [0, size / 2 - slice / 2, size - slice]
+        .into_iter()
+        .enumerate()
+    {
+        file.read_exact_at(&mut sample[i * SAMPLE_SLICE..(i + 1) * SAMPLE_SLICE], at)
+            .map_err(read_err)?;
     }
+    let mut out = vec![0u8; compressor.deflate_compress_bound(sample.len())];
+    let shrinks =
+        matches!(compressor.deflate_compress(&sample, &mut out), Ok(n) if n < sample.len());
+    Ok(Prepared {
+        crc: 0,
+        uncompressed: size,
+        method: if shrinks {
+            METHOD_DEFLATED
+        } else {
+            METHOD_STORED
+        },
+        data: Vec::new(),
+        cost: 0,
+        stream: Some(file),
+    })
+}
+
+/// Reads a file the walk listed, checked to be that file, and at most its listed size:
+/// a file that grew since is refused (it could carry the package past the size limit).
+fn read_file(
+    root: &std::path::Path,
+    entry: &Entry,
+    size: u64,
+    id: FileId,
+) -> Result<Vec<u8>, PackageError> {
+    let read_err = |source: io::Error| PackageError::Read {
+        path: entry.rel().to_string(),
+        source,
+    };
+    let f = walk::open_walked(root, entry.rel(), id)?;
     let cap = usize::try_from(size)
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     let mut data = Vec::with_capacity(cap);
-    f.read_to_end(&mut data).map_err(read_err)?;
+    f.take(size.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(read_err)?;
+    if data.len() as u64 > size {
+        return Err(grew(entry));
+    }
     Ok(data)
+}
+
+fn grew(entry: &Entry) -> PackageError {
+    PackageError::Changed {
+        path: entry.rel().to_string(),
+        what: "it grew after it was listed",
+    }
+}
+
+/// The output as a plain writer, for the deflate stream.
+struct Out<'a, W: Write>(&'a mut HashWriter<W>);
+
+impl<W: Write> Write for Out<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.put(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Streams a large file's data into the output (deflated or stored, as `p.method`
+/// says), at most its listed size; returns its CRC, compressed and uncompressed sizes.
+fn stream_data<W: Write>(
+    entry: &Entry,
+    file: File,
+    p: &Prepared,
+    w: &mut HashWriter<W>,
+) -> Result<(u32, u64, u64), WriteError> {
+    let start = w.pos;
+    let mut reader = file.take(p.uncompressed.saturating_add(1));
+    let (crc, total) = if p.method == METHOD_DEFLATED {
+        let level = flate2::Compression::new(LEVEL as u32);
+        let mut enc = flate2::write::DeflateEncoder::new(Out(w), level);
+        let done = pump(entry, &mut reader, &mut enc, p.uncompressed)?;
+        enc.finish()?;
+        done
+    } else {
+        pump(entry, &mut reader, &mut Out(w), p.uncompressed)?
+    };
+    Ok((crc, w.pos - start, total))
+}
+
+/// Copies `reader` into `sink`, refusing more than `limit` bytes; returns CRC and length.
+fn pump(
+    entry: &Entry,
+    reader: &mut impl Read,
+    sink: &mut impl Write,
+    limit: u64,
+) -> Result<(u32, u64), WriteError> {
+    let mut crc = libdeflater::Crc::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; STREAM_BUF];
+    loop {
+        let n = reader.read(&mut buf).map_err(|source| {
+            WriteError::Package(PackageError::Read {
+                path: entry.rel().to_string(),
+                source,
+            })
+        })?;
+        if n == 0 {
+            return Ok((crc.sum(), total));
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(WriteError::Package(grew(entry)));
+        }
+        crc.update(&buf[..n]);
+        sink.write_all(&buf[..n])?;
+    }
 }
 
 fn write_in_order<W: Write>(
@@ -367,23 +514,10 @@ fn write_in_order<W: Write>(
             }
         };
         let p = prepared.map_err(WriteError::Package)?;
-        let offset = w.pos;
-        let compressed = p.data.len() as u64;
-        header.clear();
-        local_header(&mut header, entry, &p, opts.force_zip64)?;
-        w.put(&header)?;
-        w.put(&p.data)?;
-        central.push(Central {
-            method: p.method,
-            crc: p.crc,
-            compressed,
-            uncompressed: p.uncompressed,
-            offset,
-            external: external_attrs(entry),
-        });
-        sizes.push(p.uncompressed);
         let cost = p.cost;
-        drop(p);
+        let c = write_entry(entry, p, opts.force_zip64, w, &mut header)?;
+        sizes.push(c.uncompressed);
+        central.push(c);
         {
             let mut st = shared.lock();
             st.written = i + 1;
@@ -392,6 +526,69 @@ fn write_in_order<W: Write>(
         shared.cv.notify_all();
     }
     Ok(())
+}
+
+/// Writes one entry's local header and data (and, for a streamed file, the data
+/// descriptor after it); returns its central directory record.
+fn write_entry<W: Write>(
+    entry: &Entry,
+    mut p: Prepared,
+    force64: bool,
+    w: &mut HashWriter<W>,
+    header: &mut Vec<u8>,
+) -> Result<Central, WriteError> {
+    let offset = w.pos;
+    let streamed = p.stream.is_some();
+    let mut fields = Local {
+        method: p.method,
+        crc: p.crc,
+        compressed: p.data.len() as u64,
+        uncompressed: p.uncompressed,
+        streamed,
+    };
+    if streamed {
+        // Sizes only decide the ZIP64 form here: the real ones follow the data.
+        fields.compressed = p.uncompressed;
+    }
+    header.clear();
+    let zip64 = local_header(header, entry, &fields, force64)?;
+    w.put(header)?;
+    if let Some(file) = p.stream.take() {
+        let (crc, compressed, uncompressed) = stream_data(entry, file, &p, w)?;
+        (fields.crc, fields.compressed, fields.uncompressed) = (crc, compressed, uncompressed);
+        header.clear();
+        put32(header, DESCRIPTOR_SIG);
+        put32(header, crc);
+        if zip64 {
+            put64(header, compressed);
+            put64(header, uncompressed);
+        } else {
+            put32(header, clamp32(compressed, false));
+            put32(header, clamp32(uncompressed, false));
+        }
+        w.put(header)?;
+    } else {
+        w.put(&p.data)?;
+    }
+    Ok(Central {
+        flags: flags(&entry.name) | if streamed { FLAG_DESCRIPTOR } else { 0 },
+        method: fields.method,
+        crc: fields.crc,
+        compressed: fields.compressed,
+        uncompressed: fields.uncompressed,
+        offset,
+        external: external_attrs(entry),
+    })
+}
+
+/// What a local header says about its entry.
+struct Local {
+    method: u16,
+    crc: u32,
+    compressed: u64,
+    uncompressed: u64,
+    /// CRC and sizes follow the data in a data descriptor; the header holds zeros.
+    streamed: bool,
 }
 
 fn external_attrs(entry: &Entry) -> u32 {
@@ -436,14 +633,20 @@ fn clamp32(v: u64, zip64: bool) -> u32 {
     }
 }
 
+/// Writes a local header; returns whether it has the ZIP64 form.
 fn local_header(
     b: &mut Vec<u8>,
     entry: &Entry,
-    p: &Prepared,
+    p: &Local,
     force64: bool,
-) -> Result<(), WriteError> {
-    let compressed = p.data.len() as u64;
-    let zip64 = force64 || compressed >= MAX32 || p.uncompressed >= MAX32;
+) -> Result<bool, WriteError> {
+    let zip64 = force64 || p.compressed >= MAX32 || p.uncompressed >= MAX32;
+    // A streamed entry's header carries zeros; its data descriptor has the values.
+    let (crc, compressed, uncompressed) = if p.streamed {
+        (0, 0, 0)
+    } else {
+        (p.crc, p.compressed, p.uncompressed)
+    };
     put32(b, LOCAL_SIG);
     put16(
         b,
@@ -453,13 +656,14 @@ fn local_header(
             VERSION_DEFAULT
         },
     );
-    put16(b, flags(&entry.name));
+    let descriptor = if p.streamed { FLAG_DESCRIPTOR } else { 0 };
+    put16(b, flags(&entry.name) | descriptor);
     put16(b, p.method);
     put16(b, 0);
     put16(b, DOS_DATE);
-    put32(b, p.crc);
+    put32(b, crc);
     put32(b, clamp32(compressed, zip64));
-    put32(b, clamp32(p.uncompressed, zip64));
+    put32(b, clamp32(uncompressed, zip64));
     put16(b, name_len(entry)?);
     put16(b, if zip64 { 20 } else { 0 });
     b.extend_from_slice(entry.name.as_bytes());
@@ -467,10 +671,10 @@ fn local_header(
         // The local ZIP64 field always carries both sizes.
         put16(b, ZIP64_EXTRA_ID);
         put16(b, 16);
-        put64(b, p.uncompressed);
+        put64(b, uncompressed);
         put64(b, compressed);
     }
-    Ok(())
+    Ok(zip64)
 }
 
 fn write_central<W: Write>(
@@ -504,7 +708,7 @@ fn write_central<W: Write>(
         put32(&mut b, CENTRAL_SIG);
         put16(&mut b, MADE_BY_UNIX | version);
         put16(&mut b, version);
-        put16(&mut b, flags(&entry.name));
+        put16(&mut b, c.flags);
         put16(&mut b, c.method);
         put16(&mut b, 0);
         put16(&mut b, DOS_DATE);

@@ -34,6 +34,22 @@ pub(super) struct Auth {
     state: Mutex<State>,
 }
 
+/// Largest token answer read.
+const MAX_TOKEN_ANSWER: usize = 1024 * 1024;
+
+/// Whether a token realm may get credentials: https, or http on a loopback host, with
+/// the host parsed from the URL (not matched as a prefix of it).
+fn realm_allowed(realm: &str) -> bool {
+    let Ok(uri) = realm.parse::<http::Uri>() else {
+        return false;
+    };
+    match uri.scheme_str() {
+        Some("https") => uri.host().is_some(),
+        Some("http") => uri.host().is_some_and(crate::image::reference::is_loopback),
+        _ => false,
+    }
+}
+
 fn sensitive(value: String) -> Option<HeaderValue> {
     let mut v = HeaderValue::from_str(&value).ok()?;
     v.set_sensitive(true);
@@ -122,8 +138,10 @@ impl Auth {
         let realm = params
             .get("realm")
             .ok_or("the Bearer challenge names no realm")?;
-        if !realm.starts_with("https://") && !realm.starts_with("http://127.0.0.1") {
-            return Err(format!("the token realm '{realm}' is not https"));
+        if !realm_allowed(realm) {
+            return Err(format!(
+                "the token realm '{realm}' is neither https nor plain http on a loopback host (127.0.0.0/8, ::1, localhost); credentials are not sent there"
+            ));
         }
         let mut url = realm.clone();
         let mut sep = if url.contains('?') { '&' } else { '?' };
@@ -142,16 +160,22 @@ impl Auth {
         let req = req
             .body(Full::new(Bytes::new()))
             .map_err(|e| format!("bad token request: {e}"))?;
-        let resp = registry
-            .http
-            .request(req)
+        let wait = registry.bounds.attempt_timeout;
+        let late = |_| {
+            format!(
+                "the token service gave no answer within {}s",
+                wait.as_secs()
+            )
+        };
+        let resp = tokio::time::timeout(wait, registry.http.request(req))
             .await
+            .map_err(late)?
             .map_err(|e| format!("token request failed: {e}"))?;
         let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect()
+        let limited = http_body_util::Limited::new(resp.into_body(), MAX_TOKEN_ANSWER);
+        let body = tokio::time::timeout(wait, limited.collect())
             .await
+            .map_err(late)?
             .map_err(|e| format!("reading the token failed: {e}"))?
             .to_bytes();
         if !status.is_success() {
@@ -185,5 +209,28 @@ mod tests {
         assert_eq!(p["realm"], "https://public.ecr.aws/token/");
         assert_eq!(p["service"], "public.ecr.aws");
         assert!(bearer_params("Basic realm=\"x\"").is_none());
+    }
+
+    #[test]
+    fn token_realms_over_http_must_be_on_loopback() {
+        for ok in [
+            "https://auth.example.com/token",
+            "http://127.0.0.1:5000/token",
+            "http://127.9.9.9/token",
+            "http://localhost:80/t",
+            "http://[::1]:5000/token",
+        ] {
+            assert!(realm_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1.example.com/token",
+            "http://127.0.0.1@evil.example.com/token",
+            "http://localhost.example.com/t",
+            "ftp://127.0.0.1/t",
+            "http://10.0.0.1/token",
+            "not a url",
+        ] {
+            assert!(!realm_allowed(bad), "{bad}");
+        }
     }
 }

@@ -28,6 +28,7 @@ impl Registry {
     /// Whether `repo` already holds the blob (HEAD).
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, RegistryError> {
         let op = format!("checking blob {digest} in {repo}");
+        self.check_digest(&op, digest)?;
         let resp = self
             .send(
                 &op,
@@ -47,47 +48,61 @@ impl Registry {
     }
 
     /// Streams a blob to `out`, following redirects (without credentials off the registry),
-    /// and checks its digest; returns its size.
+    /// and checks its digest; returns its size. The blob may not be larger than
+    /// `declared`, the size its descriptor gives: the download stops as soon as it is.
     pub async fn download_blob(
         &self,
         repo: &str,
         digest: &str,
+        declared: u64,
         out: &mut dyn Write,
     ) -> Result<u64, RegistryError> {
         let op = format!("downloading blob {digest} from {repo}");
-        let mut url = self.url(repo, &format!("blobs/{digest}"));
-        let mut hops = 0;
-        let resp = loop {
-            let resp = self
-                .send(
-                    &op,
-                    Method::GET,
-                    &url,
-                    &[],
-                    Bytes::new(),
-                    &format!("repository:{repo}:pull"),
-                )
-                .await?;
-            if resp.status().is_redirection() && hops < 5 {
-                hops += 1;
-                url = self.location(&op, resp.headers())?;
-                continue;
-            }
-            break resp;
-        };
+        self.check_digest(&op, digest)?;
+        let resp = self.get_following(&op, repo, digest).await?;
         if !resp.status().is_success() {
             let (status, _, body) = self.read(&op, resp).await?;
             self.check(&op, status, &body)?;
             return Err(self.err(&op, Some(status.as_u16()), format!("HTTP {status}")));
         }
+        let too_big = || {
+            self.err(
+                &op,
+                None,
+                format!("the registry sent more than the {declared} bytes its descriptor declares; the image is damaged or the registry is not trustworthy"),
+            )
+        };
+        let announced = resp
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > declared) {
+            return Err(too_big());
+        }
         let mut body = resp.into_body();
         let mut hash = Sha256::new();
         let mut size = 0u64;
-        while let Some(frame) = body.frame().await {
+        let wait = self.bounds.attempt_timeout;
+        loop {
+            let frame = tokio::time::timeout(wait, body.frame())
+                .await
+                .map_err(|_| {
+                    let secs = wait.as_secs();
+                    self.err(
+                        &op,
+                        None,
+                        format!("no answer within {secs}s while reading the blob"),
+                    )
+                })?;
+            let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| self.err(&op, None, e.to_string()))?;
             if let Ok(data) = frame.into_data() {
-                hash.update(&data);
                 size += data.len() as u64;
+                if size > declared {
+                    return Err(too_big());
+                }
+                hash.update(&data);
                 out.write_all(&data)
                     .map_err(|e| self.err(&op, None, format!("writing it locally: {e}")))?;
             }
@@ -99,10 +114,55 @@ impl Registry {
         Ok(size)
     }
 
-    /// Reads a small blob (an image config) into memory, digest checked.
-    pub async fn blob_bytes(&self, repo: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
+    /// GETs a blob, following up to five redirects.
+    async fn get_following(
+        &self,
+        op: &str,
+        repo: &str,
+        digest: &str,
+    ) -> Result<http::Response<hyper::body::Incoming>, RegistryError> {
+        let mut url = self.url(repo, &format!("blobs/{digest}"));
+        let mut hops = 0;
+        loop {
+            let resp = self
+                .send(
+                    op,
+                    Method::GET,
+                    &url,
+                    &[],
+                    Bytes::new(),
+                    &format!("repository:{repo}:pull"),
+                )
+                .await?;
+            if resp.status().is_redirection() && hops < 5 {
+                hops += 1;
+                url = self.location(op, resp.headers())?;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// Reads a small blob (an image config) into memory, digest checked, at most
+    /// `declared` bytes (its descriptor's size), which may not pass the document cap.
+    pub async fn blob_bytes(
+        &self,
+        repo: &str,
+        digest: &str,
+        declared: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        if declared > super::MAX_DOCUMENT as u64 {
+            return Err(self.err(
+                &format!("downloading blob {digest} from {repo}"),
+                None,
+                format!(
+                    "its descriptor declares {declared} bytes, more than the {} an image config may have",
+                    super::MAX_DOCUMENT
+                ),
+            ));
+        }
         let mut buf = Vec::new();
-        self.download_blob(repo, digest, &mut buf).await?;
+        self.download_blob(repo, digest, declared, &mut buf).await?;
         Ok(buf)
     }
 
@@ -114,6 +174,7 @@ impl Registry {
         digest: &str,
     ) -> Result<Mount, RegistryError> {
         let op = format!("mounting blob {digest} from {from} into {repo}");
+        self.check_digest(&op, digest)?;
         let url = with_query(&self.url(repo, "blobs/uploads/"), "mount", digest);
         let url = with_query(&url, "from", from);
         let scope = format!("{} repository:{from}:pull", push_scope(repo));
@@ -202,6 +263,7 @@ impl Registry {
         data: &[u8],
     ) -> Result<u64, RegistryError> {
         let op = format!("uploading blob {digest} to {repo}");
+        self.check_digest(&op, digest)?;
         let location = self.start_upload(&op, repo).await?;
         self.finish_upload(&op, repo, &location, digest, Bytes::copy_from_slice(data))
             .await?;
@@ -217,6 +279,7 @@ impl Registry {
         path: &Path,
     ) -> Result<u64, RegistryError> {
         let op = format!("uploading blob {digest} to {repo}");
+        self.check_digest(&op, digest)?;
         let io =
             |e: std::io::Error| self.err(&op, None, format!("reading {}: {e}", path.display()));
         let mut file = std::fs::File::open(path).map_err(io)?;

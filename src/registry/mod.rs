@@ -36,6 +36,30 @@ pub const CHUNK: usize = 8 * 1024 * 1024;
 /// Largest manifest or config read into memory.
 const MAX_DOCUMENT: usize = 8 * 1024 * 1024;
 
+/// Whether `digest` is `sha256:` and 64 lowercase hex digits: the only form that goes
+/// into a URL, so a digest a registry sent cannot add path segments or a query.
+pub fn valid_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// Whether `tag` is a tag as the distribution spec writes them.
+fn valid_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    tag.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A value from outside shown in an error: quoted and cut short.
+fn shown(value: &str) -> String {
+    let cut: String = value.chars().take(80).collect();
+    format!("{cut:?}")
+}
+
 /// How to log in to a registry.
 #[derive(Debug, Clone)]
 pub enum Credentials {
@@ -82,6 +106,9 @@ pub struct Registry {
     endpoint: RegistryEndpoint,
     http: Client<Https, Full<Bytes>>,
     auth: auth::Auth,
+    /// Attempts and the time each may take: sending, the token request and every read
+    /// of a body (so a registry that stops sending mid-stream cannot hold the run).
+    bounds: retry::Bounds,
 }
 
 /// A manifest as fetched.
@@ -126,7 +153,29 @@ impl Registry {
             http: Client::builder(TokioExecutor::new()).build(https),
             auth: auth::Auth::new(creds),
             endpoint,
+            bounds: retry::current(),
         })
+    }
+
+    /// The same client with another per-attempt timeout.
+    pub fn with_attempt_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.bounds.attempt_timeout = timeout;
+        self
+    }
+
+    /// Fails unless `digest` may go into a URL ([`valid_digest`]).
+    fn check_digest(&self, operation: &str, digest: &str) -> Result<(), RegistryError> {
+        if valid_digest(digest) {
+            return Ok(());
+        }
+        Err(self.err(
+            operation,
+            None,
+            format!(
+                "{} is not a sha256 digest (sha256: and 64 lowercase hex digits); the image's manifest is damaged or the registry is not trustworthy",
+                shown(digest)
+            ),
+        ))
     }
 
     /// The address requests go to.
@@ -170,7 +219,7 @@ impl Registry {
         body: Bytes,
         scope: &str,
     ) -> Result<Response<hyper::body::Incoming>, RegistryError> {
-        let bounds = retry::current();
+        let bounds = self.bounds;
         let mut answered = false;
         let mut attempt = 1;
         loop {
@@ -243,9 +292,16 @@ impl Registry {
     ) -> Result<(StatusCode, HeaderMap, Bytes), RegistryError> {
         let (parts, body) = resp.into_parts();
         let limited = http_body_util::Limited::new(body, MAX_DOCUMENT);
-        let bytes = limited
-            .collect()
+        let secs = self.bounds.attempt_timeout.as_secs();
+        let bytes = tokio::time::timeout(self.bounds.attempt_timeout, limited.collect())
             .await
+            .map_err(|_| {
+                self.err(
+                    operation,
+                    Some(parts.status.as_u16()),
+                    format!("no answer within {secs}s while reading the answer"),
+                )
+            })?
             .map_err(|e| {
                 self.err(
                     operation,
@@ -288,7 +344,15 @@ impl Registry {
 
     /// GETs a manifest or index by tag or digest; the digest is checked when pinned.
     pub async fn manifest(&self, repo: &str, reference: &str) -> Result<Fetched, RegistryError> {
-        let op = format!("reading manifest {repo}:{reference}");
+        let shown_ref = if valid_tag(reference) || valid_digest(reference) {
+            reference.to_string()
+        } else {
+            shown(reference)
+        };
+        let op = format!("reading manifest {repo}:{shown_ref}");
+        if !valid_tag(reference) {
+            self.check_digest(&op, reference)?;
+        }
         let resp = self
             .send(
                 &op,
@@ -330,6 +394,9 @@ impl Registry {
     /// The digest a tag names now, or `None` when the tag does not exist.
     pub async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<String>, RegistryError> {
         let op = format!("looking up tag {repo}:{tag}");
+        if !valid_tag(tag) {
+            return Err(self.err(&op, None, format!("{} is not a tag", shown(tag))));
+        }
         let resp = self
             .send(
                 &op,
@@ -363,6 +430,9 @@ impl Registry {
         bytes: &[u8],
     ) -> Result<String, RegistryError> {
         let op = format!("pushing manifest {repo}:{reference}");
+        if !valid_tag(reference) {
+            self.check_digest(&op, reference)?;
+        }
         let resp = self
             .send(
                 &op,
@@ -399,3 +469,6 @@ fn with_query(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{key}={}", enc(value))
 }
+
+#[cfg(test)]
+mod tests;

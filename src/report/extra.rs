@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Report, Status};
 use crate::config::FunctionUrl;
+use crate::markdown::{code, text};
 use crate::preview::Removal;
 use crate::release::SkippedMove;
 
@@ -76,7 +77,12 @@ pub(super) fn sections(report: &Report, md: &mut String) {
     let x = &report.extra;
     if let Some(tag) = &x.release {
         let version = report.version.as_deref().unwrap_or("new");
-        let _ = writeln!(md, "\n**Release `{tag}`** → version `{version}`");
+        let _ = writeln!(
+            md,
+            "\n**Release {}** → version {}",
+            code(tag),
+            code(version)
+        );
     }
     if !x.skipped.is_empty() {
         let _ = writeln!(
@@ -84,7 +90,13 @@ pub(super) fn sections(report: &Report, md: &mut String) {
             "\n**Not moved**\n\n| Alias | Stays on | Why |\n|---|---|---|"
         );
         for s in &x.skipped {
-            let _ = writeln!(md, "| `{}` | `{}` | {} |", s.alias, s.version, s.reason);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                code(&s.alias),
+                code(&s.version),
+                text(&s.reason)
+            );
         }
     }
     if let (Some(pr), Some(alias)) = (x.pull_request, &x.preview_alias)
@@ -92,9 +104,11 @@ pub(super) fn sections(report: &Report, md: &mut String) {
     {
         let _ = writeln!(
             md,
-            "\n**Preview of pull request #{pr}** on alias `{alias}`\n"
+            "\n**Preview of pull request #{pr}** on alias {}\n",
+            code(alias)
         );
-        let _ = writeln!(md, "```sh\n{}\n```", invoke_lines(report, alias).join("\n"));
+        let lines = invoke_lines(report, alias).join("\n");
+        let _ = write!(md, "{}", crate::markdown::block(&lines, "sh"));
     }
     if let Some(r) = &x.removal {
         removal(r, x.pull_request, report.status == Status::Planned, md);
@@ -147,12 +161,12 @@ fn github(g: &GitHubNotes, md: &mut String) {
         let _ = writeln!(md, "Pull request comment {what}: {url}  ");
     }
     if let Some(why) = &g.comment_skipped {
-        let _ = writeln!(md, "No pull request comment was posted: {why}  ");
+        let _ = writeln!(md, "No pull request comment was posted: {}  ", text(why));
     }
     if let Some((env, state)) = &g.deployment {
         let _ = writeln!(md, "GitHub deployment `{env}`: {state}  ");
     }
     if let Some(why) = &g.deployment_skipped {
-        let _ = writeln!(md, "No GitHub deployment was recorded: {why}  ");
+        let _ = writeln!(md, "No GitHub deployment was recorded: {}  ", text(why));
     }
 }

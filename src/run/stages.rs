@@ -137,17 +137,30 @@ pub(super) async fn code_location(
         plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
     match (s3, &packaged.info) {
         (Some((s3, target)), Some(info)) if needs_code => {
-            let obj = s3
+            let object = s3
                 .put_package(target, function, &packaged.zip, info, metadata)
                 .await?;
-            report.s3_uri = Some(obj.uri());
-            Ok(PackageAt::S3 {
-                bucket: obj.bucket,
-                key: obj.key,
-            })
+            report.s3_uri = Some(object.uri());
+            let previous = match plan.previous_code_sha256.as_deref().and_then(hex_of) {
+                Some(hex) if hex != info.sha256_hex => {
+                    s3.earlier_package(target, function, &hex).await?
+                }
+                _ => None,
+            };
+            Ok(PackageAt::S3 { object, previous })
         }
         _ => Ok(PackageAt::File(packaged.zip.clone())),
     }
+}
+
+/// The hex form of a base64 SHA-256 (Lambda's CodeSha256), as package keys use it.
+fn hex_of(code_sha256: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(code_sha256)
+        .ok()
+        .filter(|d| d.len() == 32)?;
+    Some(raw.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Puts what the apply step did into the report; aliases it held back become warnings.

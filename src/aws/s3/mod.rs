@@ -44,11 +44,14 @@ impl Default for UploadOptions {
     }
 }
 
-/// A bucket and key.
+/// A bucket and key, and the object version when the bucket keeps versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Object {
     pub bucket: String,
     pub key: String,
+    /// The version that was uploaded and checked (versioned buckets only): Lambda is
+    /// pointed at it, so a later write to the key cannot change what is deployed.
+    pub version: Option<String>,
 }
 
 impl S3Object {
@@ -57,6 +60,7 @@ impl S3Object {
         Self {
             bucket: bucket.to_string(),
             key: format!("{prefix}{name}/{sha256_hex}.zip"),
+            version: None,
         }
     }
 
@@ -120,12 +124,23 @@ pub struct Head {
     pub size: u64,
     pub checksum_sha256: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    pub version_id: Option<String>,
 }
 
 /// An S3 client.
 #[derive(Debug, Clone)]
 pub struct S3 {
     client: Client,
+    /// The account every bucket must belong to (ExpectedBucketOwner on every call), so
+    /// a bucket name taken over by another account is refused, not written to or read.
+    owner: Option<String>,
+}
+
+/// The account id in an ARN (`arn:aws:<service>:<region>:<account>:…`).
+pub fn account_of(arn: &str) -> Option<String> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| account.to_string())
 }
 
 fn custom_endpoint() -> bool {
@@ -196,7 +211,18 @@ impl S3 {
             .build();
         Self {
             client: Client::from_conf(conf),
+            owner: None,
         }
+    }
+
+    /// The same client, requiring every bucket to belong to `account`.
+    pub fn owned_by(mut self, account: Option<String>) -> Self {
+        self.owner = account;
+        self
+    }
+
+    pub(super) fn owner(&self) -> Option<String> {
+        self.owner.clone()
     }
 
     /// Checks that `bucket` exists and is in `region` (read-only; before any change).
@@ -205,6 +231,7 @@ impl S3 {
             .client
             .get_bucket_location()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
             .send()
             .await
         {
@@ -248,6 +275,7 @@ impl S3 {
             .head_object()
             .bucket(&obj.bucket)
             .key(&obj.key)
+            .set_expected_bucket_owner(self.owner())
             .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
@@ -259,6 +287,7 @@ impl S3 {
                     .metadata()
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default(),
+                version_id: h.version_id().map(str::to_string),
             })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(AwsError::from_sdk("HeadObject", &obj.uri(), e, |_| {
@@ -276,7 +305,7 @@ impl S3 {
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
-    ) -> Result<Uploaded, S3Error> {
+    ) -> Result<(Uploaded, Option<String>), S3Error> {
         let read_err = |source| S3Error::Read {
             path: file.path.to_path_buf(),
             source,
@@ -309,7 +338,7 @@ impl S3 {
             && matches(&h)
         {
             tracing::info!(uri = %obj.uri(), "package already in S3 with the same checksum; not uploading");
-            return Ok(Uploaded::AlreadyThere);
+            return Ok((Uploaded::AlreadyThere, h.version_id));
         }
         let how = if file.size <= opts.part_size {
             self.put_single(obj, file, metadata).await?;
@@ -319,7 +348,7 @@ impl S3 {
             Uploaded::Multipart { parts }
         };
         match self.head(obj).await? {
-            Some(h) if matches(&h) => Ok(how),
+            Some(h) if matches(&h) => Ok((how, h.version_id)),
             Some(h) => Err(S3Error::Verify {
                 uri: obj.uri(),
                 reason: format!(
@@ -346,7 +375,7 @@ impl S3 {
         info: &PackageInfo,
         metadata: &BTreeMap<String, String>,
     ) -> Result<S3Object, S3Error> {
-        let obj =
+        let mut obj =
             S3Object::content_addressed(&target.bucket, &target.prefix, name, &info.sha256_hex);
         let file = LocalFile {
             path: zip,
@@ -355,11 +384,31 @@ impl S3 {
         };
         let mut metadata = metadata.clone();
         metadata.insert("sha256".to_string(), info.sha256_hex.clone());
-        let how = self
+        let (how, version) = self
             .put_file(&obj, &file, &metadata, UploadOptions::default())
             .await?;
-        tracing::info!(uri = %obj.uri(), ?how, "package in S3");
+        obj.version = version;
+        tracing::info!(uri = %obj.uri(), ?how, version = ?obj.version, "package in S3");
         Ok(obj)
+    }
+
+    /// The package with this SHA-256 (hex) from an earlier deploy, when it is still at
+    /// its content-addressed key and its recorded digest is that one: the code to put
+    /// back when a deploy must be undone.
+    pub async fn earlier_package(
+        &self,
+        target: &S3Target,
+        name: &str,
+        sha256_hex: &str,
+    ) -> Result<Option<S3Object>, AwsError> {
+        let mut obj = S3Object::content_addressed(&target.bucket, &target.prefix, name, sha256_hex);
+        match self.head(&obj).await? {
+            Some(h) if h.metadata.get("sha256").map(String::as_str) == Some(sha256_hex) => {
+                obj.version = h.version_id;
+                Ok(Some(obj))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn put_single(
@@ -393,6 +442,7 @@ impl S3 {
             .put_object()
             .bucket(&obj.bucket)
             .key(&obj.key)
+            .set_expected_bucket_owner(self.owner())
             .content_type("application/zip")
             .content_length(size as i64)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
@@ -485,5 +535,15 @@ mod tests {
     fn keys_are_content_addressed() {
         let o = S3Object::content_addressed("b", "lambda-deploy/", "fn", "abc");
         assert_eq!(o.uri(), "s3://b/lambda-deploy/fn/abc.zip");
+    }
+
+    #[test]
+    fn accounts_come_from_arns() {
+        let f = "arn:aws:lambda:eu-west-1:123456789012:function:hello";
+        assert_eq!(account_of(f).as_deref(), Some("123456789012"));
+        let r = "arn:aws:iam::210987654321:role/app";
+        assert_eq!(account_of(r).as_deref(), Some("210987654321"));
+        assert_eq!(account_of("hello"), None);
+        assert_eq!(account_of("arn:aws:iam::12ab:role/x"), None);
     }
 }

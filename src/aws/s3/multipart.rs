@@ -25,6 +25,7 @@ impl S3 {
             .client
             .create_multipart_upload()
             .bucket(&obj.bucket)
+            .set_expected_bucket_owner(self.owner())
             .key(&obj.key)
             .content_type("application/zip")
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
@@ -63,6 +64,7 @@ impl S3 {
                     .client
                     .complete_multipart_upload()
                     .bucket(&obj.bucket)
+                    .set_expected_bucket_owner(self.owner())
                     .key(&obj.key)
                     .upload_id(&upload_id)
                     .multipart_upload(
@@ -105,7 +107,7 @@ impl S3 {
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..opts.concurrency.max(1).min(parts as usize) {
             let (client, next) = (self.client.clone(), next.clone());
-            let (obj, upload_id) = (obj.clone(), upload_id.to_string());
+            let (obj, upload_id, owner) = (obj.clone(), upload_id.to_string(), self.owner());
             let (path, size) = (file.path.to_path_buf(), file.size);
             workers.spawn(async move {
                 let mut done = Vec::new();
@@ -129,6 +131,7 @@ impl S3 {
                     let out = client
                         .upload_part()
                         .bucket(&obj.bucket)
+                        .set_expected_bucket_owner(owner.clone())
                         .key(&obj.key)
                         .upload_id(&upload_id)
                         .part_number(number as i32)
@@ -179,6 +182,7 @@ impl S3 {
             .client
             .abort_multipart_upload()
             .bucket(&obj.bucket)
+            .set_expected_bucket_owner(self.owner())
             .key(&obj.key)
             .upload_id(upload_id)
             .send()
