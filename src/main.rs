@@ -59,6 +59,66 @@ fn cancelled(config: &Config, in_actions: bool, c: cancel::Cancelled) -> ! {
     std::process::exit(i32::from(err.exit_code()))
 }
 
+/// The deploy command: context, inputs, the run, then outputs or the failure.
+fn deploy(flags: Vec<(String, String)>, format: Format) -> ExitCode {
+    let ctx = match GitHubContext::from_env(|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            return fail(
+                std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+                &Error::Context(e),
+            );
+        }
+    };
+    let (raw, unknown) = cli::raw_inputs(flags);
+    lambda_deploy::output::mask_secrets(ctx.in_actions, &raw);
+    for var in unknown {
+        gha::annotate(
+            ctx.in_actions,
+            Level::Warning,
+            "lambda-deploy: unknown input",
+            &format!("{var} is not an input of lambda-deploy and was ignored; check its spelling"),
+        );
+    }
+    let base = std::env::current_dir().unwrap_or_default();
+    let rule = lambda_deploy::targets::package_rule(&ctx);
+    let config = match Config::from_raw_with(&raw, &base, rule) {
+        Ok(c) => c,
+        Err(e) => return fail(ctx.in_actions, &Error::Config(e)),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let (c, in_actions) = (config.clone(), ctx.in_actions);
+        if let Err(e) = cancel::listen(move |done| cancelled(&c, in_actions, done)) {
+            tracing::warn!(error = %e, "cannot handle SIGTERM/SIGINT; a cancelled job will be killed");
+        }
+        run::deploy(&config, &ctx).await
+    });
+    if cancel::received().is_some() {
+        // The signal's handler is cleaning up, and ends the process when done.
+        runtime.block_on(std::future::pending::<()>());
+    }
+    match result {
+        Ok(report) => match lambda_deploy::output::publish(&report, &config, &ctx, format) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(ctx.in_actions, &e),
+        },
+        Err(e) => {
+            lambda_deploy::output::failure_summary(&config, &e);
+            fail(ctx.in_actions, &e)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let invocation = match cli::parse(std::env::args_os()) {
         Ok(i) => i,
@@ -85,67 +145,6 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(false, &Error::Package(e)),
         },
-        Invocation::Deploy { flags, format } => {
-            let ctx = match GitHubContext::from_env(|k| std::env::var(k).ok()) {
-                Ok(c) => c,
-                Err(e) => {
-                    return fail(
-                        std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-                        &Error::Context(e),
-                    );
-                }
-            };
-            let (raw, unknown) = cli::raw_inputs(flags);
-            lambda_deploy::output::mask_secrets(ctx.in_actions, &raw);
-            for var in unknown {
-                gha::annotate(
-                    ctx.in_actions,
-                    Level::Warning,
-                    "lambda-deploy: unknown input",
-                    &format!(
-                        "{var} is not an input of lambda-deploy and was ignored; check its spelling"
-                    ),
-                );
-            }
-            let base = std::env::current_dir().unwrap_or_default();
-            let rule = lambda_deploy::targets::package_rule(&ctx);
-            let config = match Config::from_raw_with(&raw, &base, rule) {
-                Ok(c) => c,
-                Err(e) => return fail(ctx.in_actions, &Error::Config(e)),
-            };
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let result = runtime.block_on(async {
-                let (c, in_actions) = (config.clone(), ctx.in_actions);
-                if let Err(e) = cancel::listen(move |done| cancelled(&c, in_actions, done)) {
-                    tracing::warn!(error = %e, "cannot handle SIGTERM/SIGINT; a cancelled job will be killed");
-                }
-                run::deploy(&config, &ctx).await
-            });
-            if cancel::received().is_some() {
-                // The signal's handler is cleaning up, and ends the process when done.
-                runtime.block_on(std::future::pending::<()>());
-            }
-            match result {
-                Ok(report) => {
-                    match lambda_deploy::output::publish(&report, &config, &ctx, format) {
-                        Ok(()) => ExitCode::SUCCESS,
-                        Err(e) => fail(ctx.in_actions, &e),
-                    }
-                }
-                Err(e) => {
-                    lambda_deploy::output::failure_summary(&config, &e);
-                    fail(ctx.in_actions, &e)
-                }
-            }
-        }
+        Invocation::Deploy { flags, format } => deploy(flags, format),
     }
 }
