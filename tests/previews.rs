@@ -188,33 +188,61 @@ fn older_tag_after_a_newer_one_does_not_move_v1_backwards() {
     assert!(run.stderr().contains(why), "{}", run.stderr());
 }
 
-fn url_statements(name: &str) -> Vec<String> {
+/// Whether an SDK error is Lambda's "not found": the only error a helper may read as
+/// "nothing there"; any other error fails the test instead of passing as empty.
+fn not_found<E, R>(e: &aws_sdk_lambda::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .is_some_and(|s| s.code() == Some("ResourceNotFoundException"))
+}
+
+/// The function's resource policy (unqualified); `Null` only when it has none.
+fn policy(name: &str) -> Value {
     support::block(async {
-        let Ok(p) = lambda().get_policy().function_name(name).send().await else {
-            return Vec::new();
-        };
-        let doc: Value = serde_json::from_str(p.policy().unwrap_or("{}")).unwrap_or_default();
-        doc["Statement"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|s| format!("{} {}", s["Sid"].as_str().unwrap_or(""), s["Action"]))
-            .collect()
+        match lambda().get_policy().function_name(name).send().await {
+            Ok(p) => serde_json::from_str(p.policy().expect("policy text")).expect("policy JSON"),
+            Err(e) if not_found(&e) => Value::Null,
+            Err(e) => panic!("GetPolicy {name}: {e:?}"),
+        }
     })
 }
 
-fn url_of(name: &str, qualifier: &str) -> Option<String> {
+fn url_statements(name: &str) -> Vec<String> {
+    let doc = policy(name);
+    if doc.is_null() {
+        return Vec::new();
+    }
+    doc["Statement"]
+        .as_array()
+        .expect("a policy has statements")
+        .iter()
+        .map(|s| format!("{} {}", s["Sid"].as_str().expect("sid"), s["Action"]))
+        .collect()
+}
+
+fn url_config(name: &str, qualifier: &str) -> Option<(String, String)> {
     support::block(async {
-        lambda()
+        match lambda()
             .get_function_url_config()
             .function_name(name)
             .qualifier(qualifier)
             .send()
             .await
-            .ok()
-            .map(|c| c.function_url().to_string())
+        {
+            Ok(c) => Some((
+                c.function_url().to_string(),
+                c.auth_type().as_str().to_string(),
+            )),
+            Err(e) if not_found(&e) => None,
+            Err(e) => panic!("GetFunctionUrlConfig {name}:{qualifier}: {e:?}"),
+        }
     })
+}
+
+fn url_of(name: &str, qualifier: &str) -> Option<String> {
+    url_config(name, qualifier).map(|(url, _)| url)
 }
 
 #[test]
@@ -339,11 +367,31 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(sync.out("function-url"), url, "the URL stays the same");
 
     // The same push again: nothing changes, and no second URL is created.
-    let again = run_as("pull-request-synchronize.json", &inputs, Some(&github), &[]);
+    let proxy = support::faults::FaultProxy::for_lambda();
+    let before_again = (policy(&name), url_config(&name, "pr-12"));
+    let again = run_as(
+        "pull-request-synchronize.json",
+        &inputs,
+        Some(&github),
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+    );
     again.assert_ok();
     assert_eq!(again.out("status"), "unchanged");
     assert_eq!(again.out("function-url"), url);
-    assert_eq!(url_of(&name, "pr-12").as_deref(), Some(url.as_str()));
+    assert_eq!(
+        (policy(&name), url_config(&name, "pr-12")),
+        before_again
+    );
+    let writes: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, _)| m != "GET")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "a re-run writes nothing to Lambda (no AddPermission, no UpdateFunctionUrlConfig): {writes:?}"
+    );
+
 
     // A dry run of the close says what would go and changes nothing, on AWS or GitHub.
     let before = (snapshot(&name), github.received().len());
@@ -483,9 +531,17 @@ fn forbidden_github_gives_a_warning_and_the_preview_still_deploys() {
         "{}",
         run.summary
     );
-    assert!(
-        !github.received().iter().any(|s| s.method == "PATCH"),
-        "nothing was written"
+    // Every write was attempted once and refused: none went anywhere else.
+    let writes: Vec<String> = github
+        .received()
+        .iter()
+        .filter(|s| s.method != "GET")
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(
+        writes,
+        vec![format!("POST /repos/{OWNER_REPO}/deployments")],
+        "nothing was written but the refused deployment"
     );
 }
 
@@ -536,25 +592,7 @@ fn comment_false_posts_no_comment_but_records_the_deployment() {
 }
 
 fn url_auth(name: &str, qualifier: &str) -> Option<String> {
-    support::block(async {
-        lambda()
-            .get_function_url_config()
-            .function_name(name)
-            .qualifier(qualifier)
-            .send()
-            .await
-            .ok()
-            .map(|c| c.auth_type().as_str().to_string())
-    })
-}
-
-fn policy(name: &str) -> Value {
-    support::block(async {
-        let Ok(p) = lambda().get_policy().function_name(name).send().await else {
-            return Value::Null;
-        };
-        serde_json::from_str(p.policy().unwrap_or("{}")).unwrap_or_default()
-    })
+    url_config(name, qualifier).map(|(_, auth)| auth)
 }
 
 #[test]
