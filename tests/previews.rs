@@ -249,6 +249,7 @@ fn url_of(name: &str, qualifier: &str) -> Option<String> {
 fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     let github = FakeGitHub::start();
     let name = unique("preview");
+    let preview = format!("{name}-pr-12");
     let dir = example_copy("python-hello");
     let (d, role) = (path_str(dir.path()), role());
     let marker = format!("<!-- lambda-deploy:{name} -->");
@@ -268,7 +269,8 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert!(github.received().is_empty(), "a push is no pull request");
     let live_statements = url_statements(&name);
 
-    // Opened: version 2 on pr-12 with a public URL; one comment, one deployment.
+    // Opened: the preview function's version 1 on pr-12 with a public URL; one comment,
+    // one deployment; production keeps what it had.
     github.reset();
     github.comments_page(12, vec![comment(7, "LGTM")]);
     github.comment_writes(12, 1001);
@@ -277,13 +279,15 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     let opened = run_as("pull-request-opened.json", &inputs, Some(&github), &[]);
     opened.assert_ok();
     assert_no_secret(&opened);
-    assert_eq!(aliases(&name), pairs(&[("live", "1"), ("pr-12", "2")]));
+    assert_eq!(aliases(&name), pairs(&[("live", "1")]));
+    assert_eq!(aliases(&preview), pairs(&[("pr-12", "1")]));
     assert_eq!(opened.out("status"), "deployed");
     assert_eq!(opened.out("aliases"), "pr-12");
     let url = opened.out("function-url").to_string();
     assert!(url.starts_with("http"), "function-url output: {url:?}");
-    assert_eq!(url_of(&name, "pr-12").as_deref(), Some(url.as_str()));
-    let statements = url_statements(&name);
+    assert_eq!(url_of(&preview, "pr-12").as_deref(), Some(url.as_str()));
+    assert_eq!(url_statements(&name), live_statements);
+    let statements = url_statements(&preview);
     for want in [
         "lambda-deploy-url-pr-12 \"lambda:InvokeFunctionUrl\"".to_string(),
         "lambda-deploy-url-invoke-pr-12 \"lambda:InvokeFunction\"".to_string(),
@@ -308,10 +312,11 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     for want in [
         marker.as_str(),
         "Preview of",
-        "| Version | `2` |",
+        "| Version | `1` |",
         "| Alias | `pr-12` |",
+        &format!("| Function | `{preview}` |"),
         &format!("| URL | {url} |"),
-        &format!("aws lambda invoke --function-name {name}:pr-12"),
+        &format!("aws lambda invoke --function-name {preview}:pr-12"),
         &format!("curl -sS {url}"),
         "[`a1b2c3d`](https://github.com/octo-org/hello-lambda/commit/a1b2c3d4e5f60718293a4b5c6d7e8f9012345678)",
         opened.out("code-sha256"),
@@ -333,7 +338,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
         opened.summary
     );
 
-    // Synchronize: version 3; the comment (found on page 2) is updated, not repeated.
+    // Synchronize: version 2; the comment (found on page 2) is updated, not repeated.
     github.reset();
     github.comments_two_pages(12, vec![comment(7, "LGTM")], vec![comment(1001, &body)]);
     github.comment_writes(12, 1001);
@@ -342,7 +347,8 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     let sync = run_as("pull-request-synchronize.json", &inputs, Some(&github), &[]);
     sync.assert_ok();
     assert_no_secret(&sync);
-    assert_eq!(aliases(&name), pairs(&[("live", "1"), ("pr-12", "3")]));
+    assert_eq!(aliases(&preview), pairs(&[("pr-12", "2")]));
+    assert_eq!(aliases(&name), pairs(&[("live", "1")]));
     let seen = github.received();
     authorized(&seen);
     assert_eq!(
@@ -361,14 +367,14 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
         .unwrap_or_default()
         .to_string();
     assert!(
-        updated.contains("| Version | `3` |") && updated.starts_with(&marker),
+        updated.contains("| Version | `2` |") && updated.starts_with(&marker),
         "{updated}"
     );
     assert_eq!(sync.out("function-url"), url, "the URL stays the same");
 
     // The same push again: nothing changes, and no second URL is created.
     let proxy = support::faults::FaultProxy::for_lambda();
-    let before_again = (policy(&name), url_config(&name, "pr-12"));
+    let before_again = (policy(&preview), url_config(&preview, "pr-12"));
     let again = run_as(
         "pull-request-synchronize.json",
         &inputs,
@@ -379,7 +385,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(again.out("status"), "unchanged");
     assert_eq!(again.out("function-url"), url);
     assert_eq!(
-        (policy(&name), url_config(&name, "pr-12")),
+        (policy(&preview), url_config(&preview, "pr-12")),
         before_again
     );
     let writes: Vec<_> = proxy
@@ -392,9 +398,8 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
         "a re-run writes nothing to Lambda (no AddPermission, no UpdateFunctionUrlConfig): {writes:?}"
     );
 
-
     // A dry run of the close says what would go and changes nothing, on AWS or GitHub.
-    let before = (snapshot(&name), github.received().len());
+    let before = (snapshot(&name), snapshot(&preview), github.received().len());
     let dry = run_as(
         "pull-request-closed.json",
         &[
@@ -407,15 +412,23 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     );
     dry.assert_ok();
     assert_eq!(dry.out("status"), "planned");
-    assert_eq!((snapshot(&name), github.received().len()), before);
+    assert_eq!(
+        (snapshot(&name), snapshot(&preview), github.received().len()),
+        before
+    );
     assert!(
         dry.summary.contains("to remove (dry run, nothing changed)")
-            && dry.summary.contains("versions to delete: `2`, `3`"),
+            && dry
+                .summary
+                .contains(&format!("function `{preview}`: to delete"))
+            && dry.summary.contains("versions to delete: `1`, `2`"),
         "{}",
         dry.summary
     );
 
-    // Closed: no package needed; alias, URL, grants and preview versions go, live stays.
+    // Closed: no package needed; the preview function goes with its alias, URL, grants
+    // and versions; production stays as it was.
+    let production = snapshot(&name);
     github.reset();
     github.comments_page(12, vec![comment(7, "LGTM"), comment(1001, &updated)]);
     github.comment_writes(12, 1001);
@@ -459,24 +472,9 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     closed.assert_ok();
     assert_no_secret(&closed);
     assert_eq!(closed.out("status"), "removed");
-    let s = snapshot(&name);
-    assert_eq!(
-        s.aliases.into_iter().collect::<Vec<_>>(),
-        pairs(&[("live", "1")])
-    );
-    let mut versions = s.versions.clone();
-    versions.retain(|v| v != "$LATEST");
-    assert_eq!(
-        versions,
-        vec!["1".to_string()],
-        "preview versions 2 and 3 are gone"
-    );
-    assert_eq!(url_of(&name, "pr-12"), None, "the URL is gone");
-    assert_eq!(
-        url_statements(&name),
-        live_statements,
-        "the public grants are gone"
-    );
+    assert!(!snapshot(&preview).exists, "the preview function is gone");
+    assert_eq!(snapshot(&name), production, "production is untouched");
+    assert_eq!(url_statements(&name), live_statements);
     let seen = github.received();
     authorized(&seen);
     assert_eq!(
@@ -491,7 +489,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     );
     let last = seen[1].body["body"].as_str().unwrap_or_default();
     assert!(
-        last.contains("removed") && last.contains("`2`, `3`"),
+        last.contains("removed") && last.contains("`1`, `2`") && last.contains(&preview),
         "{last}"
     );
     assert_eq!(seen[3].body["state"], "inactive");
@@ -500,7 +498,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
         closed
             .summary
             .contains("Preview of pull request #12 removed")
-            && closed.summary.contains("versions deleted: `2`, `3`"),
+            && closed.summary.contains("versions deleted: `1`, `2`"),
         "{}",
         closed.summary
     );
@@ -518,7 +516,7 @@ fn forbidden_github_gives_a_warning_and_the_preview_still_deploys() {
     let run = run_as("pull-request-fork.json", &inputs, Some(&github), &[]);
     run.assert_ok();
     assert_no_secret(&run);
-    assert_eq!(aliases(&name), pairs(&[("pr-34", "1")]));
+    assert_eq!(aliases(&format!("{name}-pr-34")), pairs(&[("pr-34", "1")]));
     let stdout = run.stdout();
     assert!(
         stdout.lines().any(|l| l
@@ -556,7 +554,7 @@ fn not_found_from_github_is_a_warning_too() {
     inputs.push(("github-token", TOKEN));
     let run = run_as("pull-request-opened.json", &inputs, Some(&github), &[]);
     run.assert_ok();
-    assert_eq!(aliases(&name), pairs(&[("pr-12", "1")]));
+    assert_eq!(aliases(&format!("{name}-pr-12")), pairs(&[("pr-12", "1")]));
     assert!(
         run.summary
             .contains("No pull request comment was posted: GitHub answered 404 (Not Found)"),
@@ -716,4 +714,133 @@ fn a_preview_with_publish_false_fails_before_any_change() {
         run.stdout()
     );
     assert!(!snapshot(&name).exists, "nothing was created");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hardening: previews in their own function, forks, the sticky comment's author, the
+// release guard and stale function URLs.
+
+/// Whether a logged request path names function `name` itself (not `<name>-pr-12`).
+fn touches(path: &str, name: &str) -> bool {
+    let path = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .replace("%3A", ":");
+    path.split('/')
+        .any(|seg| seg == name || seg.ends_with(&format!(":function:{name}")))
+}
+
+fn production_state(name: &str) -> (support::Snapshot, Value, Option<String>) {
+    (snapshot(name), policy(name), url_of(name, "live"))
+}
+
+#[test]
+fn a_preview_deploys_to_its_own_function_and_never_touches_production() {
+    let github = FakeGitHub::start();
+    let name = unique("isolated");
+    let preview = format!("{name}-pr-12");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.extend([
+        ("alias", "live"),
+        ("function-url", "public"),
+        ("memory-size", "256"),
+        ("environment", "STAGE=main"),
+    ]);
+    run_as("push-branch.json", &inputs, None, &[]).assert_ok();
+    let before = production_state(&name);
+
+    // The pull request changes code, memory and environment; the preview role would have
+    // no right on the production function, and the proxy records every Lambda call.
+    let proxy = support::faults::FaultProxy::for_lambda();
+    write_code(dir.path(), "from the pull request");
+    let mut pr_inputs = base_inputs(&name, &d, &role);
+    pr_inputs.extend([
+        ("alias", "live"),
+        ("function-url", "public"),
+        ("memory-size", "512"),
+        ("environment", "STAGE=pr"),
+        ("github-token", TOKEN),
+        ("comment", "false"),
+    ]);
+    github.deployment_writes(601);
+    let opened = run_as(
+        "pull-request-opened.json",
+        &pr_inputs,
+        Some(&github),
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+    );
+    opened.assert_ok();
+    let requests = proxy.requests();
+    let on_production: Vec<_> = requests.iter().filter(|(_, p)| touches(p, &name)).collect();
+    assert!(
+        on_production.is_empty(),
+        "the preview called the production function: {on_production:?}"
+    );
+    assert!(!requests.is_empty(), "the preview went through the proxy");
+    assert_eq!(production_state(&name), before, "production is untouched");
+
+    let p = snapshot(&preview);
+    assert!(p.exists, "the preview function {preview} was created");
+    assert_eq!(p.memory_size, Some(512));
+    assert_eq!(p.environment.get("STAGE").map(String::as_str), Some("pr"));
+    assert_eq!(aliases(&preview), pairs(&[("pr-12", "1")]));
+    assert!(
+        opened
+            .out("function-arn")
+            .ends_with(&format!(":function:{preview}")),
+        "function-arn is the preview's: {}",
+        opened.out("function-arn")
+    );
+    let url = opened.out("function-url").to_string();
+    assert_eq!(url_of(&preview, "pr-12").as_deref(), Some(url.as_str()));
+    let seen = github.received();
+    assert_eq!(seen[1].body["environment_url"], url.as_str());
+
+    // Closing deletes the preview function (URL and grants with it); production stays.
+    github.reset();
+    github.mount(
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path(format!(
+                "/repos/{OWNER_REPO}/deployments"
+            )))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                    support::github::deployment(
+                        601,
+                        "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+                        &format!("preview-pr-12-{name}")
+                    )
+                ])),
+            ),
+    );
+    github.statuses();
+    proxy.clear_log();
+    let closed = run_as(
+        "pull-request-closed.json",
+        &[
+            ("function-name", name.as_str()),
+            ("github-token", TOKEN),
+            ("comment", "false"),
+        ],
+        Some(&github),
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+    );
+    closed.assert_ok();
+    assert_eq!(closed.out("status"), "removed");
+    assert!(!snapshot(&preview).exists, "the preview function is gone");
+    let on_production: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(_, p)| touches(p, &name))
+        .collect();
+    assert!(on_production.is_empty(), "{on_production:?}");
+    assert_eq!(production_state(&name), before, "production is untouched");
+    let seen = github.received();
+    assert_eq!(
+        seen.last().map(|s| s.body["state"].clone()),
+        Some(Value::from("inactive"))
+    );
 }

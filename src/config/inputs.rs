@@ -146,7 +146,7 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "preview",
         Some("auto"),
-        "`auto`: pull requests deploy to alias pr-<N>, removed when the PR closes; or `false`",
+        "`auto`: pull requests deploy to their own function <function-name>-pr-<N>, deleted when the PR closes; or `false`",
     ),
     input(
         "function-url",

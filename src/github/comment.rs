@@ -16,6 +16,16 @@ pub fn marker(function: &str) -> String {
     format!("<!-- lambda-deploy:{function} -->")
 }
 
+/// The function a comment and a preview environment are named after: the production
+/// function, also for a preview run deployed to `<name>-pr-<N>`.
+pub fn sticky_name(report: &Report) -> &str {
+    report
+        .extra
+        .preview_of
+        .as_deref()
+        .unwrap_or(&report.function_name)
+}
+
 /// An issue comment, as much of it as is read here.
 #[derive(Debug, Deserialize)]
 struct IssueComment {
@@ -109,7 +119,8 @@ pub fn render(report: &Report, pr: u64) -> String {
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
     let x = &report.extra;
-    let mut md = marker(&report.function_name);
+    let shown = sticky_name(report);
+    let mut md = marker(shown);
     md.push('\n');
     let alias = x
         .preview_alias
@@ -123,17 +134,18 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
     };
 
     if let Some(r) = &x.removal {
-        let _ = writeln!(
-            md,
-            "### λ Preview of `{}` for #{pr}: removed\n",
-            report.function_name
-        );
+        let _ = writeln!(md, "### λ Preview of `{shown}` for #{pr}: removed\n");
         let _ = writeln!(
             md,
             "The pull request was closed, so its preview was taken down.\n"
         );
         let _ = writeln!(md, "| | |\n|---|---|");
-        let _ = writeln!(md, "| Function | `{}` |", report.function_name);
+        let function_state = if r.function_deleted {
+            format!("`{}` deleted", r.function)
+        } else {
+            format!("`{}`", report.function_name)
+        };
+        let _ = writeln!(md, "| Function | {function_state} |");
         let alias_state = match &r.alias_version {
             Some(v) => format!("`{}` deleted (served version `{v}`)", r.alias),
             None => format!("`{}` was already gone", r.alias),
@@ -167,7 +179,7 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             Status::Removed => "removed",
         };
         let title = if x.preview_alias.is_some() {
-            format!("Preview of `{}` for #{pr}: {state}", report.function_name)
+            format!("Preview of `{shown}` for #{pr}: {state}")
         } else {
             format!("`{}` {state}", report.function_name)
         };

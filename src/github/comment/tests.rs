@@ -10,8 +10,8 @@ use crate::report::{GitHubNotes, Provenance, Report, ReportExtra, Status};
 fn base() -> Report {
     Report {
         status: Status::Deployed,
-        function_name: "hello".into(),
-        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into()),
+        function_name: "hello-pr-12".into(),
+        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello-pr-12".into()),
         created: false,
         version: Some("7".into()),
         published: true,
@@ -48,6 +48,7 @@ fn base() -> Report {
         extra: ReportExtra {
             pull_request: Some(12),
             preview_alias: Some("pr-12".into()),
+            preview_of: Some("hello".into()),
             release: None,
             url_auth: Some(FunctionUrl::Public),
             skipped: Vec::new(),
@@ -76,11 +77,14 @@ fn removed() -> Report {
     r.code_sha256 = String::new();
     r.code_size = 0;
     r.extra.removal = Some(Removal {
+        function: "hello-pr-12".into(),
+        function_deleted: true,
         alias: "pr-12".into(),
         alias_version: Some("7".into()),
         url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
-        versions_deleted: vec!["6".into(), "7".into()],
-        versions_kept: vec![("5".into(), "live".into())],
+        versions_deleted: vec!["1".into(), "2".into()],
+        versions_kept: Vec::new(),
+        kept_because: None,
     });
     r.extra.github = Some(GitHubNotes {
         comment: None,
@@ -93,6 +97,8 @@ fn removed() -> Report {
 
 fn release() -> Report {
     let mut r = base();
+    r.function_name = "hello".into();
+    r.function_arn = Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into());
     r.aliases = vec!["live".into(), "v1-2-4".into(), "v1-2".into()];
     r.moved = vec![
         Moved {
