@@ -109,6 +109,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let started = Instant::now();
     let actions = ctx.in_actions;
     let targets = targets::compute(&Rules::from(config), ctx)?;
+    targets::check_fork(config.allow_forks, ctx, &targets.mode)?;
     for w in &targets.warnings {
         gha::annotate(actions, Level::Warning, "lambda-deploy", w);
     }

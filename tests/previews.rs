@@ -844,3 +844,39 @@ fn a_preview_deploys_to_its_own_function_and_never_touches_production() {
         Some(Value::from("inactive"))
     );
 }
+
+#[test]
+fn a_fork_under_pull_request_target_is_refused_before_any_aws_call() {
+    let name = unique("fork");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let inputs = base_inputs(&name, &d, &role);
+    let proxy = support::faults::FaultProxy::for_lambda();
+    let target = [
+        ("GITHUB_EVENT_NAME", "pull_request_target"),
+        ("AWS_ENDPOINT_URL", proxy.url.as_str()),
+    ];
+    let run = run_as("pull-request-fork.json", &inputs, None, &target);
+    assert!(!run.ok(), "a fork's code under the base repository's role");
+    let stdout = run.stdout();
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error")
+            && l.contains("pull_request_target")
+            && l.contains("fork")
+            && l.contains("allow-forks")),
+        "{stdout}"
+    );
+    assert!(
+        proxy.log().is_empty(),
+        "no AWS call: {:?}",
+        proxy.requests()
+    );
+    assert!(!snapshot(&name).exists);
+    assert!(!snapshot(&format!("{name}-pr-34")).exists);
+
+    // A workflow that gates on a label or an approval opts in.
+    let mut allowed = inputs.clone();
+    allowed.push(("allow-forks", "true"));
+    run_as("pull-request-fork.json", &allowed, None, &target).assert_ok();
+    assert!(snapshot(&format!("{name}-pr-34")).exists);
+}

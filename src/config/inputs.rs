@@ -149,6 +149,11 @@ pub const INPUTS: &[InputSpec] = &[
         "`auto`: pull requests deploy to their own function <function-name>-pr-<N>, deleted when the PR closes; or `false`",
     ),
     input(
+        "allow-forks",
+        Some("false"),
+        "`true` lets a pull_request_target run deploy a fork's head; only for workflows that gate on a label or an approval",
+    ),
+    input(
         "function-url",
         Some("none"),
         "`none`, `public` or `iam`: a function URL on the preview or alias target",
