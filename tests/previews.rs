@@ -299,13 +299,14 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(
         calls(&seen),
         vec![
+            "GET /user".to_string(),
             format!("GET {comments}"),
             format!("POST {comments}"),
             format!("POST {deployments}"),
             format!("POST {deployments}/501/statuses"),
         ]
     );
-    let body = seen[1].body["body"]
+    let body = seen[2].body["body"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -323,15 +324,15 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     ] {
         assert!(body.contains(want), "comment lacks {want:?}:\n{body}");
     }
-    let dep = &seen[2].body;
+    let dep = &seen[3].body;
     assert_eq!(dep["ref"], "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
     assert_eq!(dep["environment"], env_name.as_str());
     assert_eq!(dep["transient_environment"], true);
     assert_eq!(dep["production_environment"], false);
     assert_eq!(dep["auto_merge"], false);
     assert_eq!(dep["required_contexts"], serde_json::json!([]));
-    assert_eq!(seen[3].body["state"], "success");
-    assert_eq!(seen[3].body["environment_url"], url.as_str());
+    assert_eq!(seen[4].body["state"], "success");
+    assert_eq!(seen[4].body["environment_url"], url.as_str());
     assert!(
         opened.summary.contains("Pull request comment created: https://github.com/octo-org/hello-lambda/pull/12#issuecomment-1001"),
         "{}",
@@ -354,6 +355,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(
         calls(&seen),
         vec![
+            "GET /user".to_string(),
             format!("GET {comments}"),
             format!("GET {comments}"),
             format!("PATCH /repos/{OWNER_REPO}/issues/comments/1001"),
@@ -361,8 +363,8 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
             format!("POST {deployments}/502/statuses"),
         ]
     );
-    assert_eq!(seen[1].query, "per_page=100&page=2");
-    let updated = seen[2].body["body"]
+    assert_eq!(seen[2].query, "per_page=100&page=2");
+    let updated = seen[3].body["body"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -480,6 +482,7 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     assert_eq!(
         calls(&seen),
         vec![
+            "GET /user".to_string(),
             format!("GET {comments}"),
             format!("PATCH /repos/{OWNER_REPO}/issues/comments/1001"),
             format!("GET {deployments}"),
@@ -487,13 +490,13 @@ fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
             format!("POST {deployments}/501/statuses"),
         ]
     );
-    let last = seen[1].body["body"].as_str().unwrap_or_default();
+    let last = seen[2].body["body"].as_str().unwrap_or_default();
     assert!(
         last.contains("removed") && last.contains("`1`, `2`") && last.contains(&preview),
         "{last}"
     );
-    assert_eq!(seen[3].body["state"], "inactive");
     assert_eq!(seen[4].body["state"], "inactive");
+    assert_eq!(seen[5].body["state"], "inactive");
     assert!(
         closed
             .summary
