@@ -305,7 +305,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         &mut report,
     )
     .await?;
-    let ours = OrderKey::from_description(&description);
+    let ours = OrderKey::of_run(ctx);
     let outcome: Outcome = deploy::apply(
         &lambda,
         config,

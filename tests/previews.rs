@@ -883,3 +883,88 @@ fn a_fork_under_pull_request_target_is_refused_before_any_aws_call() {
     run_as("pull-request-fork.json", &allowed, None, &target).assert_ok();
     assert!(snapshot(&format!("{name}-pr-34")).exists);
 }
+
+#[test]
+fn a_branch_release_on_unchanged_code_still_guards_v1_against_a_lower_backport() {
+    let name = unique("relguard");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("alias", "live"));
+    // main publishes version 1; the v1.3.0 tag on the same code reuses it.
+    run_as("push-branch.json", &inputs, None, &[]).assert_ok();
+    let tag = |t: &str| format!("refs/tags/{t}");
+    let v130 = tag("v1.3.0");
+    run_as(
+        "push-tag.json",
+        &inputs,
+        None,
+        &[("GITHUB_REF", v130.as_str())],
+    )
+    .assert_ok();
+    assert_eq!(
+        aliases(&name)
+            .iter()
+            .find(|a| a.0 == "v1")
+            .map(|a| a.1.as_str()),
+        Some("1")
+    );
+    // A lower backport must not move v1 back.
+    write_code(dir.path(), "backport");
+    let v125 = tag("v1.2.5");
+    let backport = run_as(
+        "push-tag.json",
+        &inputs,
+        None,
+        &[
+            ("GITHUB_REF", v125.as_str()),
+            ("GITHUB_RUN_ID", "8123456799"),
+        ],
+    );
+    backport.assert_ok();
+    let now: std::collections::BTreeMap<_, _> = aliases(&name).into_iter().collect();
+    assert_eq!(now.get("v1").map(String::as_str), Some("1"), "{now:?}");
+    assert_eq!(now.get("v1-2").map(String::as_str), Some("2"), "{now:?}");
+}
+
+#[test]
+fn a_branch_named_like_a_version_is_not_a_release() {
+    let name = unique("v99branch");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("alias", "live"));
+    run_as(
+        "push-branch.json",
+        &inputs,
+        None,
+        &[("GITHUB_REF", "refs/heads/v99.0.0")],
+    )
+    .assert_ok();
+    // v1.2.0 on the same code reuses the branch's version 1.
+    run_as(
+        "push-tag.json",
+        &inputs,
+        None,
+        &[("GITHUB_REF", "refs/tags/v1.2.0")],
+    )
+    .assert_ok();
+    write_code(dir.path(), "1.3");
+    let run = run_as(
+        "push-tag.json",
+        &inputs,
+        None,
+        &[
+            ("GITHUB_REF", "refs/tags/v1.3.0"),
+            ("GITHUB_RUN_ID", "8123456798"),
+        ],
+    );
+    run.assert_ok();
+    let now: std::collections::BTreeMap<_, _> = aliases(&name).into_iter().collect();
+    assert_eq!(
+        now.get("v1").map(String::as_str),
+        Some("2"),
+        "the branch v99.0.0 is no release v99: {now:?}\n{}",
+        run.summary
+    );
+}

@@ -251,6 +251,7 @@ impl Lambda {
             name: name.to_string(),
             version: a.function_version().unwrap_or_default().to_string(),
             revision_id: a.revision_id().map(str::to_string),
+            description: a.description().map(str::to_string),
         }))
     }
 
@@ -506,11 +507,13 @@ impl Lambda {
         })
     }
 
-    /// Points `name` at `version`: creates the alias, or updates it guarded by its revision.
+    /// Points `name` at `version` and sets its `description` (what moved it): creates the
+    /// alias, or updates it guarded by its revision.
     pub async fn point_alias(
         &self,
         name: &str,
         version: &str,
+        description: &str,
         exists: bool,
         revision_id: Option<&str>,
     ) -> Result<(), AwsError> {
@@ -521,6 +524,7 @@ impl Lambda {
                 .function_name(&self.function)
                 .name(name)
                 .function_version(version)
+                .description(description)
                 .set_revision_id(revision_id.map(str::to_string))
                 .send()
                 .await
@@ -540,6 +544,7 @@ impl Lambda {
                 .function_name(&self.function)
                 .name(name)
                 .function_version(version)
+                .description(description)
                 .send()
                 .await
                 .map(|_| ())
