@@ -968,3 +968,146 @@ fn a_branch_named_like_a_version_is_not_a_release() {
         run.summary
     );
 }
+
+#[test]
+fn function_url_none_removes_the_url_lambda_deploy_created() {
+    let name = unique("urlnone");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.extend([("alias", "live"), ("function-url", "public")]);
+    run_as("push-branch.json", &inputs, None, &[]).assert_ok();
+    assert!(url_of(&name, "live").is_some());
+    assert_eq!(alias_statements(&name, "live").len(), 2);
+
+    let mut none = base_inputs(&name, &d, &role);
+    none.extend([("alias", "live"), ("function-url", "none")]);
+    let run = run_as("push-branch.json", &none, None, &[]);
+    run.assert_ok();
+    assert_eq!(url_of(&name, "live"), None, "the URL is no longer wanted");
+    assert!(
+        alias_statements(&name, "live").is_empty(),
+        "{:?}",
+        alias_statements(&name, "live")
+    );
+    assert!(
+        run.summary.contains("the function URL of alias 'live'"),
+        "{}",
+        run.summary
+    );
+
+    // A URL lambda-deploy did not create is never removed.
+    support::block(async {
+        lambda()
+            .create_function_url_config()
+            .function_name(&name)
+            .qualifier("live")
+            .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::AwsIam)
+            .send()
+            .await
+            .expect("url");
+    });
+    run_as("push-branch.json", &none, None, &[]).assert_ok();
+    assert!(url_of(&name, "live").is_some(), "not lambda-deploy's");
+}
+
+#[test]
+fn moving_the_url_to_another_alias_removes_the_old_url_and_grants() {
+    let name = unique("urlmove");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.extend([("alias", "live"), ("function-url", "public")]);
+    run_as("push-branch.json", &inputs, None, &[]).assert_ok();
+    assert!(url_of(&name, "live").is_some());
+
+    // The emulator keeps one URL per function whatever the qualifier, so which alias's URL
+    // was deleted is read on the wire.
+    let proxy = support::faults::FaultProxy::for_lambda();
+    let mut moved = base_inputs(&name, &d, &role);
+    moved.extend([("alias", "prod\nlive"), ("function-url", "public")]);
+    let run = run_as(
+        "push-branch.json",
+        &moved,
+        None,
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+    );
+    run.assert_ok();
+    let url_calls: Vec<String> = proxy
+        .log()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default()
+            )
+        })
+        .filter(|c| c.contains("/url?") && !c.starts_with("GET"))
+        .collect();
+    assert_eq!(
+        url_calls,
+        vec![
+            format!("DELETE /2021-10-31/functions/{name}/url?Qualifier=live"),
+            format!("POST /2021-10-31/functions/{name}/url?Qualifier=prod"),
+        ],
+        "the old alias's URL is deleted, the new one created"
+    );
+    assert_eq!(
+        url_of(&name, "prod").as_deref(),
+        Some(run.out("function-url"))
+    );
+    assert!(
+        alias_statements(&name, "live").is_empty(),
+        "{:?}",
+        alias_statements(&name, "live")
+    );
+    assert_eq!(alias_statements(&name, "prod").len(), 2);
+    assert_eq!(
+        snapshot(&name)
+            .tags
+            .get("lambda-deploy:function-url")
+            .map(String::as_str),
+        Some("prod")
+    );
+}
+
+/// The statement ids in the resource policy of `name:qualifier`; no policy is empty, any
+/// other error fails the test.
+fn alias_statements(name: &str, qualifier: &str) -> Vec<String> {
+    support::block(async {
+        match lambda()
+            .get_policy()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+        {
+            Ok(p) => {
+                let doc: Value =
+                    serde_json::from_str(p.policy().expect("policy text")).expect("policy is JSON");
+                // Lambda keeps one policy per qualifier; the emulator may keep one per
+                // function, so only the statements on this alias count.
+                let on_alias = format!(":{qualifier}");
+                doc["Statement"]
+                    .as_array()
+                    .expect("statements")
+                    .iter()
+                    .filter(|s| {
+                        s["Resource"]
+                            .as_str()
+                            .is_some_and(|r| r.ends_with(&on_alias))
+                    })
+                    .map(|s| s["Sid"].as_str().expect("sid").to_string())
+                    .collect()
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Vec::new()
+            }
+            Err(e) => panic!("GetPolicy {name}:{qualifier}: {e:?}"),
+        }
+    })
+}

@@ -468,6 +468,20 @@ impl Lambda {
             })
     }
 
+    /// Removes one tag; one not there is fine.
+    pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk("UntagResource", &self.resource(), e, |_| ErrorKind::Other)
+            })
+    }
+
     /// Publishes `$LATEST` as a version, only if it still holds `code_sha256` (and, when
     /// given, the revision this run last wrote).
     pub async fn publish(

@@ -75,7 +75,8 @@ pub(super) fn extra(
     }
 }
 
-/// After the aliases are in place: the function URL, then GitHub.
+/// After the aliases are in place: the function URL as `function-url` wants it (and none
+/// that lambda-deploy created elsewhere), then GitHub.
 pub(super) async fn finish(
     lambda: &Lambda,
     config: &Config,
@@ -83,14 +84,39 @@ pub(super) async fn finish(
     targets: &Targets,
     report: &mut Report,
 ) -> Result<(), Error> {
-    if let Some(alias) = &targets.url_alias
-        && config.function_url != FunctionUrl::None
-        && report.aliases.iter().any(|a| a == alias.as_str())
+    let wanted = targets
+        .url_alias
+        .as_ref()
+        .filter(|_| config.function_url != FunctionUrl::None);
+    let legacy = match targets.mode {
+        Mode::Preview { number } => Some(crate::tags::preview_alias(number)),
+        _ => config.aliases.first().cloned(),
+    };
     {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: function URL");
-        let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
-        tracing::info!(url = %done.url, created = done.created, "function URL ready");
-        report.function_url = Some(done.url);
+        let removed = function_url::remove_unwanted(
+            lambda,
+            wanted.map(|a| a.as_str()),
+            legacy.as_ref().map(|a| a.as_str()),
+        )
+        .await?;
+        for alias in removed {
+            report.warnings.push(format!(
+                "the function URL of alias '{alias}' (and its public grants), which lambda-deploy created, was removed: function-url no longer puts it there"
+            ));
+        }
+        if let Some(alias) = wanted
+            && report.aliases.iter().any(|a| a == alias.as_str())
+        {
+            let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
+            tracing::info!(url = %done.url, created = done.created, "function URL ready");
+            if done.created
+                && let Some(arn) = &report.function_arn
+            {
+                function_url::mark(lambda, arn, alias.as_str()).await?;
+            }
+            report.function_url = Some(done.url);
+        }
     }
     let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
     report.extra.github = github::publish(config, ctx, &targets.mode, report).await;
