@@ -849,6 +849,37 @@ fn a_preview_deploys_to_its_own_function_and_never_touches_production() {
 }
 
 #[test]
+fn closing_a_pull_request_never_deletes_a_function_lambda_deploy_did_not_create() {
+    // Someone's own function happens to have the preview's name: it has no preview tag.
+    let name = unique("notmine");
+    let theirs = format!("{name}-pr-12");
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    run_as(
+        "push-branch.json",
+        &base_inputs(&theirs, &d, &role),
+        None,
+        &[],
+    )
+    .assert_ok();
+    let before = snapshot(&theirs);
+    let closed = run_as(
+        "pull-request-closed.json",
+        &[("function-name", name.as_str()), ("comment", "false")],
+        None,
+        &[],
+    );
+    closed.assert_ok();
+    assert_eq!(snapshot(&theirs), before, "their function is untouched");
+    assert!(
+        closed.stdout().lines().any(|l| l.starts_with("::warning")
+            && l.contains("was not created by lambda-deploy as the preview of")),
+        "{}",
+        closed.stdout()
+    );
+}
+
+#[test]
 fn a_fork_under_pull_request_target_is_refused_before_any_aws_call() {
     let name = unique("fork");
     let dir = example_copy("python-hello");
