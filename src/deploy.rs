@@ -306,7 +306,14 @@ pub async fn apply(
         None => None,
     };
 
-    let names: Vec<String> = plan.aliases.iter().map(|a| a.name.clone()).collect();
+    // Aliases already on the version are passed too: each records this run as its mover
+    // when this run is newer than the one recorded (see `crate::order`).
+    let names: Vec<String> = plan
+        .aliases
+        .iter()
+        .map(|a| a.name.clone())
+        .chain(plan.aliases_in_place.iter().cloned())
+        .collect();
     let mut moved = Vec::new();
     let mut held = Vec::new();
     let results = move_aliases(lambda, &names, &version, ours, wait).await?;

@@ -1,6 +1,14 @@
 //! The `function-url` step: give the target alias a function URL (and, for a public one,
 //! the policy statements anyone needs to call it), or take them away again. Every step
 //! reads first, so a re-run changes nothing and a run that stopped half-way is repaired.
+//!
+//! The input is the wanted state: a URL lambda-deploy created on an alias that is no
+//! longer the target (`function-url: none`, or another first `alias`) is removed with its
+//! grants ([`remove_unwanted`]). Only what lambda-deploy created goes: the function's tag
+//! [`URL_TAG`] names the alias whose URL it created, and its grants carry the statement ids
+//! of [`statements`]; a URL someone else made is left in place.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 
@@ -8,6 +16,9 @@ use crate::aws::AwsError;
 use crate::aws::lambda::Lambda;
 use crate::aws::url::UrlGrant;
 use crate::config::FunctionUrl;
+
+/// The function tag naming the alias whose URL lambda-deploy created.
+pub const URL_TAG: &str = "lambda-deploy:function-url";
 
 /// The policy statements lambda-deploy adds for a public URL on `alias`, with their ids.
 pub fn statements(alias: &str) -> [(String, UrlGrant); 2] {
@@ -66,6 +77,61 @@ pub async fn ensure(lambda: &Lambda, alias: &str, mode: FunctionUrl) -> Result<E
         }
     }
     Ok(Ensured { url, created })
+}
+
+/// Records on function `arn` (a version's ARN is fine: tags live on the function) that
+/// lambda-deploy created the URL of `alias`.
+pub async fn mark(lambda: &Lambda, arn: &str, alias: &str) -> Result<(), AwsError> {
+    // arn:partition:lambda:region:account:function:name[:qualifier]
+    let function_arn = arn.split(':').take(7).collect::<Vec<_>>().join(":");
+    let tag = BTreeMap::from([(URL_TAG.to_string(), alias.to_string())]);
+    lambda.tag(&function_arn, &tag).await
+}
+
+/// Removes what lambda-deploy created for a URL that is no longer `wanted` (the alias that
+/// should carry one, `None` for `function-url: none`): the URL of the alias [`URL_TAG`]
+/// names, with its grants. A URL made before that tag existed is recognised by its public
+/// grants, on `legacy` (the alias a URL would have gone on). Returns the aliases whose URL
+/// was removed.
+pub async fn remove_unwanted(
+    lambda: &Lambda,
+    wanted: Option<&str>,
+    legacy: Option<&str>,
+) -> Result<Vec<String>, AwsError> {
+    let Some(function) = lambda.get_function().await? else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    match function.tags.get(URL_TAG).map(String::as_str) {
+        Some(recorded) if Some(recorded) == wanted => {}
+        Some(recorded) => {
+            tracing::info!(
+                alias = recorded,
+                "removing the function URL lambda-deploy created, which is no longer wanted"
+            );
+            remove(lambda, recorded).await?;
+            lambda.untag(&function.arn, URL_TAG).await?;
+            removed.push(recorded.to_string());
+        }
+        None => {
+            let Some(alias) = legacy.filter(|l| Some(*l) != wanted) else {
+                return Ok(removed);
+            };
+            let present = lambda.policy_statement_ids(alias).await?;
+            if statements(alias)
+                .iter()
+                .any(|(sid, _)| present.contains(sid))
+            {
+                tracing::info!(
+                    alias,
+                    "removing the public function URL lambda-deploy created, which is no longer wanted"
+                );
+                remove(lambda, alias).await?;
+                removed.push(alias.to_string());
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Removes the URL of `alias` and the statements lambda-deploy added for it. Returns the

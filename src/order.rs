@@ -12,11 +12,21 @@
 //!
 //! A description without either key (written by hand, by another tool, or by a run outside
 //! GitHub Actions) gives no order: the alias moves, as it always did.
+//!
+//! A version's description says which run published it, not which runs later moved an
+//! alias to it: a release tag on unchanged code reuses a version a branch run published.
+//! So every alias move also records this run's key in the alias's own description
+//! ([`OrderKey::alias_description`]), and the guards read that first
+//! ([`OrderKey::from_alias_description`]); the version's description is only the fallback
+//! for an alias no lambda-deploy run has moved since. This run's own key comes from the
+//! GitHub context ([`OrderKey::of_run`]): only a tag run is a release, never a branch
+//! named like a version (`v99.0.0`).
 
 use std::fmt;
 
 use semver::Version;
 
+use crate::context::{GitHubContext, Trigger};
 use crate::tags;
 
 /// What orders one deploy against another.
@@ -30,8 +40,61 @@ pub struct OrderKey {
 
 const RUNS_MARK: &str = "/actions/runs/";
 const SHA_START: &str = "@ ";
+/// How every alias description lambda-deploy writes starts.
+const MOVED_BY: &str = "lambda-deploy: moved by ";
+/// Longest Lambda alias description.
+const MAX_ALIAS_DESCRIPTION: usize = 256;
 
 impl OrderKey {
+    /// This run's key: the release only when a tag started it, and the run id.
+    pub fn of_run(ctx: &GitHubContext) -> Self {
+        let release = match &ctx.trigger {
+            Trigger::Release { tag } => tags::release_version(tag),
+            _ => None,
+        };
+        let run_id = ctx.run_id.as_deref().and_then(|r| r.parse().ok());
+        Self { release, run_id }
+    }
+
+    /// The description an alias gets when this run moves it:
+    /// `lambda-deploy: moved by release v1.3.0, run 42`, `… moved by run 42`, or
+    /// `… moved by a run without order` (never over Lambda's 256 characters; build
+    /// metadata, which does not order releases, is dropped first).
+    pub fn alias_description(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.release {
+            let mut v = v.clone();
+            if MOVED_BY.len() + v.to_string().len() + 40 > MAX_ALIAS_DESCRIPTION {
+                v.build = semver::BuildMetadata::EMPTY;
+            }
+            if MOVED_BY.len() + v.to_string().len() + 40 <= MAX_ALIAS_DESCRIPTION {
+                parts.push(format!("release v{v}"));
+            }
+        }
+        if let Some(r) = self.run_id {
+            parts.push(format!("run {r}"));
+        }
+        if parts.is_empty() {
+            return format!("{MOVED_BY}a run without order");
+        }
+        format!("{MOVED_BY}{}", parts.join(", "))
+    }
+
+    /// Reads [`OrderKey::alias_description`] back; `None` for a description lambda-deploy
+    /// did not write (the caller falls back to the version's description).
+    pub fn from_alias_description(desc: &str) -> Option<Self> {
+        let rest = desc.strip_prefix(MOVED_BY)?;
+        let mut key = Self::default();
+        for part in rest.split(", ") {
+            if let Some(v) = part.strip_prefix("release v") {
+                key.release = Some(Version::parse(v).ok()?);
+            } else if let Some(r) = part.strip_prefix("run ") {
+                key.run_id = Some(r.parse().ok()?);
+            }
+        }
+        Some(key)
+    }
+
     /// Reads the key from a version description (see the module docs).
     pub fn from_description(desc: &str) -> Self {
         let label = (!desc.starts_with(SHA_START)).then(|| {
@@ -116,6 +179,72 @@ mod tests {
         assert_eq!(key(""), OrderKey::default());
         assert_eq!(key("hand written"), OrderKey::default());
         assert_eq!(key("lambda-deploy 0.1.0"), OrderKey::default());
+    }
+
+    #[test]
+    fn alias_descriptions_round_trip_and_are_told_apart() {
+        let keys = [
+            OrderKey {
+                release: tags::release_version("v1.3.0-rc.1+b.7"),
+                run_id: Some(8123456702),
+            },
+            OrderKey {
+                release: None,
+                run_id: Some(7),
+            },
+            OrderKey {
+                release: tags::release_version("v2.0.0"),
+                run_id: None,
+            },
+            OrderKey::default(),
+        ];
+        for k in keys {
+            let d = k.alias_description();
+            assert!(d.len() <= MAX_ALIAS_DESCRIPTION, "{d}");
+            assert_eq!(OrderKey::from_alias_description(&d), Some(k), "{d}");
+        }
+        assert_eq!(
+            OrderKey {
+                release: tags::release_version("v1.3.0"),
+                run_id: Some(42)
+            }
+            .alias_description(),
+            "lambda-deploy: moved by release v1.3.0, run 42"
+        );
+        // Not ours: a hand-written description, or a version's provenance line.
+        assert_eq!(OrderKey::from_alias_description(""), None);
+        assert_eq!(
+            OrderKey::from_alias_description("v9.0.0 @ 0123456 · https://x/actions/runs/1"),
+            None
+        );
+        let long = OrderKey {
+            release: tags::release_version(&format!("v1.0.0+{}", "b".repeat(300))),
+            run_id: Some(1),
+        };
+        let d = long.alias_description();
+        assert!(d.len() <= MAX_ALIAS_DESCRIPTION, "{d}");
+        assert_eq!(
+            OrderKey::from_alias_description(&d).and_then(|k| k.release),
+            tags::release_version("v1.0.0")
+        );
+    }
+
+    #[test]
+    fn a_branch_named_like_a_version_is_no_release() {
+        use crate::context::GitHubContext;
+        let ctx = |trigger| GitHubContext {
+            trigger,
+            run_id: Some("9".into()),
+            ..GitHubContext::default()
+        };
+        let branch = OrderKey::of_run(&ctx(Trigger::Branch {
+            name: "v99.0.0".into(),
+        }));
+        assert_eq!((branch.release, branch.run_id), (None, Some(9)));
+        let tag = OrderKey::of_run(&ctx(Trigger::Release {
+            tag: "v1.2.3".into(),
+        }));
+        assert_eq!(tag.release, Some(Version::new(1, 2, 3)));
     }
 
     #[test]

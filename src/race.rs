@@ -61,20 +61,35 @@ pub enum AliasResult {
     Held(Held),
 }
 
-/// Reads `name` and decides whether this run may move it off its current version.
+/// The key of the run that last moved `alias`: recorded in the alias's own description, or
+/// for an alias no lambda-deploy run has moved since that was recorded, read from the
+/// description of the version it serves.
+pub async fn mover(lambda: &Lambda, alias: &LiveAlias) -> Result<OrderKey, AwsError> {
+    if let Some(key) = alias
+        .description
+        .as_deref()
+        .and_then(OrderKey::from_alias_description)
+    {
+        return Ok(key);
+    }
+    if alias.version.parse::<u64>().is_err() {
+        return Ok(OrderKey::default());
+    }
+    Ok(match lambda.get_version(&alias.version).await? {
+        Some(v) => OrderKey::from_description(v.description.as_deref().unwrap_or("")),
+        None => OrderKey::default(),
+    })
+}
+
+/// Reads `name` and decides whether this run may move it, or record itself on it.
 async fn check_alias(
     lambda: &Lambda,
     name: &str,
-    version: &str,
     ours: &OrderKey,
 ) -> Result<(Option<LiveAlias>, Option<Held>), AwsError> {
     let current = lambda.get_alias(name).await?;
-    if let Some(c) = &current
-        && c.version != version
-        && c.version.parse::<u64>().is_ok()
-        && let Some(v) = lambda.get_version(&c.version).await?
-    {
-        let theirs = OrderKey::from_description(v.description.as_deref().unwrap_or(""));
+    if let Some(c) = &current {
+        let theirs = mover(lambda, c).await?;
         if let Verdict::Older(why) = verdict(ours, &theirs) {
             let held = Held {
                 name: name.to_string(),
@@ -98,20 +113,31 @@ pub async fn move_alias(
     let mut tries = 0;
     loop {
         tries += 1;
-        let (current, held) = check_alias(lambda, name, version, ours).await?;
+        let (current, held) = check_alias(lambda, name, ours).await?;
+        let already = current.as_ref().is_some_and(|c| c.version == version);
         if let Some(h) = held {
+            if already {
+                // It serves this version already, for a newer run: leave its record.
+                return Ok(AliasResult::Already);
+            }
             tracing::warn!("{}", h.warning());
             return Ok(AliasResult::Held(h));
         }
-        if current.as_ref().is_some_and(|c| c.version == version) {
+        let mark = ours.alias_description();
+        if already && current.as_ref().and_then(|c| c.description.as_deref()) == Some(&mark) {
             return Ok(AliasResult::Already);
         }
         let rev = current.as_ref().and_then(|c| c.revision_id.as_deref());
-        tracing::info!(alias = name, to = version, "moving alias");
+        if already {
+            tracing::info!(alias = name, "recording this run on the alias");
+        } else {
+            tracing::info!(alias = name, to = version, "moving alias");
+        }
         match lambda
-            .point_alias(name, version, current.is_some(), rev)
+            .point_alias(name, version, &mark, current.is_some(), rev)
             .await
         {
+            Ok(()) if already => return Ok(AliasResult::Already),
             Ok(()) => {
                 return Ok(AliasResult::Moved {
                     from: current.map(|c| c.version),
@@ -257,7 +283,7 @@ async fn wait_for_other_run(
         let mut changed = false;
         let mut held = Vec::new();
         for (name, from) in spec.aliases {
-            let (current, h) = check_alias(lambda, name, "", spec.ours).await?;
+            let (current, h) = check_alias(lambda, name, spec.ours).await?;
             changed |= current.map(|c| c.version) != *from;
             held.extend(h);
         }

@@ -1,13 +1,15 @@
 //! The release guard: a semver alias is never moved backwards. Before a release run moves
-//! `v1`, the version `v1` serves now is looked up and its description read back; when it
-//! records a newer release (an older tag pushed after a newer one), `v1` stays.
-
-use std::collections::BTreeMap;
+//! `v1`, what last moved `v1` is read back ([`crate::race::mover`]: the alias's own
+//! description, which every move records, else the description of the version it serves);
+//! when that was a newer release (an older tag pushed after a newer one), `v1` stays. The
+//! alias's record matters because a release on unchanged code reuses a version whose own
+//! description names the branch run that published it.
 
 use serde::Serialize;
 
 use crate::aws::AwsError;
 use crate::aws::lambda::Lambda;
+use crate::race;
 use crate::state::LiveAlias;
 use crate::targets::{self, Targets};
 use crate::types::AliasName;
@@ -29,20 +31,13 @@ pub async fn guard(
 ) -> Result<(Vec<AliasName>, Vec<SkippedMove>), AwsError> {
     let mut allowed = Vec::new();
     let mut skipped = Vec::new();
-    let mut descriptions: BTreeMap<String, String> = BTreeMap::new();
     for t in &targets.moves {
         let current = live.iter().find(|a| a.name == t.alias.as_str());
         let (Some(candidate), Some(current)) = (t.release(), current) else {
             allowed.push(t.alias.clone());
             continue;
         };
-        if !descriptions.contains_key(&current.version) {
-            let d = lambda.version_description(&current.version).await?;
-            descriptions.insert(current.version.clone(), d);
-        }
-        let served = descriptions
-            .get(&current.version)
-            .and_then(|d| targets::release_in_description(d));
+        let served = race::mover(lambda, current).await?.release;
         match served.and_then(|s| targets::backwards_reason(t.alias.as_str(), &candidate, &s)) {
             Some(reason) => {
                 tracing::warn!(alias = %t.alias, version = %current.version, "{reason}");

@@ -108,14 +108,25 @@ pub(crate) async fn connect() -> Result<aws_config::SdkConfig, Error> {
 pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
     let started = Instant::now();
     let actions = ctx.in_actions;
-    let function = config.function_name.short_name().to_string();
     let targets = targets::compute(&Rules::from(config), ctx)?;
+    targets::check_fork(config.allow_forks, ctx, &targets.mode)?;
     for w in &targets.warnings {
         gha::annotate(actions, Level::Warning, "lambda-deploy", w);
     }
+    // A preview is deployed to (or removed from) its own function; from here on the
+    // production function is neither read nor written.
+    let preview_config;
+    let config = match targets.mode {
+        Mode::Deploy => config,
+        Mode::Preview { number } | Mode::RemovePreview { number } => {
+            preview_config = previews::config_for(config, number);
+            &preview_config
+        }
+    };
     if let Mode::RemovePreview { number } = targets.mode {
         return previews::remove(config, ctx, &targets, number, started).await;
     }
+    let function = config.function_name.short_name().to_string();
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
 
     let scratch = TempZip::new(&function);
@@ -300,7 +311,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         &mut report,
     )
     .await?;
-    let ours = OrderKey::from_description(&description);
+    let ours = OrderKey::of_run(ctx);
     let outcome: Outcome = deploy::apply(
         &lambda,
         config,

@@ -75,4 +75,6 @@ pub struct LiveAlias {
     pub name: String,
     pub version: String,
     pub revision_id: Option<String>,
+    /// The alias's own description: what moved it last (see [`crate::order`]).
+    pub description: Option<String>,
 }

@@ -110,6 +110,10 @@ pub enum TargetError {
         "input preview: a pull request preview needs a published version for alias pr-{number}, but publish is false; set publish: true, or preview: false to deploy pull requests like any other run"
     )]
     PreviewNeedsPublish { number: u64 },
+    #[error(
+        "input allow-forks: pull request #{number} comes from a fork (head branch {head}), and this is a pull_request_target run, which has the base repository's secrets and AWS role; deploying the fork's code with them would let anyone who opens a pull request run code with that role. Use the pull_request event for forks, or set allow-forks: true only in a workflow that gates the run on a label or an approval"
+    )]
+    ForkUnderTarget { number: u64, head: String },
 }
 
 /// Whether this event's run needs a package: a closed pull request only removes its preview.
@@ -121,6 +125,31 @@ pub fn package_rule(ctx: &GitHubContext) -> PackageRule {
         } => PackageRule::ClosingPullRequest,
         _ => PackageRule::Required,
     }
+}
+
+/// Refuses a `pull_request_target` run that would deploy a fork's head, unless
+/// `allow_forks`: such a run holds the base repository's role and secrets. Removing a
+/// preview runs no code from the fork and is always allowed.
+pub fn check_fork(allow_forks: bool, ctx: &GitHubContext, mode: &Mode) -> Result<(), TargetError> {
+    let Trigger::PullRequest {
+        number,
+        from_fork: true,
+        head_ref,
+        ..
+    } = &ctx.trigger
+    else {
+        return Ok(());
+    };
+    if allow_forks
+        || ctx.event_name.as_deref() != Some("pull_request_target")
+        || matches!(mode, Mode::RemovePreview { .. })
+    {
+        return Ok(());
+    }
+    Err(TargetError::ForkUnderTarget {
+        number: *number,
+        head: head_ref.clone(),
+    })
 }
 
 /// Decides the targets of one run.

@@ -106,10 +106,35 @@ impl FromStr for FunctionName {
     }
 }
 
+/// Longest plain Lambda function name.
+pub const MAX_FUNCTION_NAME_LEN: usize = 64;
+
 impl FunctionName {
     /// The plain name, without any ARN prefix.
     pub fn short_name(&self) -> &str {
         self.0.rsplit(':').next().unwrap_or(&self.0)
+    }
+
+    /// The function a pull request's preview deploys to: `<name>-pr-<N>`, in the same
+    /// account and region when `self` is an ARN. When that is over 64 characters the name
+    /// is cut and a short hash of the whole name is added (`<cut>-<8 hex>-pr-<N>`), so two
+    /// long names that share a prefix never share a preview, and every run finds it again.
+    pub fn preview(&self, pr_number: u64) -> Self {
+        let short = self.short_name();
+        let suffix = format!("-pr-{pr_number}");
+        let name = if short.len() + suffix.len() <= MAX_FUNCTION_NAME_LEN {
+            format!("{short}{suffix}")
+        } else {
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(short.as_bytes());
+            let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            // Names are ASCII (checked in `from_str`), so any byte index is a boundary.
+            let keep = MAX_FUNCTION_NAME_LEN.saturating_sub(suffix.len() + 1 + hash.len());
+            let cut = short[..keep.min(short.len())].trim_end_matches(['-', '_']);
+            format!("{cut}-{hash}{suffix}")
+        };
+        let prefix = &self.0[..self.0.len() - short.len()];
+        Self(format!("{prefix}{name}"))
     }
 }
 
@@ -200,6 +225,38 @@ mod tests {
             "x".repeat(65).parse::<FunctionName>().unwrap_err(),
             format!("'{}' must be 1 to 64 characters long", "x".repeat(65))
         );
+    }
+
+    #[test]
+    fn preview_function_names_fit_lambda_and_never_change() {
+        let f = |s: &str| s.parse::<FunctionName>().unwrap();
+        assert_eq!(f("orders").preview(12).as_str(), "orders-pr-12");
+        assert_eq!(
+            f("arn:aws:lambda:eu-west-1:123456789012:function:orders")
+                .preview(12)
+                .as_str(),
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders-pr-12"
+        );
+        assert_eq!(
+            f("123456789012:function:orders").preview(3).as_str(),
+            "123456789012:function:orders-pr-3"
+        );
+        let exact = "a".repeat(58);
+        assert_eq!(f(&exact).preview(12).as_str(), format!("{exact}-pr-12"));
+        let long_a = format!("{}-a", "x".repeat(62));
+        let long_b = format!("{}-b", "x".repeat(62));
+        let (pa, pb) = (f(&long_a).preview(123456), f(&long_b).preview(123456));
+        for p in [&pa, &pb] {
+            assert_eq!(p.as_str().len(), MAX_FUNCTION_NAME_LEN, "{p}");
+            assert!(p.as_str().ends_with("-pr-123456"), "{p}");
+            assert!(p.as_str().parse::<FunctionName>().is_ok(), "{p}");
+        }
+        assert_ne!(pa, pb, "a shared prefix never shares a preview");
+        assert_eq!(pa, f(&long_a).preview(123456), "the same name every time");
+        assert!(pa.as_str().starts_with(&"x".repeat(40)), "{pa}");
+        let huge = f(&"y".repeat(64)).preview(u64::MAX);
+        assert!(huge.as_str().len() <= MAX_FUNCTION_NAME_LEN, "{huge}");
+        assert!(huge.as_str().parse::<FunctionName>().is_ok(), "{huge}");
     }
 
     #[test]

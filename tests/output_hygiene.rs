@@ -159,6 +159,7 @@ fn report(t: &Texts) -> Report {
             }],
             removal: None,
             github: None,
+            preview_of: Some("orders-api".into()),
         },
     }
 }

@@ -265,6 +265,7 @@ impl Lambda {
             name: name.to_string(),
             version: a.function_version().unwrap_or_default().to_string(),
             revision_id: a.revision_id().map(str::to_string),
+            description: a.description().map(str::to_string),
         }))
     }
 
@@ -488,6 +489,20 @@ impl Lambda {
             })
     }
 
+    /// Removes one tag; one not there is fine.
+    pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk("UntagResource", &self.resource(), e, |_| ErrorKind::Other)
+            })
+    }
+
     /// Publishes `$LATEST` as a version, only if it still holds `code_sha256` (and, when
     /// given, the revision this run last wrote).
     pub async fn publish(
@@ -527,11 +542,13 @@ impl Lambda {
         })
     }
 
-    /// Points `name` at `version`: creates the alias, or updates it guarded by its revision.
+    /// Points `name` at `version` and sets its `description` (what moved it): creates the
+    /// alias, or updates it guarded by its revision.
     pub async fn point_alias(
         &self,
         name: &str,
         version: &str,
+        description: &str,
         exists: bool,
         revision_id: Option<&str>,
     ) -> Result<(), AwsError> {
@@ -542,6 +559,7 @@ impl Lambda {
                 .function_name(&self.function)
                 .name(name)
                 .function_version(version)
+                .description(description)
                 .set_revision_id(revision_id.map(str::to_string))
                 .send()
                 .await
@@ -561,6 +579,7 @@ impl Lambda {
                 .function_name(&self.function)
                 .name(name)
                 .function_version(version)
+                .description(description)
                 .send()
                 .await
                 .map(|_| ())

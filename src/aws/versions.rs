@@ -131,6 +131,28 @@ impl Lambda {
             })
     }
 
+    /// Deletes the whole function (every version, alias, URL and policy with it); one that
+    /// is already gone is fine.
+    pub async fn delete_function(&self) -> Result<(), AwsError> {
+        let result = self
+            .client()
+            .delete_function()
+            .function_name(self.function())
+            .send()
+            .await;
+        or_absent(result, |s| s.is_resource_not_found_exception())
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk("DeleteFunction", &self.resource(), e, |s| {
+                    if s.is_resource_conflict_exception() {
+                        ErrorKind::Conflict
+                    } else {
+                        ErrorKind::Other
+                    }
+                })
+            })
+    }
+
     /// Deletes one published version; one that is already gone is fine.
     pub async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
         let result = self

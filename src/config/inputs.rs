@@ -146,7 +146,12 @@ pub const INPUTS: &[InputSpec] = &[
     input(
         "preview",
         Some("auto"),
-        "`auto`: pull requests deploy to alias pr-<N>, removed when the PR closes; or `false`",
+        "`auto`: pull requests deploy to their own function <function-name>-pr-<N>, deleted when the PR closes; or `false`",
+    ),
+    input(
+        "allow-forks",
+        Some("false"),
+        "`true` lets a pull_request_target run deploy a fork's head; only for workflows that gate on a label or an approval",
     ),
     input(
         "function-url",

@@ -134,6 +134,8 @@ pub struct Config {
     pub aliases: Vec<AliasName>,
     pub semver_aliases: bool,
     pub preview: bool,
+    /// Whether a `pull_request_target` run may deploy a fork's head.
+    pub allow_forks: bool,
     pub function_url: FunctionUrl,
     pub smoke_test: Option<serde_json::Value>,
     #[serde(skip)]
@@ -533,6 +535,7 @@ impl Config {
             );
         }
         let comment = c.with_default("comment", &raw.comment, validate::boolean);
+        let allow_forks = c.with_default("allow-forks", &raw.allow_forks, validate::boolean);
         let summary = c.with_default("summary", &raw.summary, validate::boolean);
         let dry_run = c.with_default("dry-run", &raw.dry_run, validate::boolean);
         let wait_timeout = c.with_default("wait-timeout", &raw.wait_timeout, |v| {
@@ -571,6 +574,7 @@ impl Config {
             preview,
             function_url,
             comment,
+            allow_forks,
             summary,
             dry_run,
             wait_timeout,
@@ -583,6 +587,7 @@ impl Config {
                 Some(preview),
                 Some(function_url),
                 Some(comment),
+                Some(allow_forks),
                 Some(summary),
                 Some(dry_run),
                 Some(wait),
@@ -595,6 +600,7 @@ impl Config {
                 aliases,
                 semver_aliases,
                 preview,
+                allow_forks,
                 function_url,
                 smoke_test,
                 github_token,

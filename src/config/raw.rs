@@ -40,6 +40,7 @@ pub struct RawInputs {
     pub alias: Option<String>,
     pub semver_aliases: Option<String>,
     pub preview: Option<String>,
+    pub allow_forks: Option<String>,
     pub function_url: Option<String>,
     pub smoke_test: Option<String>,
     pub github_token: Option<String>,

@@ -1,6 +1,10 @@
 //! The sticky pull request comment: one per pull request and function, found again by a
 //! hidden marker and updated in place on every push, so a pull request never collects a
 //! trail of deploy comments.
+//!
+//! Anyone can post a comment holding the marker, so only a comment written by the identity
+//! behind the token counts ([`token_identity`]): otherwise a stranger's comment would be
+//! edited into a deploy report that looks as if lambda-deploy wrote it.
 
 use std::fmt::Write as _;
 
@@ -17,6 +21,20 @@ pub fn marker(function: &str) -> String {
     format!("<!-- lambda-deploy:{function} -->")
 }
 
+/// The function a comment and a preview environment are named after: the production
+/// function, also for a preview run deployed to `<name>-pr-<N>`.
+pub fn sticky_name(report: &Report) -> &str {
+    report
+        .extra
+        .preview_of
+        .as_deref()
+        .unwrap_or(&report.function_name)
+}
+
+/// The author of every comment `GITHUB_TOKEN` (an installation token of the GitHub Actions
+/// app) writes.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
 /// An issue comment, as much of it as is read here.
 #[derive(Debug, Deserialize)]
 struct IssueComment {
@@ -24,6 +42,28 @@ struct IssueComment {
     #[serde(default)]
     body: Option<String>,
     html_url: String,
+    #[serde(default)]
+    user: Option<Author>,
+}
+
+/// A comment's author, or the authenticated user.
+#[derive(Debug, Deserialize)]
+struct Author {
+    login: String,
+}
+
+/// Who the token writes comments as. A user's token (personal or fine-grained) can read
+/// `GET /user`, which names its user; an installation token cannot (GitHub answers 403
+/// "Resource not accessible by integration"), and the installation behind `GITHUB_TOKEN`
+/// writes as [`ACTIONS_BOT`].
+pub async fn token_identity(crab: &Octocrab) -> String {
+    match crab.get::<Author, _, ()>("/user", None).await {
+        Ok(me) => me.login,
+        Err(e) => {
+            tracing::debug!(error = %GitHubError::from_octocrab("reading the token's user", e), "taking the token for GITHUB_TOKEN, whose comments are {ACTIONS_BOT}'s");
+            ACTIONS_BOT.to_string()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -36,8 +76,9 @@ struct CommentBody<'a> {
     body: &'a str,
 }
 
-/// Creates the comment, or updates the one holding `marker`. Returns its URL and whether
-/// it was created.
+/// Creates the comment, or updates the one holding `marker` that the token's own identity
+/// wrote ([`token_identity`]); a comment with the marker by anyone else is left alone.
+/// Returns its URL and whether it was created.
 pub async fn upsert(
     crab: &Octocrab,
     owner: &str,
@@ -48,16 +89,17 @@ pub async fn upsert(
 ) -> Result<(String, bool), GitHubError> {
     let list = format!("/repos/{owner}/{repo}/issues/{pr}/comments");
     let err = |what| move |e| GitHubError::from_octocrab(what, e);
+    let me = token_identity(crab).await;
+    let ours = |c: &IssueComment| {
+        c.user.as_ref().is_some_and(|u| u.login == me)
+            && c.body.as_deref().is_some_and(|b| b.contains(marker))
+    };
     let mut page: Page<IssueComment> = crab
         .get(&list, Some(&ListQuery { per_page: 100 }))
         .await
         .map_err(err("listing the pull request's comments"))?;
     let existing = loop {
-        let found = page
-            .items
-            .iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
-            .map(|c| c.id);
+        let found = page.items.iter().find(|c| ours(c)).map(|c| c.id);
         if found.is_some() {
             break found;
         }
@@ -110,7 +152,8 @@ pub fn render(report: &Report, pr: u64) -> String {
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
     let x = &report.extra;
-    let mut md = marker(&report.function_name);
+    let shown = sticky_name(report);
+    let mut md = marker(shown);
     md.push('\n');
     let alias = x
         .preview_alias
@@ -123,17 +166,18 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         .map(|sha| markdown::commit(sha, p.commit_url.as_deref()));
 
     if let Some(r) = &x.removal {
-        let _ = writeln!(
-            md,
-            "### λ Preview of `{}` for #{pr}: removed\n",
-            report.function_name
-        );
+        let _ = writeln!(md, "### λ Preview of {} for #{pr}: removed\n", code(shown));
         let _ = writeln!(
             md,
             "The pull request was closed, so its preview was taken down.\n"
         );
         let _ = writeln!(md, "| | |\n|---|---|");
-        let _ = writeln!(md, "| Function | `{}` |", report.function_name);
+        let function_state = if r.function_deleted {
+            format!("`{}` deleted", r.function)
+        } else {
+            format!("`{}`", report.function_name)
+        };
+        let _ = writeln!(md, "| Function | {function_state} |");
         let alias_state = match &r.alias_version {
             Some(v) => format!("`{}` deleted (served version `{v}`)", r.alias),
             None => format!("`{}` was already gone", r.alias),
@@ -168,7 +212,7 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         };
         let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {
-            format!("Preview of {name} for #{pr}: {state}")
+            format!("Preview of {} for #{pr}: {state}", code(shown))
         } else {
             format!("{name} {state}")
         };

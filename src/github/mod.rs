@@ -133,7 +133,9 @@ pub async fn publish(
             return Some(notes);
         }
     };
-    let function = &report.function_name;
+    // A preview's comment and environment are named after the production function, so
+    // every push of the pull request finds the same ones.
+    let function = comment::sticky_name(report);
 
     if config.comment {
         let body = comment::render(report, pr);

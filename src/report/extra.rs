@@ -32,6 +32,8 @@ pub struct ReportExtra {
     pub pull_request: Option<u64>,
     /// The preview alias (`pr-<N>`).
     pub preview_alias: Option<String>,
+    /// The production function a preview run's own function (`<name>-pr-<N>`) belongs to.
+    pub preview_of: Option<String>,
     /// The release tag of a tag run.
     pub release: Option<String>,
     /// How the function URL is protected, when there is one.
@@ -128,6 +130,11 @@ fn removal(r: &Removal, pr: Option<u64>, planned: bool, md: &mut String) {
         ("removed", "deleted")
     };
     let _ = writeln!(md, "\n**Preview{pr} {title}**\n");
+    if r.function_deleted {
+        let _ = writeln!(md, "- function `{}`: {done}", r.function);
+    } else if let Some(why) = &r.kept_because {
+        let _ = writeln!(md, "- {why}");
+    }
     match &r.alias_version {
         Some(v) => {
             let _ = writeln!(md, "- alias `{}` (served `{v}`): {done}", r.alias);
@@ -152,7 +159,7 @@ fn removal(r: &Removal, pr: Option<u64>, planned: bool, md: &mut String) {
     for (v, alias) in &r.versions_kept {
         let _ = writeln!(md, "- version `{v}` kept: alias `{alias}` serves it");
     }
-    let _ = writeln!(md, "- other aliases: untouched");
+    let _ = writeln!(md, "- the production function: untouched");
 }
 
 fn github(g: &GitHubNotes, md: &mut String) {

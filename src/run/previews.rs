@@ -1,5 +1,6 @@
-//! The release and preview parts of a run: what the report says about them, the function
-//! URL and GitHub once aliases have moved, and the whole run when a pull request closes.
+//! The release and preview parts of a run: the preview's own configuration, what the
+//! report says about them, the function URL and GitHub once aliases have moved, and the
+//! whole run when a pull request closes.
 
 use std::time::Instant;
 
@@ -7,11 +8,33 @@ use crate::aws::lambda::Lambda;
 use crate::config::{Config, FunctionUrl};
 use crate::context::{GitHubContext, Trigger};
 use crate::error::Error;
-use crate::gha::Group;
+use crate::gha::{self, Group, Level};
 use crate::release::SkippedMove;
 use crate::report::{Report, ReportExtra, Status};
 use crate::targets::{Mode, Targets};
 use crate::{function_url, github, preview};
+
+/// The configuration of pull request `number`'s preview: the step's inputs, aimed at the
+/// preview function and tagged with the production function's name, which is what marks
+/// it as lambda-deploy's to delete when the pull request closes.
+pub(super) fn config_for(config: &Config, number: u64) -> Config {
+    let mut c = config.clone();
+    c.function_name = config.function_name.preview(number);
+    c.settings.tags.insert(
+        preview::PREVIEW_TAG.to_string(),
+        config.function_name.short_name().to_string(),
+    );
+    c
+}
+
+/// The production function a preview configuration ([`config_for`]) belongs to.
+fn production_of(config: &Config) -> Option<&str> {
+    config
+        .settings
+        .tags
+        .get(preview::PREVIEW_TAG)
+        .map(String::as_str)
+}
 
 /// The release and preview details known before anything is deployed.
 pub(super) fn extra(
@@ -37,6 +60,12 @@ pub(super) fn extra(
     ReportExtra {
         pull_request,
         preview_alias,
+        preview_of: matches!(
+            targets.mode,
+            Mode::Preview { .. } | Mode::RemovePreview { .. }
+        )
+        .then(|| production_of(config).map(str::to_string))
+        .flatten(),
         release,
         url_auth: (targets.url_alias.is_some() && config.function_url != FunctionUrl::None)
             .then_some(config.function_url),
@@ -46,7 +75,8 @@ pub(super) fn extra(
     }
 }
 
-/// After the aliases are in place: the function URL, then GitHub.
+/// After the aliases are in place: the function URL as `function-url` wants it (and none
+/// that lambda-deploy created elsewhere), then GitHub.
 pub(super) async fn finish(
     lambda: &Lambda,
     config: &Config,
@@ -54,14 +84,39 @@ pub(super) async fn finish(
     targets: &Targets,
     report: &mut Report,
 ) -> Result<(), Error> {
-    if let Some(alias) = &targets.url_alias
-        && config.function_url != FunctionUrl::None
-        && report.aliases.iter().any(|a| a == alias.as_str())
+    let wanted = targets
+        .url_alias
+        .as_ref()
+        .filter(|_| config.function_url != FunctionUrl::None);
+    let legacy = match targets.mode {
+        Mode::Preview { number } => Some(crate::tags::preview_alias(number)),
+        _ => config.aliases.first().cloned(),
+    };
     {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: function URL");
-        let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
-        tracing::info!(url = %done.url, created = done.created, "function URL ready");
-        report.function_url = Some(done.url);
+        let removed = function_url::remove_unwanted(
+            lambda,
+            wanted.map(|a| a.as_str()),
+            legacy.as_ref().map(|a| a.as_str()),
+        )
+        .await?;
+        for alias in removed {
+            report.warnings.push(format!(
+                "the function URL of alias '{alias}' (and its public grants), which lambda-deploy created, was removed: function-url no longer puts it there"
+            ));
+        }
+        if let Some(alias) = wanted
+            && report.aliases.iter().any(|a| a == alias.as_str())
+        {
+            let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
+            tracing::info!(url = %done.url, created = done.created, "function URL ready");
+            if done.created
+                && let Some(arn) = &report.function_arn
+            {
+                function_url::mark(lambda, arn, alias.as_str()).await?;
+            }
+            report.function_url = Some(done.url);
+        }
     }
     let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
     report.extra.github = github::publish(config, ctx, &targets.mode, report).await;
@@ -78,11 +133,11 @@ pub(super) async fn remove(
 ) -> Result<Report, Error> {
     let sdk = super::connect().await?;
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
-    let live = lambda.get_function().await?;
+    let production = production_of(config).unwrap_or_default().to_string();
     let mut report = Report {
         status: Status::Removed,
         function_name: config.function_name.short_name().to_string(),
-        function_arn: live.as_ref().map(|f| f.arn.clone()),
+        function_arn: None,
         created: false,
         version: None,
         published: false,
@@ -106,19 +161,14 @@ pub(super) async fn remove(
         extra: extra(config, ctx, targets, Vec::new()),
         smoke: None,
     };
-    let label = ctx
-        .ref_label()
-        .unwrap_or_else(|| format!("pull request #{number}"));
-    let removal = if live.is_some() {
+    let removal = {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: remove preview");
-        preview::remove(&lambda, number, &label, config.dry_run).await?
-    } else {
-        tracing::info!("function does not exist; no preview to remove");
-        preview::Removal {
-            alias: crate::tags::preview_alias(number).to_string(),
-            ..preview::Removal::default()
-        }
+        preview::remove(&lambda, &production, number, config.dry_run).await?
     };
+    if let Some(why) = &removal.kept_because {
+        gha::annotate(ctx.in_actions, Level::Warning, "lambda-deploy", why);
+        report.warnings.push(why.clone());
+    }
     if config.dry_run {
         report.status = Status::Planned;
         report.extra.removal = Some(removal);

@@ -10,8 +10,8 @@ use crate::report::{GitHubNotes, Provenance, Report, ReportExtra, Status};
 fn base() -> Report {
     Report {
         status: Status::Deployed,
-        function_name: "hello".into(),
-        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into()),
+        function_name: "hello-pr-12".into(),
+        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello-pr-12".into()),
         created: false,
         version: Some("7".into()),
         published: true,
@@ -48,6 +48,7 @@ fn base() -> Report {
         extra: ReportExtra {
             pull_request: Some(12),
             preview_alias: Some("pr-12".into()),
+            preview_of: Some("hello".into()),
             release: None,
             url_auth: Some(FunctionUrl::Public),
             skipped: Vec::new(),
@@ -76,11 +77,14 @@ fn removed() -> Report {
     r.code_sha256 = String::new();
     r.code_size = 0;
     r.extra.removal = Some(Removal {
+        function: "hello-pr-12".into(),
+        function_deleted: true,
         alias: "pr-12".into(),
         alias_version: Some("7".into()),
         url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
-        versions_deleted: vec!["6".into(), "7".into()],
-        versions_kept: vec![("5".into(), "live".into())],
+        versions_deleted: vec!["1".into(), "2".into()],
+        versions_kept: Vec::new(),
+        kept_because: None,
     });
     r.extra.github = Some(GitHubNotes {
         comment: None,
@@ -93,6 +97,8 @@ fn removed() -> Report {
 
 fn release() -> Report {
     let mut r = base();
+    r.function_name = "hello".into();
+    r.function_arn = Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into());
     r.aliases = vec!["live".into(), "v1-2-4".into(), "v1-2".into()];
     r.moved = vec![
         Moved {
@@ -181,4 +187,133 @@ fn comment_starts_with_its_marker_and_stays_under_the_limit() {
         "{}",
         body.len()
     );
+}
+
+/// Which comment is "ours": only one its token's identity wrote, never one anybody can
+/// post with the marker in it.
+mod sticky_author {
+    use serde_json::{Value, json};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    use super::super::upsert;
+    use crate::github::client;
+
+    const LIST: &str = "/repos/o/r/issues/12/comments";
+    const MARK: &str = "<!-- lambda-deploy:hello -->";
+
+    fn comment(id: u64, login: &str, kind: &str, body: &str) -> Value {
+        json!({
+            "id": id, "body": body, "user": {"login": login, "id": id, "type": kind},
+            "html_url": format!("https://github.com/o/r/pull/12#issuecomment-{id}")
+        })
+    }
+
+    async fn github(user: ResponseTemplate, comments: Vec<Value>) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .respond_with(user)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(LIST))
+            .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(comments)))
+            .mount(&server)
+            .await;
+        let echo = |id: u64| {
+            move |req: &Request| {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let text = body["body"].as_str().unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(comment(id, "x", "Bot", text))
+            }
+        };
+        Mock::given(method("POST"))
+            .and(path(LIST))
+            .respond_with(echo(9000))
+            .mount(&server)
+            .await;
+        Mock::given(method("PATCH"))
+            .respond_with(echo(1))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    async fn writes(server: &MockServer) -> Vec<String> {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.method.as_str() != "GET")
+            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .collect()
+    }
+
+    fn installation_token() -> ResponseTemplate {
+        ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+            "status": "403"
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_marker_comment_by_someone_else_is_not_edited() {
+        let planted = format!("{MARK}\nplanted by someone else");
+        let server = github(
+            installation_token(),
+            vec![comment(5, "mallory", "User", &planted)],
+        )
+        .await;
+        let crab = client(&server.uri(), &"ghs_x".to_string().into()).expect("client");
+        let (_, created) = upsert(&crab, "o", "r", 12, MARK, &format!("{MARK}\nours"))
+            .await
+            .expect("upsert");
+        assert!(created);
+        assert_eq!(writes(&server).await, vec![format!("POST {LIST}")]);
+    }
+
+    #[tokio::test]
+    async fn the_token_identity_finds_its_own_comment() {
+        // GITHUB_TOKEN: `GET /user` is refused; its comments are github-actions[bot]'s.
+        let server = github(
+            installation_token(),
+            vec![
+                comment(5, "mallory", "User", MARK),
+                comment(6, "github-actions[bot]", "Bot", MARK),
+            ],
+        )
+        .await;
+        let crab = client(&server.uri(), &"ghs_x".to_string().into()).expect("client");
+        let (_, created) = upsert(&crab, "o", "r", 12, MARK, MARK)
+            .await
+            .expect("upsert");
+        assert!(!created);
+        assert_eq!(
+            writes(&server).await,
+            vec!["PATCH /repos/o/r/issues/comments/6".to_string()]
+        );
+
+        // A personal token: the authenticated user, and not github-actions[bot].
+        let server = github(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"login": "deploy-bot", "id": 77, "type": "User"})),
+            vec![
+                comment(6, "github-actions[bot]", "Bot", MARK),
+                comment(7, "deploy-bot", "User", MARK),
+            ],
+        )
+        .await;
+        let crab = client(&server.uri(), &"ghp_x".to_string().into()).expect("client");
+        let (_, created) = upsert(&crab, "o", "r", 12, MARK, MARK)
+            .await
+            .expect("upsert");
+        assert!(!created);
+        assert_eq!(
+            writes(&server).await,
+            vec!["PATCH /repos/o/r/issues/comments/7".to_string()]
+        );
+    }
 }
