@@ -7,49 +7,59 @@
 //! (`FaultProxy::start("http://<REGISTRY>")` and `registry-endpoint: <url>`). Rules match on
 //! method, path regex, body regex and headers; see the script's header for every fault.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct FaultProxy {
     pub url: String,
     port: u16,
     child: Child,
+    /// Kept open so the proxy never writes into a closed pipe.
+    _stdout: BufReader<ChildStdout>,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// The port in the proxy's first line, `fault proxy 127.0.0.1:PORT -> UPSTREAM`.
+fn announced_port(line: &str) -> Option<u16> {
+    let addr = line.strip_prefix("fault proxy 127.0.0.1:")?;
+    addr.split_whitespace().next()?.parse().ok()
 }
 
 impl FaultProxy {
-    /// Starts a proxy in front of `upstream` (an `http://127.0.0.1:PORT` URL).
+    /// Starts a proxy in front of `upstream` (an `http://127.0.0.1:PORT` URL). The proxy
+    /// binds a port the system picks and names it on its first line, so the port is its
+    /// own from the start: no other test's proxy can be listening there.
     pub fn start(upstream: &str) -> Self {
-        let port = free_port();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fault_proxy.py");
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .arg(script)
-            .arg(port.to_string())
+            .arg("0")
             .arg(upstream)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start fault proxy");
-        let proxy = Self {
+        let mut stdout = BufReader::new(child.stdout.take().expect("proxy stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the proxy's port");
+        let Some(port) = announced_port(&line) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fault proxy did not start: {line:?}");
+        };
+        Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
             child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while proxy.request("GET", "/__faults__/log", "").is_err() {
-            assert!(Instant::now() < deadline, "fault proxy did not start");
-            std::thread::sleep(Duration::from_millis(50));
+            _stdout: stdout,
         }
-        proxy
+    }
+
+    /// The port the proxy listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<String> {
@@ -85,7 +95,55 @@ impl FaultProxy {
             .expect("clear log");
     }
 
-    /// Every request the proxy saw: `{"method", "path", "fault"}` objects.
+    /// Lets the requests a `{"hold": name}` fault keeps waiting go on (and later ones).
+    pub fn release(&self, name: &str) {
+        self.request(
+            "POST",
+            "/__faults__/release",
+            &serde_json::json!({ "name": name }).to_string(),
+        )
+        .expect("release");
+    }
+
+    /// Waits (at most `limit`) until a logged request satisfies `pred`, and returns it.
+    #[track_caller]
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(r) = self.log().into_iter().find(|r| pred(r)) {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within {limit:?}: {:?}",
+                self.requests()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The logged requests with `method` and a path (without its query) ending in
+    /// `path_ends`, in order: each with its "status", "body" and "fault".
+    pub fn matching(&self, method: &str, path_ends: &str) -> Vec<serde_json::Value> {
+        self.log()
+            .into_iter()
+            .filter(|r| {
+                r["method"] == method
+                    && r["path"]
+                        .as_str()
+                        .and_then(|p| p.split('?').next())
+                        .is_some_and(|p| p.ends_with(path_ends))
+            })
+            .collect()
+    }
+
+    /// Every request the proxy saw: `{"method", "path", "fault", "time", "status", "body"}`
+    /// objects (see the script's header).
     pub fn log(&self) -> Vec<serde_json::Value> {
         let text = self
             .request("GET", "/__faults__/log", "")
