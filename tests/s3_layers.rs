@@ -139,15 +139,23 @@ fn layer_arns_of(function: &str) -> Vec<String> {
     })
 }
 
+/// The versions of layer `name`; none when the layer does not exist. Any other error
+/// fails the test, so an empty list always means "nothing published".
 fn layer_versions(name: &str) -> Vec<aws_sdk_lambda::types::LayerVersionsListItem> {
     block(async {
-        lambda()
-            .list_layer_versions()
-            .layer_name(name)
-            .send()
-            .await
-            .map(|o| o.layer_versions().to_vec())
-            .unwrap_or_default()
+        match lambda().list_layer_versions().layer_name(name).send().await {
+            Ok(o) => o.layer_versions().to_vec(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Vec::new()
+            }
+            Err(e) => panic!(
+                "list versions of layer {name}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            ),
+        }
     })
 }
 
