@@ -188,11 +188,22 @@ fn config_only_change_updates_fields_given_and_keeps_the_rest() {
         "{}",
         run.summary
     );
-    assert!(
-        !run.summary.contains("s3cr3t-value"),
-        "environment values must not reach the summary:\n{}",
-        run.summary
-    );
+    let outputs: Vec<String> = run
+        .outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for (place, text) in [
+        ("stdout", run.stdout()),
+        ("stderr", run.stderr()),
+        ("outputs", outputs.join("\n")),
+        ("summary", run.summary.clone()),
+    ] {
+        assert!(
+            !text.contains("s3cr3t-value"),
+            "environment values must not reach the {place}:\n{text}"
+        );
+    }
 
     let run = deploy(
         &[
