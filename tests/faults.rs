@@ -79,6 +79,9 @@ fn throttling_past_the_retry_bound_fails_naming_the_call_and_changes_nothing() {
     f.assert_untouched();
 }
 
+/// Four server errors, then an answer: five attempts (the default bound), and the pauses
+/// between them are the SDK's backoff (full jitter under a cap that doubles from 500 ms),
+/// not back-to-back retries.
 #[test]
 fn server_errors_are_retried_with_backoff() {
     let f = Deployed::new("5xx");
@@ -86,14 +89,31 @@ fn server_errors_are_retried_with_backoff() {
     let proxy = FaultProxy::for_lambda();
     let code = format!("{}/code$", fpath(&f.name));
     proxy.add(json!([
-        {"match": {"method": "PUT", "path": code}, "times": 1,
+        {"match": {"method": "PUT", "path": code}, "times": 2,
          "fault": aws_error(500, "ServiceException")},
-        {"match": {"method": "PUT", "path": code}, "times": 1,
+        {"match": {"method": "PUT", "path": code}, "times": 2,
          "fault": {"status": 503, "body": "Service Unavailable"}},
     ]));
     let run = f.deploy(Some(&proxy), &[], &[]);
     run.assert_ok();
-    assert_eq!(proxy.count("PUT", "/code"), 3);
+    let attempts = proxy.matching("PUT", "/code");
+    let statuses: Vec<&serde_json::Value> = attempts.iter().map(|r| &r["status"]).collect();
+    assert_eq!(statuses, [500, 500, 503, 503, 200], "{attempts:?}");
+    let times: Vec<f64> = attempts
+        .iter()
+        .map(|r| r["time"].as_f64().expect("time"))
+        .collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Retry n waits a random time below 0.5 s x 2^(n-1). Without backoff the four gaps
+    // are a few milliseconds each; with it, all four under 0.3 s together has a chance
+    // below 1 in 10,000.
+    let total: f64 = gaps.iter().sum();
+    assert!(total >= 0.3, "the retries did not back off: gaps {gaps:?}");
+    for (n, gap) in gaps.iter().enumerate() {
+        let cap = 0.5 * f64::from(1u32 << n);
+        // A loaded machine adds its own delay on top of the cap.
+        assert!(*gap < cap + 5.0, "retry {} waited {gap} s: {gaps:?}", n + 1);
+    }
     f.assert_deployed(run.out("code-sha256"));
 }
 
