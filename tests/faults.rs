@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::faults::{Deployed, FaultProxy, fpath};
+use support::faults::{Deployed, Emulator, FaultProxy, fpath};
 use support::{deploy, example_copy, path_str, role, services, snapshot, unique};
 
 fn aws_error(status: u16, error: &str) -> serde_json::Value {
@@ -187,9 +187,11 @@ fn in_progress_and_pending_states_are_waited_for_before_the_upload() {
 
 #[test]
 fn an_update_that_never_finishes_fails_within_wait_timeout_and_writes_nothing() {
-    let f = Deployed::new("stuck");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("stuck", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "GET", "path": format!("{}$", fpath(&f.name))},
         "times": -1, "fault": {"patch": {"Configuration": {"LastUpdateStatus": "InProgress"}}}}]),
@@ -278,9 +280,11 @@ fn a_stale_revision_on_the_upload_fails_clearly_and_changes_nothing() {
 
 #[test]
 fn a_slow_answer_past_the_attempt_timeout_is_retried() {
-    let f = Deployed::new("slow");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("slow", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     let base = fpath(&f.name);
     proxy.add(json!([
         // Held before it reaches Lambda: the retry is the first that acts.
@@ -300,20 +304,100 @@ fn a_slow_answer_past_the_attempt_timeout_is_retried() {
         &[("LAMBDA_DEPLOY_ATTEMPT_TIMEOUT", "2")],
     );
     run.assert_ok();
-    // At least one retry (more only if the loaded machine was slower than 2 s elsewhere).
-    assert!(proxy.count("PUT", "/code") >= 2);
+    let log = proxy.log();
+    let aliases = format!("{base}/aliases");
+    let is_to = |r: &serde_json::Value, method: &str, path: &str| {
+        r["method"] == method
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.split('?').next() == Some(path))
+    };
+    let names = |r: &serde_json::Value, alias: &str| {
+        r["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("\"{alias}\"")))
+    };
+    // Every configured fault fired, each once.
+    let faulted: Vec<usize> = (0..log.len())
+        .filter(|&i| !log[i]["fault"].is_null())
+        .collect();
+    assert_eq!(faulted.len(), 3, "{log:?}");
+    let code_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "PUT", &format!("{base}/code")))
+        .expect("the upload was held");
+    let staging_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "POST", &aliases) && names(&log[i], "staging"))
+        .expect("creating staging answered late");
+    let lock_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "POST", &aliases) && names(&log[i], "lambda-deploy-lock"))
+        .expect("taking the lock answered late");
+    // The upload was sent again, and that attempt went through.
+    let retry = log[code_at + 1..]
+        .iter()
+        .find(|r| is_to(r, "PUT", &format!("{base}/code")))
+        .expect("the upload was tried again");
+    assert_eq!(retry["status"], 200, "{retry:?}");
+    // The lock was asked for again, found taken (by this run's late attempt), read, and
+    // recognised as this run's own: no wait for another deploy.
+    let after_lock = &log[lock_at + 1..];
+    let again = after_lock
+        .iter()
+        .position(|r| is_to(r, "POST", &aliases) && names(r, "lambda-deploy-lock"))
+        .expect("the lock was asked for again");
+    assert_eq!(after_lock[again]["status"], 409, "{:?}", after_lock[again]);
+    assert!(
+        after_lock[again..].iter().any(|r| is_to(
+            r,
+            "GET",
+            &format!("{aliases}/lambda-deploy-lock")
+        ) && r["status"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s))),
+        "the lock's owner was read: {log:?}"
+    );
+    assert!(
+        !run.stderr().contains("another deploy is moving aliases"),
+        "the run waited for its own lock:\n{}",
+        run.stderr()
+    );
+    // Creating staging was sent again, found it made by the late attempt, and the run read
+    // it instead of failing.
+    let after_staging = &log[staging_at + 1..];
+    let again = after_staging
+        .iter()
+        .position(|r| is_to(r, "POST", &aliases) && names(r, "staging"))
+        .expect("creating staging was tried again");
+    assert_eq!(
+        after_staging[again]["status"], 409,
+        "{:?}",
+        after_staging[again]
+    );
+    assert!(
+        after_staging[again..]
+            .iter()
+            .any(|r| is_to(r, "GET", &format!("{aliases}/staging"))),
+        "staging was read again: {log:?}"
+    );
     f.assert_deployed(run.out("code-sha256"));
     assert_eq!(
-        snapshot(&f.name).aliases.get("staging").map(String::as_str),
+        f.state().aliases.get("staging").map(String::as_str),
         Some("2")
     );
 }
 
 #[test]
 fn answers_that_never_come_fail_within_the_bound_naming_the_call() {
-    let f = Deployed::new("silent");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("silent", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
         "times": -1, "fault": {"delay": 5}}]),
@@ -464,9 +548,11 @@ fn a_function_error_in_the_smoke_test_fails_the_deploy_and_moves_nothing() {
 
 #[test]
 fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
-    let f = Deployed::new("smoke-slow");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("smoke-slow", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "POST", "path": "/invocations"}, "times": 1,
         "fault": {"delay_after": 6}}]),
@@ -489,8 +575,5 @@ fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
         1,
         "an invoke is never retried"
     );
-    assert_eq!(
-        snapshot(&f.name).aliases.get("live").map(String::as_str),
-        Some("1")
-    );
+    assert_eq!(f.state().aliases.get("live").map(String::as_str), Some("1"));
 }

@@ -193,12 +193,87 @@ impl FaultProxy {
     }
 }
 
+/// An emulator of the scenario's own (`scripts/local-aws.sh` with its own state folder),
+/// for scenarios that run with short timeouts: the shared emulator is loaded by the rest
+/// of the suite (large uploads, many deploys at once), which would make any call slow
+/// enough to time out, not only the faulted one. Stopped when dropped.
+pub struct Emulator {
+    pub endpoint: String,
+    state: tempfile::TempDir,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let state = tempfile::tempdir().expect("state dir");
+        let out = Self::script(&state, "start")
+            .output()
+            .expect("run scripts/local-aws.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let endpoint = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL="))
+            .map(|v| v.trim_matches('"').to_string());
+        let emulator = Self {
+            endpoint: endpoint.unwrap_or_default(),
+            state,
+        };
+        assert!(
+            out.status.success() && !emulator.endpoint.is_empty(),
+            "an emulator of its own did not start:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        emulator
+    }
+
+    fn script(state: &tempfile::TempDir, command: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-aws.sh"))
+            .arg(command)
+            .env("LAMBDA_DEPLOY_HARNESS_DIR", state.path())
+            // Only Lambda is needed; the shared run installed everything already.
+            .env("LAMBDA_DEPLOY_ECR_SYNC", "0")
+            .env("LAMBDA_DEPLOY_INSTALL", "0")
+            .env_remove("LAMBDA_DEPLOY_MOTO_PORT")
+            .env_remove("LAMBDA_DEPLOY_REGISTRY_PORT")
+            .env_remove("LAMBDA_DEPLOY_PROXY_PORT")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// A Lambda client for this emulator.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::config::Builder::from(&super::sdk_config())
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = Self::script(&self.state, "stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// A function deployed once, straight to the emulator (no proxy): version 1 behind alias
 /// `live`; the scenario then changes its code and deploys again through a proxy.
 pub struct Deployed {
     pub name: String,
     pub dir: tempfile::TempDir,
     pub first_sha: String,
+    /// The emulator it lives in, when not the shared one.
+    endpoint: Option<String>,
+}
+
+/// What the assertions of [`Deployed`] compare: `$LATEST`'s code, the versions and where
+/// each alias points.
+pub struct State {
+    pub code_sha256: String,
+    pub versions: Vec<String>,
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// The Lambda REST path of `name` (`/2015-03-31/functions/<name>`), for rules and counts.
@@ -208,12 +283,22 @@ pub fn fpath(name: &str) -> String {
 
 impl Deployed {
     pub fn new(prefix: &str) -> Self {
+        Self::create(prefix, None)
+    }
+
+    /// The same, in `emulator` instead of the shared one.
+    pub fn on(prefix: &str, emulator: &Emulator) -> Self {
+        Self::create(prefix, Some(emulator.endpoint.clone()))
+    }
+
+    fn create(prefix: &str, endpoint: Option<String>) -> Self {
         let name = super::unique(prefix);
         let dir = super::example_copy("python-hello");
         let d = Self {
             name,
             dir,
             first_sha: String::new(),
+            endpoint,
         };
         let run = d.deploy(None, &[], &[]);
         run.assert_ok();
@@ -250,6 +335,9 @@ impl Deployed {
             all.push((k, v));
         }
         let mut env: Vec<(&str, &str)> = env.to_vec();
+        if let Some(e) = &self.endpoint {
+            env.push(("AWS_ENDPOINT_URL", e));
+        }
         if let Some(p) = proxy {
             env.push(("AWS_ENDPOINT_URL_LAMBDA", &p.url));
         }
@@ -258,9 +346,64 @@ impl Deployed {
 
     /// Asserts that Lambda holds exactly what the first deploy left: its code, version 1
     /// only, and `live` on 1.
+    /// A Lambda client for the emulator the function lives in.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        match &self.endpoint {
+            Some(e) => aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&super::sdk_config())
+                    .endpoint_url(e)
+                    .build(),
+            ),
+            None => super::lambda(),
+        }
+    }
+
+    /// What Lambda holds for the function now.
+    pub fn state(&self) -> State {
+        let c = self.lambda();
+        super::block(async {
+            let f = c
+                .get_function_configuration()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("get function");
+            let versions = c
+                .list_versions_by_function()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("list versions");
+            let aliases = c
+                .list_aliases()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("list aliases");
+            State {
+                code_sha256: f.code_sha256().unwrap_or_default().to_string(),
+                versions: versions
+                    .versions()
+                    .iter()
+                    .filter_map(|v| v.version().map(str::to_string))
+                    .collect(),
+                aliases: aliases
+                    .aliases()
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.name().unwrap_or_default().to_string(),
+                            a.function_version().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+    }
+
     #[track_caller]
     pub fn assert_untouched(&self) {
-        let s = super::snapshot(&self.name);
+        let s = self.state();
         assert_eq!(s.code_sha256, self.first_sha, "the code of $LATEST changed");
         assert_eq!(s.versions, vec!["$LATEST", "1"], "a version was published");
         assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
@@ -270,7 +413,7 @@ impl Deployed {
     /// `live` serves 2.
     #[track_caller]
     pub fn assert_deployed(&self, sha: &str) {
-        let s = super::snapshot(&self.name);
+        let s = self.state();
         assert_eq!(s.code_sha256, sha);
         assert_eq!(s.versions, vec!["$LATEST", "1", "2"]);
         assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
@@ -278,9 +421,9 @@ impl Deployed {
             !s.aliases.contains_key("lambda-deploy-lock"),
             "the alias lock was left"
         );
+        let c = self.lambda();
         let v2 = super::block(async {
-            super::lambda()
-                .get_function_configuration()
+            c.get_function_configuration()
                 .function_name(&self.name)
                 .qualifier("2")
                 .send()
