@@ -577,3 +577,84 @@ fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
     );
     assert_eq!(f.state().aliases.get("live").map(String::as_str), Some("1"));
 }
+
+/// Creates the alias lock by hand, as a run that died `age_secs` ago would have left it.
+fn leave_lock(function: &str, owner: &str, age_secs: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    support::block(async {
+        support::lambda()
+            .create_alias()
+            .function_name(function)
+            .name("lambda-deploy-lock")
+            .function_version("$LATEST")
+            .description(format!("lambda-deploy lock {owner} {}", now - age_secs))
+            .send()
+            .await
+            .expect("create the lock")
+    });
+}
+
+/// A lock left by a run that died over two minutes ago is broken and the deploy goes on;
+/// a younger one is respected: that run waits for it, then fails without moving anything.
+#[test]
+fn a_lock_older_than_two_minutes_is_broken_and_a_younger_one_is_waited_for() {
+    let f = Deployed::new("stale-lock");
+    f.change_code("b");
+    leave_lock(&f.name, "run 7 pid 1 gone", 100);
+    let proxy = FaultProxy::for_lambda();
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "8")], &[]);
+    assert!(!run.ok(), "a lock 100 s old was not respected");
+    let err = run.stderr();
+    assert!(
+        err.contains("another deploy (run 7 pid 1 gone) held the alias lock for over 8s"),
+        "{err}"
+    );
+    assert_eq!(proxy.count("DELETE", "/aliases/lambda-deploy-lock"), 0);
+    assert_eq!(proxy.count("PUT", "/aliases/live"), 0);
+    let s = snapshot(&f.name);
+    assert!(
+        s.aliases.contains_key("lambda-deploy-lock"),
+        "the lock stays"
+    );
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+
+    // The same lock, now past two minutes.
+    support::block(async {
+        support::lambda()
+            .delete_alias()
+            .function_name(&f.name)
+            .name("lambda-deploy-lock")
+            .send()
+            .await
+            .expect("delete the lock")
+    });
+    leave_lock(&f.name, "run 7 pid 1 gone", 121);
+    proxy.clear_log();
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "60")], &[]);
+    run.assert_ok();
+    let err = run.stderr();
+    assert!(
+        err.contains("breaking an alias lock left by a run that stopped")
+            && err.contains("run 7 pid 1 gone"),
+        "{err}"
+    );
+    let takes: Vec<serde_json::Value> = proxy
+        .matching("POST", "/aliases")
+        .into_iter()
+        .filter(|r| {
+            r["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("lambda-deploy-lock"))
+        })
+        .collect();
+    assert_eq!(takes.first().map(|r| r["status"].clone()), Some(json!(409)));
+    assert_eq!(takes.last().map(|r| r["status"].clone()), Some(json!(201)));
+    assert!(
+        proxy.count("DELETE", "/aliases/lambda-deploy-lock") >= 2,
+        "broken, then released after the moves"
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
