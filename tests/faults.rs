@@ -658,3 +658,59 @@ fn a_lock_older_than_two_minutes_is_broken_and_a_younger_one_is_waited_for() {
     );
     f.assert_deployed(run.out("code-sha256"));
 }
+
+/// Lambda's optimistic-concurrency preconditions reach the wire: every write to the
+/// function carries the RevisionId Lambda last answered, PublishVersion carries this run's
+/// CodeSha256, and the alias move carries the alias's RevisionId. The emulator has no
+/// function RevisionId, so the proxy adds one to its answers.
+#[test]
+fn revision_id_and_code_sha256_preconditions_are_sent() {
+    let f = Deployed::new("preconditions");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let base = fpath(&f.name);
+    let rev = "0f1e2d3c-rev-from-lambda";
+    proxy.add(json!([
+        {"match": {"method": "GET", "path": format!("{base}$")}, "times": -1,
+         "fault": {"patch": {"Configuration": {"RevisionId": rev}}}},
+        {"match": {"method": "GET", "path": format!("{base}/configuration$")}, "times": -1,
+         "fault": {"patch": {"RevisionId": rev}}},
+        {"match": {"method": "PUT", "path": format!("{base}/(code|configuration)$")}, "times": -1,
+         "fault": {"patch": {"RevisionId": rev}}},
+    ]));
+    let run = f.deploy(Some(&proxy), &[("memory-size", "256")], &[]);
+    run.assert_ok();
+    let body = |method: &str, path: &str| -> serde_json::Value {
+        let r = proxy
+            .matching(method, path)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {method} {path}: {:?}", proxy.requests()));
+        serde_json::from_str(r["body"].as_str().expect("body logged")).expect("JSON body")
+    };
+    assert_eq!(body("PUT", "/code")["RevisionId"], rev);
+    assert_eq!(body("PUT", "/configuration")["RevisionId"], rev);
+    let publish = body("POST", "/versions");
+    assert_eq!(publish["RevisionId"], rev);
+    assert_eq!(publish["CodeSha256"], run.out("code-sha256"));
+    let alias_rev = support::block(async {
+        support::lambda()
+            .get_alias()
+            .function_name(&f.name)
+            .name("live")
+            .send()
+            .await
+            .expect("live")
+    });
+    let sent = body("PUT", "/aliases/live");
+    assert!(
+        sent["RevisionId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{sent}"
+    );
+    assert_ne!(
+        alias_rev.revision_id(),
+        None,
+        "the emulator gives aliases a RevisionId"
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
