@@ -714,3 +714,39 @@ fn revision_id_and_code_sha256_preconditions_are_sent() {
     );
     f.assert_deployed(run.out("code-sha256"));
 }
+
+/// A run stopped at a bound (PublishVersion throttled on every attempt) leaves its code in
+/// `$LATEST`; the next run does not upload it again and publishes and moves from there.
+#[test]
+fn a_run_after_a_failure_at_a_bound_continues_from_where_it_stopped() {
+    let f = Deployed::new("resume");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "POST", "path": format!("{}/versions$", fpath(&f.name))},
+        "times": -1, "fault": aws_error(429, "TooManyRequestsException")}]),
+    );
+    let failed = f.deploy(Some(&proxy), &[], &[("AWS_MAX_ATTEMPTS", "2")]);
+    assert!(!failed.ok());
+    let err = failed.stderr();
+    assert!(err.contains("still throttling after 2 attempts"), "{err}");
+    assert_eq!(proxy.count("PUT", "/code"), 1);
+    let s = snapshot(&f.name);
+    assert_ne!(s.code_sha256, f.first_sha, "the upload went through");
+    assert_eq!(s.versions, vec!["$LATEST", "1"]);
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+
+    proxy.clear();
+    proxy.clear_log();
+    let again = f.deploy(Some(&proxy), &[], &[]);
+    again.assert_ok();
+    assert_eq!(
+        proxy.count("PUT", "/code"),
+        0,
+        "the code already in $LATEST is not uploaded again"
+    );
+    assert_eq!(proxy.count("POST", "/versions"), 1);
+    assert_eq!(again.out("code-sha256"), s.code_sha256);
+    assert_eq!(again.out("version"), "2");
+    f.assert_deployed(&s.code_sha256);
+}
