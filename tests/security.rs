@@ -46,55 +46,176 @@ fn alias_ok(s: &str) -> bool {
         && !s.chars().all(|c| c.is_ascii_digit())
 }
 
-proptest! {
-    #![proptest_config(cases(256))]
+/// The inputs the parser property varies, in the order of [`Fields`].
+const FIELDS: [&str; 8] = [
+    "function-name",
+    "environment",
+    "tags",
+    "exclude",
+    "alias",
+    "layers",
+    "smoke-test",
+    "memory-size",
+];
 
-    #[test]
-    fn input_parsers_never_panic_and_accept_only_valid_values(
-        env in hostile(), tags_in in hostile(), exclude in hostile(), alias in hostile(),
-        name in hostile(), layers in hostile(), smoke in hostile(), memory in hostile(),
-    ) {
-        let raw = RawInputs {
-            function_name: Some(name),
-            source_dir: Some("examples/python-hello".into()),
-            environment: Some(env),
-            tags: Some(tags_in),
-            exclude: Some(exclude),
-            alias: Some(alias),
-            layers: Some(layers),
-            smoke_test: Some(smoke),
-            memory_size: Some(memory),
-            ..RawInputs::default()
-        };
-        match Config::from_raw(&raw, &support::manifest_dir()) {
+type Fields = [String; 8];
+
+/// A value of each of [`FIELDS`] that the parsers must accept.
+fn valid_fields() -> impl Strategy<Value = Fields> {
+    (
+        "[a-z][a-z0-9-]{0,30}",
+        prop::collection::btree_map("APP_[A-Z0-9_]{0,10}", "[a-z0-9 .:/-]{0,20}", 0..8),
+        prop::collection::btree_map("team[0-9]{0,3}", "[a-z0-9 ._-]{0,10}", 0..5),
+        prop::collection::vec(
+            prop_oneof!["[a-z]{1,8}/\\*\\*", "\\*\\.pyc", "[a-z]{1,8}\\.txt"],
+            0..4,
+        ),
+        prop::collection::vec("live[a-z0-9_-]{0,20}", 0..3),
+        prop::collection::vec(
+            "arn:aws:lambda:us-east-1:123456789012:layer:[a-z][a-z0-9_-]{0,10}:[1-9][0-9]{0,3}",
+            0..3,
+        ),
+        ("[a-z]{1,8}", 0u32..1000),
+        128u32..=10240,
+    )
+        .prop_map(
+            |(name, env, tags, exclude, alias, layers, (key, n), memory)| {
+                let lines = |m: BTreeMap<String, String>| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                [
+                    name,
+                    lines(env),
+                    lines(tags),
+                    exclude.join("\n"),
+                    alias.join("\n"),
+                    layers.join("\n"),
+                    format!("{{\"{key}\": {n}}}"),
+                    memory.to_string(),
+                ]
+            },
+        )
+}
+
+fn raw_inputs(f: &Fields) -> RawInputs {
+    RawInputs {
+        function_name: Some(f[0].clone()),
+        source_dir: Some("examples/python-hello".into()),
+        environment: Some(f[1].clone()),
+        tags: Some(f[2].clone()),
+        exclude: Some(f[3].clone()),
+        alias: Some(f[4].clone()),
+        layers: Some(f[5].clone()),
+        smoke_test: Some(f[6].clone()),
+        memory_size: Some(f[7].clone()),
+        ..RawInputs::default()
+    }
+}
+
+/// What a parsed configuration must hold, whatever the inputs were.
+fn check_accepted(c: Config) -> Result<(), TestCaseError> {
+    let vars = c.settings.environment.unwrap_or_default();
+    for k in vars.keys() {
+        prop_assert!(
+            k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()),
+            "{k}"
+        );
+        prop_assert!(
+            k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{k}"
+        );
+    }
+    prop_assert!(vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= 4096);
+    prop_assert!(c.settings.tags.len() <= 50);
+    for k in c.settings.tags.keys() {
+        prop_assert!(!k.to_ascii_lowercase().starts_with("aws:"));
+    }
+    for a in &c.aliases {
+        prop_assert!(alias_ok(a.as_str()), "{a}");
+    }
+    let m = c.settings.memory_size.unwrap_or(128);
+    prop_assert!((128..=10240).contains(&m));
+    Ok(())
+}
+
+/// Each case starts from valid inputs, then makes one of them hostile (`mode` 0 to 7),
+/// several at random (`mode` 8), or none (`mode` 9 to 11). Valid inputs must be accepted;
+/// a refusal must name only inputs that were made hostile; an accepted configuration must
+/// hold only valid values. Since that last check only means something when the `Ok` arm
+/// runs, the test also asserts that it ran in a good share of the cases.
+#[test]
+fn input_parsers_never_panic_and_accept_only_valid_values() {
+    let config = cases(256);
+    let total = config.cases;
+    let accepted = std::sync::atomic::AtomicU32::new(0);
+    let hostile_ok = std::sync::atomic::AtomicU32::new(0);
+    let strategy = (
+        valid_fields(),
+        0usize..12,
+        prop::collection::vec(hostile(), 8),
+        prop::collection::vec(prop::bool::weighted(0.3), 8),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&strategy, |(valid, mode, bad, mix)| {
+        let mut fields = valid.clone();
+        let mut changed = [false; 8];
+        for i in 0..8 {
+            if mode == i || (mode == 8 && mix[i]) {
+                fields[i] = bad[i].clone();
+                changed[i] = fields[i] != valid[i];
+            }
+        }
+        match Config::from_raw(&raw_inputs(&fields), &support::manifest_dir()) {
             Ok(c) => {
-                let vars = c.settings.environment.unwrap_or_default();
-                for k in vars.keys() {
-                    prop_assert!(k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()), "{k}");
-                    prop_assert!(k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{k}");
+                accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if changed.contains(&true) {
+                    hostile_ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                prop_assert!(vars.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= 4096);
-                prop_assert!(c.settings.tags.len() <= 50);
-                for k in c.settings.tags.keys() {
-                    prop_assert!(!k.to_ascii_lowercase().starts_with("aws:"));
-                }
-                for a in &c.aliases {
-                    prop_assert!(alias_ok(a.as_str()), "{a}");
-                }
-                let m = c.settings.memory_size.unwrap_or(128);
-                prop_assert!((128..=10240).contains(&m));
+                check_accepted(c)?;
             }
             Err(errors) => {
+                prop_assert!(
+                    changed.contains(&true),
+                    "valid inputs were refused: {errors}\n{fields:?}"
+                );
                 for e in &errors.0 {
                     prop_assert!(!e.message.trim().is_empty());
                     prop_assert!(
                         !e.message.starts_with(|c: char| c.is_ascii_uppercase()),
-                        "not lowercase: {}", e.message
+                        "not lowercase: {}",
+                        e.message
+                    );
+                    let named = FIELDS.iter().position(|f| *f == e.input);
+                    prop_assert!(
+                        named.is_some_and(|i| changed[i]),
+                        "the error names {}, which was valid: {e}\n{fields:?}",
+                        e.input
                     );
                 }
             }
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    let accepted = accepted.into_inner();
+    eprintln!(
+        "{accepted} of {total} cases accepted ({} with a hostile value)",
+        hostile_ok.into_inner()
+    );
+    // A quarter of the cases are all valid, so about a third are accepted.
+    assert!(
+        accepted * 5 >= total,
+        "only {accepted} of {total} cases reached the Ok arm"
+    );
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
 
     #[test]
     fn names_and_tags_derived_from_any_ref_are_valid(raw in hostile()) {
