@@ -641,3 +641,42 @@ fn layer_zips_go_through_s3_when_s3_bucket_is_set() {
         ]
     );
 }
+
+/// The read-back after the upload (HeadObject) reports another checksum than the zip's:
+/// the run stops there, and Lambda is never pointed at the object.
+#[test]
+fn an_s3_object_that_reads_back_different_fails_the_run_and_changes_nothing() {
+    let name = unique("s3-verify");
+    let bucket = bucket(None);
+    let proxy = FaultProxy::start(&services()["AWS_ENDPOINT_URL"]);
+    // The first HeadObject (is the object already there?) goes through; every later one,
+    // the read-back included, says the object holds other bytes.
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    proxy.add(
+        json!([{"match": {"method": "HEAD", "path": format!("^/{bucket}/.*\\.zip$")},
+        "skip": 1, "times": -1,
+        "fault": {"set_headers": {"x-amz-checksum-sha256": other}}}]),
+    );
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("s3-bucket", bucket.as_str()));
+    let run = deploy(&inputs, &[("AWS_ENDPOINT_URL_S3", proxy.url.as_str())], &[]);
+    assert!(!run.ok(), "{}", run.stderr());
+    let text = error_text(&run);
+    assert!(
+        text.contains(&format!("s3://{bucket}/"))
+            && text.contains(&format!("and checksum {other} instead of"))
+            && text.contains("does not hold the package after the upload"),
+        "{text}"
+    );
+    let requests = s3_requests(&proxy);
+    assert!(
+        requests
+            .iter()
+            .any(|(m, p)| m == "PUT" && p.split('?').next().is_some_and(|p| p.ends_with(".zip"))),
+        "the object was uploaded, so the read-back is what stopped the run: {requests:?}"
+    );
+    assert_eq!(proxy.faulted(), 1, "one read-back, no retry of it");
+    assert!(!snapshot(&name).exists, "no function was created from it");
+}
