@@ -9,6 +9,12 @@ rules per scenario through a control API on the same port:
   DELETE /__faults__/rules   remove every rule                 -> 200
   GET    /__faults__/log     JSON list of requests seen        -> 200
   DELETE /__faults__/log     clear the log                     -> 200
+  POST   /__faults__/release {"name": "x"}: let requests held as "x" go on, now and later -> 200
+
+Each log entry has "method", "path", "fault" (the rule's fault or null), "time" (when the
+request was read), "status" (the status sent back; null while it is on its way, or when the
+connection was closed instead) and "body" (the request body as text when it is under 256 KiB,
+else null; "length" holds its size).
 
 A rule:
   {"match": {"method": "PUT", "path": "regex", "body": "regex", "header": {"Name": "regex"}},
@@ -29,14 +35,18 @@ Faults:
   {"delay": 2.5}                                          sleep, then forward
   {"delay_after": 2.5}                                    forward (the upstream acts on it), then
                                                           sleep before answering
+  {"hold": "name", "hold_max": 120}                       wait until the test releases "name"
+                                                          (at most hold_max seconds), then forward
   {"patch": {"Configuration": {"LastUpdateStatus": "InProgress"}}}
       forward, then deep-merge this object into the upstream's JSON answer
   {"patch_status": 412, "error": "PreconditionFailedException"}  (same as status form)
   {"set_headers": {"X-Amz-Function-Error": "Unhandled"}, "set_body": "{...}"}
-      forward, then add or replace answer headers and/or replace the answer body
-  A forwarded fault may combine delay, delay_after, patch, set_headers and set_body.
+      forward, then add or replace answer headers (HEAD answers too) and/or replace the body
+  A forwarded fault may combine hold, delay, delay_after, patch, set_headers and set_body.
 
 Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL
+  LISTEN_PORT 0 lets the system pick a free port; the first line on stdout names the port
+  actually bound ("fault proxy 127.0.0.1:PORT -> UPSTREAM"), once the proxy accepts requests.
 """
 import http.client
 import json
@@ -54,6 +64,23 @@ assert UPSTREAM.hostname in ("127.0.0.1", "localhost"), "upstream must be on loo
 LOCK = threading.Lock()
 RULES = []
 LOG = []
+RELEASED = {}  # hold name -> threading.Event
+BODY_LOG_MAX = 256 * 1024
+
+
+def released(name):
+    with LOCK:
+        return RELEASED.setdefault(name, threading.Event())
+
+
+def log_entry(method, path, fault, body):
+    entry = {"method": method, "path": path, "fault": fault, "time": time.time(), "status": None,
+             "length": len(body), "body": None}
+    if len(body) <= BODY_LOG_MAX:
+        entry["body"] = body.decode("utf-8", "replace")
+    with LOCK:
+        LOG.append(entry)
+    return entry
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
 
 
@@ -119,7 +146,9 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def reply(self, status, body, headers=()):
+    def reply(self, status, body, headers=(), entry=None):
+        if entry is not None:
+            entry["status"] = status
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
@@ -142,6 +171,10 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/__faults__/log" and self.command == "DELETE":
                 LOG = []
                 out = {"log": 0}
+            elif path == "/__faults__/release" and self.command == "POST":
+                name = json.loads(body or b"{}").get("name", "")
+                RELEASED.setdefault(name, threading.Event()).set()
+                out = {"released": name}
             else:
                 return self.reply(404, b'{"message":"unknown control path"}')
         self.reply(200, json.dumps(out).encode(), [("Content-Type", "application/json")])
@@ -154,7 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                 got = self.rfile.read(int(total * float(early["reset_mid_upload"])))
                 with LOCK:
                     LOG.append({"method": self.command, "path": self.path, "fault": early,
-                                "time": time.time(), "read": len(got), "length": total})
+                                "time": time.time(), "read": len(got), "length": total,
+                                "status": None, "body": None})
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
@@ -162,8 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/__faults__/"):
             return self.control(body)
         fault = pick_fault(self.command, self.path, self.headers, body)
-        with LOCK:
-            LOG.append({"method": self.command, "path": self.path, "fault": fault, "time": time.time()})
+        entry = log_entry(self.command, self.path, fault, body)
         if fault and "status" in fault:
             if "error" in fault:
                 payload = json.dumps({"__type": fault["error"], "message": fault.get("message", fault["error"]), "Type": "User"}).encode()
@@ -172,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
                 payload = fault.get("body", "").encode()
                 headers = [("Content-Type", "text/plain")]
             headers += list(fault.get("headers", {}).items())
-            return self.reply(fault["status"], payload, headers)
+            return self.reply(fault["status"], payload, headers, entry)
         if fault and fault.get("reset"):
             self.close_connection = True
             self.connection.shutdown(2)
@@ -186,6 +219,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
+        if fault and "hold" in fault:
+            released(fault["hold"]).wait(float(fault.get("hold_max", 120)))
         if fault and "delay" in fault:
             time.sleep(float(fault["delay"]))
         conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=300)
@@ -195,7 +230,12 @@ class Handler(BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         out_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP]
+        if fault and "set_headers" in fault:
+            names = {k.lower() for k in fault["set_headers"]}
+            out_headers = [(k, v) for k, v in out_headers if k.lower() not in names]
+            out_headers += list(fault["set_headers"].items())
         if self.command == "HEAD":
+            entry["status"] = resp.status
             self.send_response(resp.status)
             for k, v in out_headers:
                 self.send_header(k, v)
@@ -210,15 +250,11 @@ class Handler(BaseHTTPRequestHandler):
                 pass
         if fault and "set_body" in fault:
             data = fault["set_body"].encode()
-        if fault and "set_headers" in fault:
-            names = {k.lower() for k in fault["set_headers"]}
-            out_headers = [(k, v) for k, v in out_headers if k.lower() not in names]
-            out_headers += list(fault["set_headers"].items())
         conn.close()
         if fault and "delay_after" in fault:
             time.sleep(float(fault["delay_after"]))
         try:
-            self.reply(resp.status, data, out_headers)
+            self.reply(resp.status, data, out_headers, entry)
         except OSError:
             pass  # the client gave up waiting (a timeout under test)
 
@@ -228,5 +264,6 @@ class Handler(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", LISTEN), Handler)
     server.daemon_threads = True
-    print(f"fault proxy 127.0.0.1:{LISTEN} -> {UPSTREAM.geturl()}", flush=True)
+    # The socket listens from here on: a client that read this line can connect.
+    print(f"fault proxy 127.0.0.1:{server.server_address[1]} -> {UPSTREAM.geturl()}", flush=True)
     server.serve_forever()

@@ -168,6 +168,7 @@ impl Report {
         }
         if self.extra.removal.is_some() {
             extra::sections(self, &mut md);
+            self.footer(&mut md, max_rows);
             return md;
         }
         let version = match (&self.version, self.published) {
@@ -294,6 +295,12 @@ impl Report {
                     .join(", ")
             );
         }
+        self.footer(&mut md, max_rows);
+        md
+    }
+
+    /// What ends every summary: the warnings, the plan and the link to the run.
+    fn footer(&self, md: &mut String, max_rows: usize) {
         if !self.warnings.is_empty() {
             let _ = writeln!(md, "\n**Warnings**\n");
             for w in self.warnings.iter().take(max_rows) {
@@ -307,14 +314,13 @@ impl Report {
                 markdown::block(plan.to_string().trim_end_matches('\n'), "")
             );
         }
-        if let Some(run) = &p.run_url {
+        if let Some(run) = &self.provenance.run_url {
             let _ = writeln!(
                 md,
                 "\n<sub>[workflow run]({run}) · lambda-deploy {}</sub>",
                 env!("CARGO_PKG_VERSION")
             );
         }
-        md
     }
 }
 

@@ -188,11 +188,22 @@ fn config_only_change_updates_fields_given_and_keeps_the_rest() {
         "{}",
         run.summary
     );
-    assert!(
-        !run.summary.contains("s3cr3t-value"),
-        "environment values must not reach the summary:\n{}",
-        run.summary
-    );
+    let outputs: Vec<String> = run
+        .outputs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for (place, text) in [
+        ("stdout", run.stdout()),
+        ("stderr", run.stderr()),
+        ("outputs", outputs.join("\n")),
+        ("summary", run.summary.clone()),
+    ] {
+        assert!(
+            !text.contains("s3cr3t-value"),
+            "environment values must not reach the {place}:\n{text}"
+        );
+    }
 
     let run = deploy(
         &[
@@ -259,27 +270,51 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     );
 }
 
+/// `publish: false` on a function that has versions and an alias: the new code reaches
+/// `$LATEST` only; no version is published and no alias moves.
 #[test]
 fn publish_false_updates_latest_without_a_version() {
-    let name = unique("nopublish");
-    let dir = example_copy("python-hello");
+    let (name, dir, first) = first_deploy("nopublish");
+    let before = snapshot(&name);
+    fs::write(
+        dir.path().join("app.py"),
+        "def handler(event, context):\n    return 'unpublished'\n",
+    )
+    .expect("write");
     let role = role();
     let d = path_str(dir.path());
-    let run = deploy(
-        &[
-            ("function-name", &name),
-            ("source-dir", &d),
-            ("runtime", "python3.12"),
-            ("handler", "app.handler"),
-            ("role", &role),
-            ("publish", "false"),
-        ],
-        &[],
-        &[],
-    );
+    let mut inputs = create_inputs(&name, &d, &role);
+    // An alias needs a published version: the run names none.
+    inputs.retain(|(k, _)| *k != "alias");
+    inputs.push(("publish", "false"));
+    let run = deploy(&inputs, &[], &[]);
     run.assert_ok();
     assert_eq!(run.out("version"), "$LATEST");
-    assert_eq!(snapshot(&name).versions, vec!["$LATEST".to_string()]);
+    assert_eq!(run.out("code-changed"), "true");
+    let s = snapshot(&name);
+    assert_ne!(run.out("code-sha256"), first.out("code-sha256"));
+    assert_eq!(
+        s.code_sha256,
+        run.out("code-sha256"),
+        "$LATEST holds the new code"
+    );
+    assert_eq!(s.versions, before.versions, "no version was published");
+    assert_eq!(s.versions, vec!["$LATEST", "1"]);
+    assert_eq!(s.aliases, before.aliases, "no alias moved");
+    let v1 = support::block(async {
+        support::lambda()
+            .get_function_configuration()
+            .function_name(&name)
+            .qualifier("1")
+            .send()
+            .await
+            .expect("version 1")
+    });
+    assert_eq!(
+        v1.code_sha256(),
+        Some(first.out("code-sha256")),
+        "version 1 keeps its code"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::faults::{Deployed, FaultProxy, fpath};
+use support::faults::{Deployed, Emulator, FaultProxy, fpath};
 use support::{deploy, example_copy, path_str, role, services, snapshot, unique};
 
 fn aws_error(status: u16, error: &str) -> serde_json::Value {
@@ -79,6 +79,9 @@ fn throttling_past_the_retry_bound_fails_naming_the_call_and_changes_nothing() {
     f.assert_untouched();
 }
 
+/// Four server errors, then an answer: five attempts (the default bound), and the pauses
+/// between them are the SDK's backoff (full jitter under a cap that doubles from 500 ms),
+/// not back-to-back retries.
 #[test]
 fn server_errors_are_retried_with_backoff() {
     let f = Deployed::new("5xx");
@@ -86,14 +89,31 @@ fn server_errors_are_retried_with_backoff() {
     let proxy = FaultProxy::for_lambda();
     let code = format!("{}/code$", fpath(&f.name));
     proxy.add(json!([
-        {"match": {"method": "PUT", "path": code}, "times": 1,
+        {"match": {"method": "PUT", "path": code}, "times": 2,
          "fault": aws_error(500, "ServiceException")},
-        {"match": {"method": "PUT", "path": code}, "times": 1,
+        {"match": {"method": "PUT", "path": code}, "times": 2,
          "fault": {"status": 503, "body": "Service Unavailable"}},
     ]));
     let run = f.deploy(Some(&proxy), &[], &[]);
     run.assert_ok();
-    assert_eq!(proxy.count("PUT", "/code"), 3);
+    let attempts = proxy.matching("PUT", "/code");
+    let statuses: Vec<&serde_json::Value> = attempts.iter().map(|r| &r["status"]).collect();
+    assert_eq!(statuses, [500, 500, 503, 503, 200], "{attempts:?}");
+    let times: Vec<f64> = attempts
+        .iter()
+        .map(|r| r["time"].as_f64().expect("time"))
+        .collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Retry n waits a random time below 0.5 s x 2^(n-1). Without backoff the four gaps
+    // are a few milliseconds each; with it, all four under 0.3 s together has a chance
+    // below 1 in 10,000.
+    let total: f64 = gaps.iter().sum();
+    assert!(total >= 0.3, "the retries did not back off: gaps {gaps:?}");
+    for (n, gap) in gaps.iter().enumerate() {
+        let cap = 0.5 * f64::from(1u32 << n);
+        // A loaded machine adds its own delay on top of the cap.
+        assert!(*gap < cap + 5.0, "retry {} waited {gap} s: {gaps:?}", n + 1);
+    }
     f.assert_deployed(run.out("code-sha256"));
 }
 
@@ -167,9 +187,11 @@ fn in_progress_and_pending_states_are_waited_for_before_the_upload() {
 
 #[test]
 fn an_update_that_never_finishes_fails_within_wait_timeout_and_writes_nothing() {
-    let f = Deployed::new("stuck");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("stuck", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "GET", "path": format!("{}$", fpath(&f.name))},
         "times": -1, "fault": {"patch": {"Configuration": {"LastUpdateStatus": "InProgress"}}}}]),
@@ -258,9 +280,11 @@ fn a_stale_revision_on_the_upload_fails_clearly_and_changes_nothing() {
 
 #[test]
 fn a_slow_answer_past_the_attempt_timeout_is_retried() {
-    let f = Deployed::new("slow");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("slow", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     let base = fpath(&f.name);
     proxy.add(json!([
         // Held before it reaches Lambda: the retry is the first that acts.
@@ -280,20 +304,100 @@ fn a_slow_answer_past_the_attempt_timeout_is_retried() {
         &[("LAMBDA_DEPLOY_ATTEMPT_TIMEOUT", "2")],
     );
     run.assert_ok();
-    // At least one retry (more only if the loaded machine was slower than 2 s elsewhere).
-    assert!(proxy.count("PUT", "/code") >= 2);
+    let log = proxy.log();
+    let aliases = format!("{base}/aliases");
+    let is_to = |r: &serde_json::Value, method: &str, path: &str| {
+        r["method"] == method
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.split('?').next() == Some(path))
+    };
+    let names = |r: &serde_json::Value, alias: &str| {
+        r["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("\"{alias}\"")))
+    };
+    // Every configured fault fired, each once.
+    let faulted: Vec<usize> = (0..log.len())
+        .filter(|&i| !log[i]["fault"].is_null())
+        .collect();
+    assert_eq!(faulted.len(), 3, "{log:?}");
+    let code_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "PUT", &format!("{base}/code")))
+        .expect("the upload was held");
+    let staging_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "POST", &aliases) && names(&log[i], "staging"))
+        .expect("creating staging answered late");
+    let lock_at = faulted
+        .iter()
+        .copied()
+        .find(|&i| is_to(&log[i], "POST", &aliases) && names(&log[i], "lambda-deploy-lock"))
+        .expect("taking the lock answered late");
+    // The upload was sent again, and that attempt went through.
+    let retry = log[code_at + 1..]
+        .iter()
+        .find(|r| is_to(r, "PUT", &format!("{base}/code")))
+        .expect("the upload was tried again");
+    assert_eq!(retry["status"], 200, "{retry:?}");
+    // The lock was asked for again, found taken (by this run's late attempt), read, and
+    // recognised as this run's own: no wait for another deploy.
+    let after_lock = &log[lock_at + 1..];
+    let again = after_lock
+        .iter()
+        .position(|r| is_to(r, "POST", &aliases) && names(r, "lambda-deploy-lock"))
+        .expect("the lock was asked for again");
+    assert_eq!(after_lock[again]["status"], 409, "{:?}", after_lock[again]);
+    assert!(
+        after_lock[again..].iter().any(|r| is_to(
+            r,
+            "GET",
+            &format!("{aliases}/lambda-deploy-lock")
+        ) && r["status"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s))),
+        "the lock's owner was read: {log:?}"
+    );
+    assert!(
+        !run.stderr().contains("another deploy is moving aliases"),
+        "the run waited for its own lock:\n{}",
+        run.stderr()
+    );
+    // Creating staging was sent again, found it made by the late attempt, and the run read
+    // it instead of failing.
+    let after_staging = &log[staging_at + 1..];
+    let again = after_staging
+        .iter()
+        .position(|r| is_to(r, "POST", &aliases) && names(r, "staging"))
+        .expect("creating staging was tried again");
+    assert_eq!(
+        after_staging[again]["status"], 409,
+        "{:?}",
+        after_staging[again]
+    );
+    assert!(
+        after_staging[again..]
+            .iter()
+            .any(|r| is_to(r, "GET", &format!("{aliases}/staging"))),
+        "staging was read again: {log:?}"
+    );
     f.assert_deployed(run.out("code-sha256"));
     assert_eq!(
-        snapshot(&f.name).aliases.get("staging").map(String::as_str),
+        f.state().aliases.get("staging").map(String::as_str),
         Some("2")
     );
 }
 
 #[test]
 fn answers_that_never_come_fail_within_the_bound_naming_the_call() {
-    let f = Deployed::new("silent");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("silent", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "PUT", "path": format!("{}/code$", fpath(&f.name))},
         "times": -1, "fault": {"delay": 5}}]),
@@ -444,9 +548,11 @@ fn a_function_error_in_the_smoke_test_fails_the_deploy_and_moves_nothing() {
 
 #[test]
 fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
-    let f = Deployed::new("smoke-slow");
+    // Short timeouts: an emulator of its own, which no other test loads.
+    let emu = Emulator::start();
+    let f = Deployed::on("smoke-slow", &emu);
     f.change_code("b");
-    let proxy = FaultProxy::for_lambda();
+    let proxy = FaultProxy::start(&emu.endpoint);
     proxy.add(
         json!([{"match": {"method": "POST", "path": "/invocations"}, "times": 1,
         "fault": {"delay_after": 6}}]),
@@ -469,8 +575,178 @@ fn a_smoke_test_that_does_not_answer_in_time_fails_and_moves_nothing() {
         1,
         "an invoke is never retried"
     );
-    assert_eq!(
-        snapshot(&f.name).aliases.get("live").map(String::as_str),
-        Some("1")
+    assert_eq!(f.state().aliases.get("live").map(String::as_str), Some("1"));
+}
+
+/// Creates the alias lock by hand, as a run that died `age_secs` ago would have left it.
+fn leave_lock(function: &str, owner: &str, age_secs: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    support::block(async {
+        support::lambda()
+            .create_alias()
+            .function_name(function)
+            .name("lambda-deploy-lock")
+            .function_version("$LATEST")
+            .description(format!("lambda-deploy lock {owner} {}", now - age_secs))
+            .send()
+            .await
+            .expect("create the lock")
+    });
+}
+
+/// A lock left by a run that died over two minutes ago is broken and the deploy goes on;
+/// a younger one is respected: that run waits for it, then fails without moving anything.
+#[test]
+fn a_lock_older_than_two_minutes_is_broken_and_a_younger_one_is_waited_for() {
+    let f = Deployed::new("stale-lock");
+    f.change_code("b");
+    leave_lock(&f.name, "run 7 pid 1 gone", 100);
+    let proxy = FaultProxy::for_lambda();
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "8")], &[]);
+    assert!(!run.ok(), "a lock 100 s old was not respected");
+    let err = run.stderr();
+    assert!(
+        err.contains("another deploy (run 7 pid 1 gone) held the alias lock for over 8s"),
+        "{err}"
     );
+    assert_eq!(proxy.count("DELETE", "/aliases/lambda-deploy-lock"), 0);
+    assert_eq!(proxy.count("PUT", "/aliases/live"), 0);
+    let s = snapshot(&f.name);
+    assert!(
+        s.aliases.contains_key("lambda-deploy-lock"),
+        "the lock stays"
+    );
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+
+    // The same lock, now past two minutes.
+    support::block(async {
+        support::lambda()
+            .delete_alias()
+            .function_name(&f.name)
+            .name("lambda-deploy-lock")
+            .send()
+            .await
+            .expect("delete the lock")
+    });
+    leave_lock(&f.name, "run 7 pid 1 gone", 121);
+    proxy.clear_log();
+    let run = f.deploy(Some(&proxy), &[("wait-timeout", "60")], &[]);
+    run.assert_ok();
+    let err = run.stderr();
+    assert!(
+        err.contains("breaking an alias lock left by a run that stopped")
+            && err.contains("run 7 pid 1 gone"),
+        "{err}"
+    );
+    let takes: Vec<serde_json::Value> = proxy
+        .matching("POST", "/aliases")
+        .into_iter()
+        .filter(|r| {
+            r["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("lambda-deploy-lock"))
+        })
+        .collect();
+    assert_eq!(takes.first().map(|r| r["status"].clone()), Some(json!(409)));
+    assert_eq!(takes.last().map(|r| r["status"].clone()), Some(json!(201)));
+    assert!(
+        proxy.count("DELETE", "/aliases/lambda-deploy-lock") >= 2,
+        "broken, then released after the moves"
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+/// Lambda's optimistic-concurrency preconditions reach the wire: every write to the
+/// function carries the RevisionId Lambda last answered, PublishVersion carries this run's
+/// CodeSha256, and the alias move carries the alias's RevisionId. The emulator has no
+/// function RevisionId, so the proxy adds one to its answers.
+#[test]
+fn revision_id_and_code_sha256_preconditions_are_sent() {
+    let f = Deployed::new("preconditions");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    let base = fpath(&f.name);
+    let rev = "0f1e2d3c-rev-from-lambda";
+    proxy.add(json!([
+        {"match": {"method": "GET", "path": format!("{base}$")}, "times": -1,
+         "fault": {"patch": {"Configuration": {"RevisionId": rev}}}},
+        {"match": {"method": "GET", "path": format!("{base}/configuration$")}, "times": -1,
+         "fault": {"patch": {"RevisionId": rev}}},
+        {"match": {"method": "PUT", "path": format!("{base}/(code|configuration)$")}, "times": -1,
+         "fault": {"patch": {"RevisionId": rev}}},
+    ]));
+    let run = f.deploy(Some(&proxy), &[("memory-size", "256")], &[]);
+    run.assert_ok();
+    let body = |method: &str, path: &str| -> serde_json::Value {
+        let r = proxy
+            .matching(method, path)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {method} {path}: {:?}", proxy.requests()));
+        serde_json::from_str(r["body"].as_str().expect("body logged")).expect("JSON body")
+    };
+    assert_eq!(body("PUT", "/code")["RevisionId"], rev);
+    assert_eq!(body("PUT", "/configuration")["RevisionId"], rev);
+    let publish = body("POST", "/versions");
+    assert_eq!(publish["RevisionId"], rev);
+    assert_eq!(publish["CodeSha256"], run.out("code-sha256"));
+    let alias_rev = support::block(async {
+        support::lambda()
+            .get_alias()
+            .function_name(&f.name)
+            .name("live")
+            .send()
+            .await
+            .expect("live")
+    });
+    let sent = body("PUT", "/aliases/live");
+    assert!(
+        sent["RevisionId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{sent}"
+    );
+    assert_ne!(
+        alias_rev.revision_id(),
+        None,
+        "the emulator gives aliases a RevisionId"
+    );
+    f.assert_deployed(run.out("code-sha256"));
+}
+
+/// A run stopped at a bound (PublishVersion throttled on every attempt) leaves its code in
+/// `$LATEST`; the next run does not upload it again and publishes and moves from there.
+#[test]
+fn a_run_after_a_failure_at_a_bound_continues_from_where_it_stopped() {
+    let f = Deployed::new("resume");
+    f.change_code("b");
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "POST", "path": format!("{}/versions$", fpath(&f.name))},
+        "times": -1, "fault": aws_error(429, "TooManyRequestsException")}]),
+    );
+    let failed = f.deploy(Some(&proxy), &[], &[("AWS_MAX_ATTEMPTS", "2")]);
+    assert!(!failed.ok());
+    let err = failed.stderr();
+    assert!(err.contains("still throttling after 2 attempts"), "{err}");
+    assert_eq!(proxy.count("PUT", "/code"), 1);
+    let s = snapshot(&f.name);
+    assert_ne!(s.code_sha256, f.first_sha, "the upload went through");
+    assert_eq!(s.versions, vec!["$LATEST", "1"]);
+    assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
+
+    proxy.clear();
+    proxy.clear_log();
+    let again = f.deploy(Some(&proxy), &[], &[]);
+    again.assert_ok();
+    assert_eq!(
+        proxy.count("PUT", "/code"),
+        0,
+        "the code already in $LATEST is not uploaded again"
+    );
+    assert_eq!(proxy.count("POST", "/versions"), 1);
+    assert_eq!(again.out("code-sha256"), s.code_sha256);
+    assert_eq!(again.out("version"), "2");
+    f.assert_deployed(&s.code_sha256);
 }

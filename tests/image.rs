@@ -233,6 +233,105 @@ fn an_image_is_never_given_to_a_zip_function() {
     assert!(!reg::repository_exists(&name), "nothing was pushed");
 }
 
+/// An image function is never given a zip: a zip deploy to it is refused before any write,
+/// and the function keeps its image.
+#[test]
+fn a_zip_is_never_given_to_an_image_function() {
+    let (name, dir, _, _) = first_build("zipimg");
+    let before = snapshot(&name);
+    let image_before = function_image(&name);
+    let proxy = FaultProxy::for_lambda();
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(
+        &[
+            ("function-name", &name),
+            ("source-dir", &d),
+            ("runtime", "python3.12"),
+            ("handler", "app.handler"),
+            ("role", &role),
+            ("alias", "live"),
+        ],
+        &[("AWS_ENDPOINT_URL_LAMBDA", &proxy.url)],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(
+        run.stderr().contains(&format!(
+            "function '{name}' is deployed as a container image; Lambda cannot switch it to a zip package"
+        )),
+        "{}",
+        run.stderr()
+    );
+    let writes: Vec<(String, String)> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, _)| m != "GET" && m != "HEAD")
+        .collect();
+    assert!(writes.is_empty(), "nothing may be written: {writes:?}");
+    assert_eq!(snapshot(&name), before);
+    assert_eq!(function_image(&name), image_before);
+}
+
+/// With `architecture: arm64`, a multi-platform base (an index of amd64 and arm64
+/// images) is narrowed to its arm64 image: the pushed image is arm64 and starts from the
+/// arm64 base layer, and the function runs on arm64.
+#[test]
+fn a_multi_platform_base_is_narrowed_to_arm64() {
+    let name = unique("imgarm");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let endpoint = format!("http://{}", reg::addr());
+    let base = base_ref(&endpoint, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let mut inputs = build_inputs(&name, &d, &role, &base, &endpoint);
+    inputs.push(("architecture", "arm64"));
+    let run = deploy(&inputs, &[("GITHUB_SHA", SHA_A)], &[]);
+    run.assert_ok();
+    let digest = run.out("image-digest").to_string();
+    let manifest_bytes = reg::get(&name, "manifests", &digest);
+    let manifest: Value = serde_json::from_slice(&manifest_bytes).expect("manifest");
+    let config: Value = serde_json::from_slice(&reg::get(
+        &name,
+        "blobs",
+        manifest["config"]["digest"]
+            .as_str()
+            .expect("config digest"),
+    ))
+    .expect("config");
+    assert_eq!(config["architecture"], "arm64");
+    let layers = manifest["layers"].as_array().expect("layers");
+    let base_layer = reg::get(
+        &name,
+        "blobs",
+        layers[0]["digest"].as_str().expect("digest"),
+    );
+    let mut text = String::new();
+    tar::Archive::new(flate2::read::GzDecoder::new(&base_layer[..]))
+        .entries()
+        .expect("entries")
+        .next()
+        .expect("one entry")
+        .expect("entry")
+        .read_to_string(&mut text)
+        .expect("read");
+    assert!(text.contains("arm64"), "the arm64 base was picked: {text}");
+    let arch = block(async {
+        lambda()
+            .get_function_configuration()
+            .function_name(&name)
+            .send()
+            .await
+            .expect("configuration")
+            .architectures()
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(arch, vec!["arm64"]);
+}
+
 /// The registry password ECR hands out is masked before anything is printed and never
 /// appears in logs (even at debug level), outputs or the summary of an image deploy.
 #[test]

@@ -47,7 +47,7 @@ fn same_tree_again_uploads_no_blob_and_publishes_no_version_then_one_change_uplo
         "def handler(e, c):\n    return 'v2'\n",
     )
     .unwrap();
-    let _ = proxy.log();
+    proxy.clear_log();
     let run = deploy(
         &build_inputs(&name, &d, &role, &base, &proxy.url),
         &[("GITHUB_SHA", SHA_B)],

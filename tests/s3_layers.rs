@@ -139,15 +139,23 @@ fn layer_arns_of(function: &str) -> Vec<String> {
     })
 }
 
+/// The versions of layer `name`; none when the layer does not exist. Any other error
+/// fails the test, so an empty list always means "nothing published".
 fn layer_versions(name: &str) -> Vec<aws_sdk_lambda::types::LayerVersionsListItem> {
     block(async {
-        lambda()
-            .list_layer_versions()
-            .layer_name(name)
-            .send()
-            .await
-            .map(|o| o.layer_versions().to_vec())
-            .unwrap_or_default()
+        match lambda().list_layer_versions().layer_name(name).send().await {
+            Ok(o) => o.layer_versions().to_vec(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Vec::new()
+            }
+            Err(e) => panic!(
+                "list versions of layer {name}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            ),
+        }
     })
 }
 
@@ -632,4 +640,135 @@ fn layer_zips_go_through_s3_when_s3_bucket_is_set() {
                 .to_string()
         ]
     );
+}
+
+/// The read-back after the upload (HeadObject) reports another checksum than the zip's:
+/// the run stops there, and Lambda is never pointed at the object.
+#[test]
+fn an_s3_object_that_reads_back_different_fails_the_run_and_changes_nothing() {
+    let name = unique("s3-verify");
+    let bucket = bucket(None);
+    let proxy = FaultProxy::start(&services()["AWS_ENDPOINT_URL"]);
+    // The first HeadObject (is the object already there?) goes through; every later one,
+    // the read-back included, says the object holds other bytes.
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    proxy.add(
+        json!([{"match": {"method": "HEAD", "path": format!("^/{bucket}/.*\\.zip$")},
+        "skip": 1, "times": -1,
+        "fault": {"set_headers": {"x-amz-checksum-sha256": other}}}]),
+    );
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("s3-bucket", bucket.as_str()));
+    let run = deploy(&inputs, &[("AWS_ENDPOINT_URL_S3", proxy.url.as_str())], &[]);
+    assert!(!run.ok(), "{}", run.stderr());
+    let text = error_text(&run);
+    assert!(
+        text.contains(&format!("s3://{bucket}/"))
+            && text.contains(&format!("and checksum {other} instead of"))
+            && text.contains("does not hold the package after the upload"),
+        "{text}"
+    );
+    let requests = s3_requests(&proxy);
+    assert!(
+        requests
+            .iter()
+            .any(|(m, p)| m == "PUT" && p.split('?').next().is_some_and(|p| p.ends_with(".zip"))),
+        "the object was uploaded, so the read-back is what stopped the run: {requests:?}"
+    );
+    assert_eq!(proxy.faulted(), 1, "one read-back, no retry of it");
+    assert!(!snapshot(&name).exists, "no function was created from it");
+}
+
+/// A `layers` ARN whose size GetLayerVersion does not give (access denied) is left out of
+/// the size check with a warning; the deploy goes on and attaches it.
+#[test]
+fn a_given_layer_whose_size_cannot_be_read_is_left_out_with_a_warning() {
+    let name = unique("unreadable-layer");
+    let ext = block(async {
+        lambda()
+            .publish_layer_version()
+            .layer_name(unique("ext"))
+            .content(
+                aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(ext_zip()))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("publish ext layer")
+            .layer_version_arn()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(
+        json!([{"match": {"method": "GET", "path": "/layers/.*/versions/[0-9]+$"},
+        "times": -1,
+        "fault": {"status": 403, "error": "AccessDeniedException",
+                  "message": "not authorized to perform: lambda:GetLayerVersion"}}]),
+    );
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("layers", ext.as_str()));
+    let run = deploy(
+        &inputs,
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+        &[],
+    );
+    run.assert_ok();
+    assert!(
+        proxy.faulted() >= 1,
+        "the size was asked for: {:?}",
+        proxy.requests()
+    );
+    let err = run.stderr();
+    assert!(
+        err.contains("GetLayerVersion")
+            && err.contains(&ext)
+            && err.contains("its size is left out of the 250 MB check"),
+        "{err}"
+    );
+    assert_eq!(layer_arns_of(&name), vec![ext]);
+}
+
+/// `layers` replaces the function's layers: the ones it had and no longer lists are gone.
+#[test]
+fn layers_replace_the_functions_layers() {
+    let name = unique("replace-layers");
+    let publish = |n: &str| {
+        block(async {
+            lambda()
+                .publish_layer_version()
+                .layer_name(unique(n))
+                .content(
+                    aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                        .zip_file(aws_sdk_lambda::primitives::Blob::new(ext_zip()))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("publish layer")
+                .layer_version_arn()
+                .unwrap_or_default()
+                .to_string()
+        })
+    };
+    let (a, b, c) = (publish("la"), publish("lb"), publish("lc"));
+    let dir = example_copy("python-hello");
+    let (d, role) = (path_str(dir.path()), role());
+    let two = format!("{a}\n{b}");
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("layers", two.as_str()));
+    deploy(&inputs, &[], &[]).assert_ok();
+    assert_eq!(layer_arns_of(&name), vec![a.clone(), b.clone()]);
+
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("layers", c.as_str()));
+    let run = deploy(&inputs, &[], &[]);
+    run.assert_ok();
+    assert_eq!(layer_arns_of(&name), vec![c.clone()], "{}", run.summary);
+    assert_eq!(run.out("layer-arns"), c);
 }

@@ -99,13 +99,23 @@ pub fn current() -> Bounds {
 /// outside the SDK (the registry client): exponential from [`INITIAL_BACKOFF`], capped
 /// at [`MAX_BACKOFF`], with full jitter so concurrent runs do not retry in step.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = INITIAL_BACKOFF
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    jittered(backoff_cap(attempt), seed)
+}
+
+/// The longest pause before retry number `attempt`: [`INITIAL_BACKOFF`] doubled for each
+/// retry before it, capped at [`MAX_BACKOFF`].
+fn backoff_cap(attempt: u32) -> Duration {
+    INITIAL_BACKOFF
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF)
+}
+
+/// Full jitter: a pause from 0 up to (not including) `cap`, picked by `seed`.
+fn jittered(cap: Duration, seed: u32) -> Duration {
     let millis = cap.as_millis().max(1) as u64;
     Duration::from_millis(u64::from(seed) % millis)
 }
@@ -228,14 +238,37 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_and_stays_within_its_cap() {
+    fn backoff_doubles_from_the_initial_pause_up_to_its_cap() {
+        let caps: Vec<u64> = (1..=8).map(|a| backoff_cap(a).as_millis() as u64).collect();
+        assert_eq!(
+            caps,
+            [500, 1_000, 2_000, 4_000, 8_000, 16_000, 20_000, 20_000]
+        );
+        assert_eq!(backoff_cap(40), MAX_BACKOFF);
+        assert_eq!(backoff_cap(0), INITIAL_BACKOFF);
+    }
+
+    #[test]
+    fn jitter_spans_the_whole_range_below_the_cap() {
+        let cap = Duration::from_millis(4_000);
+        assert_eq!(jittered(cap, 0), Duration::ZERO);
+        assert_eq!(jittered(cap, 3_999), Duration::from_millis(3_999));
+        assert_eq!(jittered(cap, 4_000), Duration::ZERO);
+        // Seeds are the sub-second nanoseconds of the clock: across them the pauses cover
+        // the range evenly, so a retry waits half its cap on average.
+        let picks: Vec<u64> = (0..1_000u32)
+            .map(|i| jittered(cap, i * 999_983).as_millis() as u64)
+            .collect();
+        assert!(picks.iter().all(|&p| p < 4_000));
+        let mean = picks.iter().sum::<u64>() / picks.len() as u64;
+        assert!((1_600..=2_400).contains(&mean), "mean {mean} ms");
+        assert!(picks.iter().any(|&p| p >= 3_600) && picks.iter().any(|&p| p < 400));
+    }
+
+    #[test]
+    fn backoff_waits_within_the_cap_of_its_attempt() {
         for attempt in 1..30 {
-            let cap = INITIAL_BACKOFF
-                .saturating_mul(1u32 << (attempt - 1).min(16))
-                .min(MAX_BACKOFF);
-            assert!(backoff(attempt) <= cap, "attempt {attempt}");
+            assert!(backoff(attempt) < backoff_cap(attempt), "attempt {attempt}");
         }
-        assert!(backoff(1) <= INITIAL_BACKOFF);
-        assert!(backoff(40) <= MAX_BACKOFF);
     }
 }

@@ -137,7 +137,7 @@ fn raw_central(bytes: &[u8]) -> Vec<Raw> {
     v
 }
 
-fn have(tool: &str) -> bool {
+fn installed(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .output()
@@ -145,10 +145,39 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the `CI` variable says this is a CI run (CI services set `CI=true`).
+fn in_ci(ci: Option<&str>) -> bool {
+    ci.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether `tool` is there for a check that needs it. Missing, the check is skipped with a
+/// printed reason on a workstation, and fails under CI, where a skipped check would pass
+/// without proving anything.
+#[track_caller]
+fn have(tool: &str, check: &str) -> bool {
+    if installed(tool) {
+        return true;
+    }
+    assert!(
+        !in_ci(std::env::var("CI").ok().as_deref()),
+        "{tool} is not installed, and CI is set: {check} cannot be skipped there; install {tool}"
+    );
+    eprintln!("{tool} is not installed: skipping {check} (it fails instead when CI is set)");
+    false
+}
+
+#[test]
+fn ci_is_recognised_from_its_variable() {
+    assert!(in_ci(Some("true")));
+    assert!(in_ci(Some("1")));
+    assert!(!in_ci(None));
+    assert!(!in_ci(Some("")));
+    assert!(!in_ci(Some("false")));
+}
+
 /// `unzip -t` when installed.
 fn unzip_ok(zip_path: &Path) {
-    if !have("unzip") {
-        eprintln!("unzip not installed; skipping unzip -t");
+    if !have("unzip", "the unzip -t check") {
         return;
     }
     let o = Command::new("unzip")
@@ -165,8 +194,7 @@ fn unzip_ok(zip_path: &Path) {
 
 /// Python's zipfile, when installed: CRCs good; returns (count, name->mode).
 fn python_ok(zip_path: &Path) -> Option<usize> {
-    if !have("python3") {
-        eprintln!("python3 not installed; skipping zipfile check");
+    if !have("python3", "the check with Python's zipfile") {
         return None;
     }
     let script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(len(z.infolist()))";
@@ -471,7 +499,7 @@ fn dangling_looping_and_absolute_symlinks_are_errors() {
 
 #[test]
 fn fifo_is_an_error_naming_it() {
-    if !have("mkfifo") {
+    if !have("mkfifo", "the fifo test") {
         return;
     }
     let t = sample_tree();

@@ -7,49 +7,59 @@
 //! (`FaultProxy::start("http://<REGISTRY>")` and `registry-endpoint: <url>`). Rules match on
 //! method, path regex, body regex and headers; see the script's header for every fault.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct FaultProxy {
     pub url: String,
     port: u16,
     child: Child,
+    /// Kept open so the proxy never writes into a closed pipe.
+    _stdout: BufReader<ChildStdout>,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// The port in the proxy's first line, `fault proxy 127.0.0.1:PORT -> UPSTREAM`.
+fn announced_port(line: &str) -> Option<u16> {
+    let addr = line.strip_prefix("fault proxy 127.0.0.1:")?;
+    addr.split_whitespace().next()?.parse().ok()
 }
 
 impl FaultProxy {
-    /// Starts a proxy in front of `upstream` (an `http://127.0.0.1:PORT` URL).
+    /// Starts a proxy in front of `upstream` (an `http://127.0.0.1:PORT` URL). The proxy
+    /// binds a port the system picks and names it on its first line, so the port is its
+    /// own from the start: no other test's proxy can be listening there.
     pub fn start(upstream: &str) -> Self {
-        let port = free_port();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fault_proxy.py");
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .arg(script)
-            .arg(port.to_string())
+            .arg("0")
             .arg(upstream)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start fault proxy");
-        let proxy = Self {
+        let mut stdout = BufReader::new(child.stdout.take().expect("proxy stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the proxy's port");
+        let Some(port) = announced_port(&line) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fault proxy did not start: {line:?}");
+        };
+        Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
             child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while proxy.request("GET", "/__faults__/log", "").is_err() {
-            assert!(Instant::now() < deadline, "fault proxy did not start");
-            std::thread::sleep(Duration::from_millis(50));
+            _stdout: stdout,
         }
-        proxy
+    }
+
+    /// The port the proxy listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     fn request(&self, method: &str, path: &str, body: &str) -> std::io::Result<String> {
@@ -85,7 +95,55 @@ impl FaultProxy {
             .expect("clear log");
     }
 
-    /// Every request the proxy saw: `{"method", "path", "fault"}` objects.
+    /// Lets the requests a `{"hold": name}` fault keeps waiting go on (and later ones).
+    pub fn release(&self, name: &str) {
+        self.request(
+            "POST",
+            "/__faults__/release",
+            &serde_json::json!({ "name": name }).to_string(),
+        )
+        .expect("release");
+    }
+
+    /// Waits (at most `limit`) until a logged request satisfies `pred`, and returns it.
+    #[track_caller]
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(r) = self.log().into_iter().find(|r| pred(r)) {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within {limit:?}: {:?}",
+                self.requests()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The logged requests with `method` and a path (without its query) ending in
+    /// `path_ends`, in order: each with its "status", "body" and "fault".
+    pub fn matching(&self, method: &str, path_ends: &str) -> Vec<serde_json::Value> {
+        self.log()
+            .into_iter()
+            .filter(|r| {
+                r["method"] == method
+                    && r["path"]
+                        .as_str()
+                        .and_then(|p| p.split('?').next())
+                        .is_some_and(|p| p.ends_with(path_ends))
+            })
+            .collect()
+    }
+
+    /// Every request the proxy saw: `{"method", "path", "fault", "time", "status", "body"}`
+    /// objects (see the script's header).
     pub fn log(&self) -> Vec<serde_json::Value> {
         let text = self
             .request("GET", "/__faults__/log", "")
@@ -135,12 +193,87 @@ impl FaultProxy {
     }
 }
 
+/// An emulator of the scenario's own (`scripts/local-aws.sh` with its own state folder),
+/// for scenarios that run with short timeouts: the shared emulator is loaded by the rest
+/// of the suite (large uploads, many deploys at once), which would make any call slow
+/// enough to time out, not only the faulted one. Stopped when dropped.
+pub struct Emulator {
+    pub endpoint: String,
+    state: tempfile::TempDir,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let state = tempfile::tempdir().expect("state dir");
+        let out = Self::script(&state, "start")
+            .output()
+            .expect("run scripts/local-aws.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let endpoint = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL="))
+            .map(|v| v.trim_matches('"').to_string());
+        let emulator = Self {
+            endpoint: endpoint.unwrap_or_default(),
+            state,
+        };
+        assert!(
+            out.status.success() && !emulator.endpoint.is_empty(),
+            "an emulator of its own did not start:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        emulator
+    }
+
+    fn script(state: &tempfile::TempDir, command: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-aws.sh"))
+            .arg(command)
+            .env("LAMBDA_DEPLOY_HARNESS_DIR", state.path())
+            // Only Lambda is needed; the shared run installed everything already.
+            .env("LAMBDA_DEPLOY_ECR_SYNC", "0")
+            .env("LAMBDA_DEPLOY_INSTALL", "0")
+            .env_remove("LAMBDA_DEPLOY_MOTO_PORT")
+            .env_remove("LAMBDA_DEPLOY_REGISTRY_PORT")
+            .env_remove("LAMBDA_DEPLOY_PROXY_PORT")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// A Lambda client for this emulator.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::config::Builder::from(&super::sdk_config())
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = Self::script(&self.state, "stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// A function deployed once, straight to the emulator (no proxy): version 1 behind alias
 /// `live`; the scenario then changes its code and deploys again through a proxy.
 pub struct Deployed {
     pub name: String,
     pub dir: tempfile::TempDir,
     pub first_sha: String,
+    /// The emulator it lives in, when not the shared one.
+    endpoint: Option<String>,
+}
+
+/// What the assertions of [`Deployed`] compare: `$LATEST`'s code, the versions and where
+/// each alias points.
+pub struct State {
+    pub code_sha256: String,
+    pub versions: Vec<String>,
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// The Lambda REST path of `name` (`/2015-03-31/functions/<name>`), for rules and counts.
@@ -150,12 +283,22 @@ pub fn fpath(name: &str) -> String {
 
 impl Deployed {
     pub fn new(prefix: &str) -> Self {
+        Self::create(prefix, None)
+    }
+
+    /// The same, in `emulator` instead of the shared one.
+    pub fn on(prefix: &str, emulator: &Emulator) -> Self {
+        Self::create(prefix, Some(emulator.endpoint.clone()))
+    }
+
+    fn create(prefix: &str, endpoint: Option<String>) -> Self {
         let name = super::unique(prefix);
         let dir = super::example_copy("python-hello");
         let d = Self {
             name,
             dir,
             first_sha: String::new(),
+            endpoint,
         };
         let run = d.deploy(None, &[], &[]);
         run.assert_ok();
@@ -192,6 +335,9 @@ impl Deployed {
             all.push((k, v));
         }
         let mut env: Vec<(&str, &str)> = env.to_vec();
+        if let Some(e) = &self.endpoint {
+            env.push(("AWS_ENDPOINT_URL", e));
+        }
         if let Some(p) = proxy {
             env.push(("AWS_ENDPOINT_URL_LAMBDA", &p.url));
         }
@@ -200,9 +346,64 @@ impl Deployed {
 
     /// Asserts that Lambda holds exactly what the first deploy left: its code, version 1
     /// only, and `live` on 1.
+    /// A Lambda client for the emulator the function lives in.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        match &self.endpoint {
+            Some(e) => aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&super::sdk_config())
+                    .endpoint_url(e)
+                    .build(),
+            ),
+            None => super::lambda(),
+        }
+    }
+
+    /// What Lambda holds for the function now.
+    pub fn state(&self) -> State {
+        let c = self.lambda();
+        super::block(async {
+            let f = c
+                .get_function_configuration()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("get function");
+            let versions = c
+                .list_versions_by_function()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("list versions");
+            let aliases = c
+                .list_aliases()
+                .function_name(&self.name)
+                .send()
+                .await
+                .expect("list aliases");
+            State {
+                code_sha256: f.code_sha256().unwrap_or_default().to_string(),
+                versions: versions
+                    .versions()
+                    .iter()
+                    .filter_map(|v| v.version().map(str::to_string))
+                    .collect(),
+                aliases: aliases
+                    .aliases()
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.name().unwrap_or_default().to_string(),
+                            a.function_version().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+    }
+
     #[track_caller]
     pub fn assert_untouched(&self) {
-        let s = super::snapshot(&self.name);
+        let s = self.state();
         assert_eq!(s.code_sha256, self.first_sha, "the code of $LATEST changed");
         assert_eq!(s.versions, vec!["$LATEST", "1"], "a version was published");
         assert_eq!(s.aliases.get("live").map(String::as_str), Some("1"));
@@ -212,7 +413,7 @@ impl Deployed {
     /// `live` serves 2.
     #[track_caller]
     pub fn assert_deployed(&self, sha: &str) {
-        let s = super::snapshot(&self.name);
+        let s = self.state();
         assert_eq!(s.code_sha256, sha);
         assert_eq!(s.versions, vec!["$LATEST", "1", "2"]);
         assert_eq!(s.aliases.get("live").map(String::as_str), Some("2"));
@@ -220,9 +421,9 @@ impl Deployed {
             !s.aliases.contains_key("lambda-deploy-lock"),
             "the alias lock was left"
         );
+        let c = self.lambda();
         let v2 = super::block(async {
-            super::lambda()
-                .get_function_configuration()
+            c.get_function_configuration()
                 .function_name(&self.name)
                 .qualifier("2")
                 .send()

@@ -92,6 +92,7 @@ fn removed() -> Report {
         deployment: Some(("preview-pr-12-hello".into(), "inactive (2 deployment(s))".into())),
         deployment_skipped: None,
     });
+    r.warnings = vec!["version `5` is still served by alias `live`; it was kept".into()];
     r
 }
 
