@@ -814,7 +814,7 @@ fn a_folder_swapped_for_a_link_after_the_walk_is_refused() {
 /// Regression: a FIFO swapped in after the walk blocked the run forever on open.
 #[test]
 fn a_fifo_swapped_in_after_the_walk_does_not_hang() {
-    if !have("mkfifo") {
+    if !have("mkfifo", "the fifo swap test") {
         return;
     }
     let t = sample_tree();
