@@ -211,12 +211,23 @@ fn builder_stage(dockerfile: &str) -> Builder {
 /// and puts the built binary where `cargo build --release` would leave it.
 fn cargo_stand_in(dir: &Path, repo: &Path) -> PathBuf {
     let bin = dir.join("cargo");
+    // What cargo reads to build the binary: the manifest, the lockfile, the build script
+    // and every tracked source file (an untracked file is not in a clone, so not needed).
+    let crate_files: Vec<String> = tracked_files(repo)
+        .into_iter()
+        .filter(|f| {
+            f.starts_with("src/") || ["Cargo.toml", "Cargo.lock", "build.rs"].contains(&f.as_str())
+        })
+        .collect();
+    let list = dir.join("crate-files");
+    std::fs::write(&list, crate_files.join("\n") + "\n").expect("write the crate file list");
     let script = format!(
         r#"#!/usr/bin/env bash
 set -euo pipefail
 [ "${{1:-}}" = build ] || {{ echo "cargo stand-in: only 'build' is expected, got: $*" >&2; exit 2; }}
-for f in Cargo.toml Cargo.lock build.rs; do cmp -s "$f" '{repo}'/"$f" || {{ echo "cargo stand-in: $f missing from the build context or different" >&2; exit 1; }}; done
-diff -r src '{repo}/src' >/dev/null || {{ echo "cargo stand-in: src/ in the build context differs from the crate" >&2; exit 1; }}
+while IFS= read -r f; do
+  cmp -s "$f" '{repo}'/"$f" || {{ echo "cargo stand-in: $f, which the build reads, is missing from the build context or different" >&2; exit 1; }}
+done < '{list}'
 target=""; prev=""
 for a in "$@"; do [ "$prev" = --target ] && target="$a"; prev="$a"; done
 out="target/${{target:+$target/}}release"
@@ -224,6 +235,7 @@ mkdir -p "$out"
 cp '{exe}' "$out/lambda-deploy"
 "#,
         repo = repo.display(),
+        list = list.display(),
         exe = env!("CARGO_BIN_EXE_lambda-deploy"),
     );
     std::fs::write(&bin, script).expect("write the cargo stand-in");
