@@ -11,22 +11,6 @@ const LIVE_VALUE: &str = "liveSECRETvalue7Qz";
 const INPUT_VALUE: &str = "inputSECRETvalue3Kd";
 const JSON_VALUE: &str = "jsonSECRETvalue9Wm";
 
-/// Every byte a run wrote where people or other steps can read it.
-fn everything(run: &support::Run) -> String {
-    let outputs: Vec<String> = run
-        .outputs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    format!(
-        "{}\n{}\n{}\n{}",
-        run.stdout(),
-        run.stderr(),
-        outputs.join("\n"),
-        run.summary
-    )
-}
-
 #[track_caller]
 fn assert_values_hidden(run: &support::Run, masked: &[&str], what: &str) {
     let stdout = run.stdout();
@@ -39,7 +23,7 @@ fn assert_values_hidden(run: &support::Run, masked: &[&str], what: &str) {
             "{what}: output came before the mask of {value}:\n{before}"
         );
     }
-    let mut rest = everything(run);
+    let mut rest = run.everything();
     for value in masked {
         rest = rest.replace(&format!("::add-mask::{value}"), "");
     }

@@ -595,22 +595,6 @@ const TOKEN: &str = "ghs_FAKEtokenQ7x1Z9sEcReT0000000000000";
 const SECRET_KEY: &str = "wJalrFAKEsecretKEYk7MDENGbPxRfiCYZZZ9";
 const SESSION: &str = "IQoJFAKEsessionTOKENb3JpZ2luX2VjEJr1";
 
-/// Every byte a run wrote where people or other steps can read it.
-fn everything(run: &support::Run) -> String {
-    let outputs: Vec<String> = run
-        .outputs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    format!(
-        "{}\n{}\n{}\n{}",
-        run.stdout(),
-        run.stderr(),
-        outputs.join("\n"),
-        run.summary
-    )
-}
-
 #[track_caller]
 fn assert_no_secret(run: &support::Run, what: &str) {
     let stdout = run.stdout();
@@ -622,7 +606,7 @@ fn assert_no_secret(run: &support::Run, what: &str) {
             before.lines().all(|l| l.starts_with("::add-mask::")),
             "{what}: output came before the masks:\n{before}"
         );
-        let rest = everything(run).replace(&mask, "");
+        let rest = run.everything().replace(&mask, "");
         assert!(!rest.contains(secret), "{what}: {secret} leaked");
     }
 }

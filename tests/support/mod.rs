@@ -123,6 +123,22 @@ impl Run {
     pub fn out(&self, name: &str) -> &str {
         self.outputs.get(name).map(String::as_str).unwrap_or("")
     }
+    /// Every byte the run wrote where people or other steps can read it: stdout, stderr,
+    /// the outputs and the job summary.
+    pub fn everything(&self) -> String {
+        let outputs: Vec<String> = self
+            .outputs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.stdout(),
+            self.stderr(),
+            outputs.join("\n"),
+            self.summary
+        )
+    }
     #[track_caller]
     pub fn assert_ok(&self) -> &Self {
         assert!(
