@@ -50,8 +50,9 @@ pub fn code(s: &str) -> String {
 /// A fenced code block holding `s` as it is (info string `lang`), with a fence no line
 /// of `s` can close.
 pub fn block(s: &str, lang: &str) -> String {
-    let fence = "`".repeat(longest_run(s, '`').max(2) + 1);
+    // The fence is measured on what is written: dropping `\r` can join two runs.
     let body = s.replace('\r', "");
+    let fence = "`".repeat(longest_run(&body, '`').max(2) + 1);
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
@@ -117,6 +118,9 @@ mod tests {
     fn blocks_cannot_be_closed_from_inside() {
         assert_eq!(block("a\n```\nb", ""), "````\na\n```\nb\n````\n");
         assert_eq!(block("x", "sh"), "```sh\nx\n```\n");
+        // Regression: the fence was measured before `\r` was dropped, so "`\r```" became
+        // four backticks inside a four-backtick fence (found by tests/output_hygiene.rs).
+        assert_eq!(block("`\r```", ""), "`````\n````\n`````\n");
     }
 
     #[test]
