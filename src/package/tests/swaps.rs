@@ -1,0 +1,131 @@
+//! The tree changing between the walk and the read: what is packaged is exactly what the
+//! walk listed, or the run fails; nothing outside source-dir is read, nothing blocks.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use super::*;
+
+/// Packs `entries` (a walk's result) after the tree changed under them, in a thread, so a
+/// read that blocks fails the test instead of hanging it.
+fn pack_walked(root: &Path, entries: Vec<walk::Entry>) -> Result<Vec<u8>, PackageError> {
+    let root = root.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let r = writer::write_entries(&root, &entries, &mut out, Options::default())
+            .map(|_| out)
+            .map_err(|e| match e {
+                writer::WriteError::Package(p) => p,
+                writer::WriteError::Io(io) => PackageError::Read {
+                    path: "output".into(),
+                    source: io,
+                },
+            });
+        let _ = tx.send(r);
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("packaging blocked on what was swapped in")
+}
+
+/// Regression: files were opened by path after the walk, following links, so a file
+/// swapped for a link to a file outside source-dir (say /proc/self/environ) was packaged.
+#[test]
+fn a_file_swapped_for_a_link_after_the_walk_is_refused() {
+    let t = sample_tree();
+    let outside = TempDir::new().expect("tempdir");
+    let secret = outside.path().join("environ");
+    fs::write(&secret, b"AWS_SECRET_ACCESS_KEY=swapped-in-secret").expect("write");
+    let entries = walk::walk(t.path(), &ExcludeSet::default(), &[]).expect("walk");
+    fs::remove_file(t.path().join("lib/util.js")).expect("rm");
+    symlink(&secret, t.path().join("lib/util.js")).expect("symlink");
+    let err = pack_walked(t.path(), entries).expect_err("a swapped file is refused");
+    assert!(matches!(err, PackageError::Changed { .. }), "{err:?}");
+    assert!(err.to_string().contains("lib/util.js"), "{err}");
+}
+
+/// The same through a folder: `lib` swapped for a link to a folder outside.
+#[test]
+fn a_folder_swapped_for_a_link_after_the_walk_is_refused() {
+    let t = sample_tree();
+    let outside = TempDir::new().expect("tempdir");
+    let entries = walk::walk(t.path(), &ExcludeSet::default(), &[]).expect("walk");
+    // Same names and contents, other files: only their identity tells them apart.
+    for item in fs::read_dir(t.path().join("lib")).expect("read lib") {
+        let item = item.expect("entry");
+        fs::copy(item.path(), outside.path().join(item.file_name())).expect("copy");
+    }
+    fs::rename(t.path().join("lib"), t.path().join("lib.old")).expect("mv");
+    symlink(outside.path(), t.path().join("lib")).expect("symlink");
+    let err = pack_walked(t.path(), entries).expect_err("a swapped folder is refused");
+    assert!(matches!(err, PackageError::Changed { .. }), "{err:?}");
+}
+
+/// Regression: a FIFO swapped in after the walk blocked the run forever on open.
+#[test]
+fn a_fifo_swapped_in_after_the_walk_does_not_hang() {
+    if !have("mkfifo", "the fifo swap test") {
+        return;
+    }
+    let t = sample_tree();
+    let entries = walk::walk(t.path(), &ExcludeSet::default(), &[]).expect("walk");
+    fs::remove_file(t.path().join("index.js")).expect("rm");
+    let ok = Command::new("mkfifo")
+        .arg(t.path().join("index.js"))
+        .status()
+        .expect("mkfifo");
+    assert!(ok.success());
+    let err = pack_walked(t.path(), entries).expect_err("a fifo is refused");
+    assert!(matches!(err, PackageError::Changed { .. }), "{err:?}");
+}
+
+/// Regression: the 250 MB unzipped limit was checked only after every file was read and
+/// compressed; a tree over it now stops at the walk, before any file is read.
+#[test]
+fn a_tree_over_the_unzipped_limit_stops_before_reading() {
+    let t = sample_tree();
+    let big = fs::File::create(t.path().join("huge.bin")).expect("create");
+    big.set_len(260 * 1024 * 1024).expect("sparse file");
+    drop(big);
+    let out = TempDir::new().expect("tempdir");
+    let err = write_zip(t.path(), &ExcludeSet::default(), &out.path().join("o.zip"))
+        .expect_err("over the limit");
+    let text = err.to_string();
+    assert!(text.contains("250"), "{text}");
+    assert!(text.contains("exclude"), "says what to do: {text}");
+    assert!(!out.path().join("o.zip").exists());
+}
+
+/// Large files are streamed, not read whole, and still give the same bytes every time and
+/// read back exactly.
+#[test]
+fn large_files_are_streamed_and_read_back_exactly() {
+    let t = sample_tree();
+    let text: Vec<u8> = (0..(20u32 << 20) / 16)
+        .flat_map(|i| format!("{i:015}\n").into_bytes())
+        .collect();
+    put(t.path(), "big/text.txt", &text, 0o644);
+    let mut noise = vec![0u8; 18 << 20];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    put(t.path(), "big/noise.bin", &noise, 0o755);
+    let (_d1, z1, i1) = pack(t.path());
+    let (_d2, z2, i2) = pack(t.path());
+    assert_eq!(i1.code_sha256, i2.code_sha256);
+    assert_eq!(fs::read(&z1).expect("z1"), fs::read(&z2).expect("z2"));
+    let back = read_back(&z1);
+    let get = |n: &str| back.iter().find(|e| e.name == n).expect(n);
+    assert_eq!(get("big/text.txt").data, text);
+    assert_eq!(get("big/text.txt").method, zip::CompressionMethod::Deflated);
+    assert_eq!(get("big/noise.bin").data, noise);
+    assert_eq!(get("big/noise.bin").method, zip::CompressionMethod::Stored);
+    assert_eq!(get("big/noise.bin").mode & 0o777, 0o755);
+    unzip_ok(&z1);
+    assert_eq!(python_ok(&z1), Some(back.len()));
+}
