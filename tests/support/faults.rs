@@ -360,45 +360,13 @@ impl Deployed {
 
     /// What Lambda holds for the function now.
     pub fn state(&self) -> State {
-        let c = self.lambda();
-        super::block(async {
-            let f = c
-                .get_function_configuration()
-                .function_name(&self.name)
-                .send()
-                .await
-                .expect("get function");
-            let versions = c
-                .list_versions_by_function()
-                .function_name(&self.name)
-                .send()
-                .await
-                .expect("list versions");
-            let aliases = c
-                .list_aliases()
-                .function_name(&self.name)
-                .send()
-                .await
-                .expect("list aliases");
-            State {
-                code_sha256: f.code_sha256().unwrap_or_default().to_string(),
-                versions: versions
-                    .versions()
-                    .iter()
-                    .filter_map(|v| v.version().map(str::to_string))
-                    .collect(),
-                aliases: aliases
-                    .aliases()
-                    .iter()
-                    .map(|a| {
-                        (
-                            a.name().unwrap_or_default().to_string(),
-                            a.function_version().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
-            }
-        })
+        let s = super::snapshot_with(&self.lambda(), &self.name);
+        assert!(s.exists, "function {} is gone", self.name);
+        State {
+            code_sha256: s.code_sha256,
+            versions: s.versions,
+            aliases: s.aliases,
+        }
     }
 
     #[track_caller]

@@ -277,21 +277,37 @@ pub struct Snapshot {
 }
 
 pub fn snapshot(function: &str) -> Snapshot {
+    snapshot_with(&lambda(), function)
+}
+
+/// [`snapshot`] through `c` (an emulator of a test's own, for instance). Only "not found"
+/// reads as a missing function; any other error fails the test.
+pub fn snapshot_with(c: &aws_sdk_lambda::Client, function: &str) -> Snapshot {
     block(async {
-        let c = lambda();
-        let Ok(f) = c.get_function().function_name(function).send().await else {
-            return Snapshot {
-                exists: false,
-                code_sha256: String::new(),
-                runtime: None,
-                handler: None,
-                memory_size: None,
-                timeout: None,
-                environment: BTreeMap::new(),
-                versions: vec![],
-                aliases: BTreeMap::new(),
-                tags: BTreeMap::new(),
-            };
+        let got = c.get_function().function_name(function).send().await;
+        let f = match got {
+            Ok(f) => f,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Snapshot {
+                    exists: false,
+                    code_sha256: String::new(),
+                    runtime: None,
+                    handler: None,
+                    memory_size: None,
+                    timeout: None,
+                    environment: BTreeMap::new(),
+                    versions: vec![],
+                    aliases: BTreeMap::new(),
+                    tags: BTreeMap::new(),
+                };
+            }
+            Err(e) => panic!(
+                "GetFunction {function}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            ),
         };
         let conf = f.configuration().expect("configuration");
         let versions = c
