@@ -4,6 +4,8 @@
 //! stay one line each. Bounded here; run longer with
 //! `PROPTEST_CASES=100000 cargo test --test output_hygiene`.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use lambda_deploy::config::FunctionUrl;
@@ -18,17 +20,7 @@ use lambda_deploy::report::{Provenance, Report, ReportExtra, Status};
 use lambda_deploy::smoke::SmokePassed;
 use proptest::prelude::*;
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use support::cases;
 
 /// Strings that try to break out: table and code-span syntax, line breaks, HTML and
 /// workflow commands, mixed with any text.

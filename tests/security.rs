@@ -17,17 +17,7 @@ use lambda_deploy::types::{AliasName, FunctionName};
 use proptest::prelude::*;
 use support::faults::{Deployed, FaultProxy};
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use support::cases;
 
 /// Text an attacker or a typo could put in an input: any Unicode, or the characters the
 /// parsers split and quote on, in dense mixes.

@@ -377,3 +377,17 @@ pub mod faults;
 pub mod github;
 pub mod image;
 pub mod registry;
+
+/// The property tests' settings: `default` cases, or `PROPTEST_CASES` for a longer hunt;
+/// no failure files are written into the tree.
+pub fn cases(default: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
