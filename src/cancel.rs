@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::sync::watch;
@@ -119,6 +121,17 @@ tokio::task_local! {
 #[derive(Debug, Clone, Copy)]
 pub struct Gate;
 
+fn refuse_after_signal() -> Result<(), BoxError> {
+    match received() {
+        Some(s) if CLEANING.try_with(|_| ()).is_err() => Err(format!(
+            "lambda-deploy was cancelled ({}); no further AWS calls are made",
+            s.name()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 impl Intercept for Gate {
     fn name(&self) -> &'static str {
         "lambda-deploy cancellation gate"
@@ -129,29 +142,17 @@ impl Intercept for Gate {
         _ctx: &BeforeSerializationInterceptorContextRef<'_>,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        match received() {
-            Some(s) if CLEANING.try_with(|_| ()).is_err() => Err(format!(
-                "lambda-deploy was cancelled ({}); no further AWS calls are made",
-                s.name()
-            )
-            .into()),
-            _ => Ok(()),
-        }
+        refuse_after_signal()
     }
 
     fn read_before_attempt(
         &self,
-        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // A retry after the signal is a new call too.
-        match received() {
-            Some(s) if CLEANING.try_with(|_| ()).is_err() => {
-                Err(format!("lambda-deploy was cancelled ({})", s.name()).into())
-            }
-            _ => Ok(()),
-        }
+        refuse_after_signal()
     }
 }
 
