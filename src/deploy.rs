@@ -14,7 +14,9 @@ use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
 use crate::order::OrderKey;
 use crate::plan::{FunctionAction, Plan, Publish};
-use crate::race::{AliasResult, Held, PublishSpec, Published, move_aliases, publish_own};
+use crate::race::{
+    AliasResult, Held, Overtaken, PublishSpec, Published, move_aliases, publish_own,
+};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::LiveFunction;
 
@@ -68,6 +70,12 @@ pub enum DeployError {
     Overtaken { rounds: u32 },
     #[error(transparent)]
     Smoke(#[from] SmokeError),
+}
+
+impl From<Overtaken> for DeployError {
+    fn from(o: Overtaken) -> Self {
+        Self::Overtaken { rounds: o.rounds }
+    }
 }
 
 /// Where the package is: a local zip sent in the request, or an S3 object already

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{Config, EnvMode, FunctionSettings};
+pub use crate::domain::bytes;
+pub use crate::domain::function::ConfigUpdate;
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
 use crate::types::AliasName;
 
@@ -46,41 +48,6 @@ pub struct FieldChange {
     pub field: &'static str,
     pub from: Option<String>,
     pub to: String,
-}
-
-/// What UpdateFunctionConfiguration (or CreateFunction) sends: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ConfigUpdate {
-    pub role: Option<String>,
-    pub runtime: Option<String>,
-    pub handler: Option<String>,
-    pub memory_size: Option<i32>,
-    pub timeout: Option<i32>,
-    pub description: Option<String>,
-    /// Serialised as its key names only: values are often secrets.
-    #[serde(serialize_with = "key_names")]
-    pub environment: Option<BTreeMap<String, String>>,
-    pub layers: Option<Vec<String>>,
-    /// `CMD` override of an image function (ImageConfig).
-    pub image_command: Option<Vec<String>>,
-}
-
-/// Serialises an environment as the sorted list of its key names, never its values.
-fn key_names<S: serde::Serializer>(
-    env: &Option<BTreeMap<String, String>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match env {
-        Some(vars) => s.collect_seq(vars.keys()),
-        None => s.serialize_none(),
-    }
-}
-
-impl ConfigUpdate {
-    /// True when nothing would be sent.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// Which version the aliases end on.
@@ -404,26 +371,6 @@ pub fn plan(
         aliases,
         aliases_in_place,
     })
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
-/// Formats a byte count for people (`1.5 MiB`).
-pub fn bytes(n: u64) -> String {
-    human_bytes(n)
 }
 
 impl fmt::Display for Plan {

@@ -19,7 +19,8 @@ pub use image::ImageOptions;
 pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
 
-use crate::image::reference::ImageRef;
+use crate::domain::image_ref::ImageRef;
+pub use crate::domain::package::S3Target;
 use crate::types::{AliasName, FunctionName};
 
 /// One bad input: which one, and a message that says what to do.
@@ -112,13 +113,6 @@ pub enum FunctionUrl {
     None,
     Public,
     Iam,
-}
-
-/// An S3 location zips are uploaded through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct S3Target {
-    pub bucket: String,
-    pub prefix: String,
 }
 
 /// A validated run configuration.
@@ -260,7 +254,7 @@ fn stable_alias(v: &str) -> Result<AliasName, String> {
             "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
         ));
     }
-    if alias.as_str() == crate::aws::lock::LOCK_ALIAS {
+    if alias.as_str() == crate::domain::LOCK_ALIAS {
         return Err(format!(
             "'{alias}' is reserved: lambda-deploy creates and deletes it as a lock while it moves aliases; choose another alias name"
         ));

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
+use crate::domain::oci::digest_string;
 use crate::package::walk::{self, Kind};
 use crate::package::{ExcludeSet, PackageError};
 
@@ -58,17 +59,6 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// `sha256:<hex>` of a finished hash.
-pub fn digest_string(hash: Sha256) -> String {
-    let bytes = hash.finalize();
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in bytes.iter() {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {

@@ -14,9 +14,7 @@
 
 pub mod build;
 pub mod layer;
-pub mod oci;
 pub mod push;
-pub mod reference;
 pub mod source;
 
 use std::path::{Path, PathBuf};
@@ -31,9 +29,9 @@ use crate::package::{ExcludeSet, PackageError};
 use crate::plan::{ImageCode, LocalCode, bytes};
 use crate::registry::{Credentials, Registry, RegistryError};
 
+use crate::domain::image_ref::{EcrHost, ImageRef, RegistryEndpoint};
 use build::{BaseImage, Built};
 use layer::LayerInfo;
-use reference::{EcrHost, ImageRef, RegistryEndpoint};
 
 /// Lambda's limit on an image, uncompressed, all layers included.
 pub const IMAGE_MAX: u64 = 10 * 1024 * 1024 * 1024;

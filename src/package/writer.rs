@@ -83,7 +83,7 @@ impl Default for Options {
             window_bytes: 64 << 20,
             window_entries: 512,
             stream_from: STREAM_FROM,
-            max_unzipped: crate::limits::UNZIPPED_MAX,
+            max_unzipped: crate::domain::limits::UNZIPPED_MAX,
         }
     }
 }
