@@ -20,7 +20,7 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
 use crate::domain::oci::digest_string;
-use crate::package::walk::{self, Kind};
+use crate::package::walk::{self, Entry, FileId, Kind};
 use crate::package::{ExcludeSet, PackageError};
 
 /// Where the code lives in a Lambda image.
@@ -122,29 +122,14 @@ pub fn write_layer(
                 executable,
                 id,
             } => {
-                let mode = if *executable { 0o755 } else { 0o644 };
-                let mut h = header(tar::EntryType::Regular, mode, *size);
-                let f = walk::open_walked(&root, e.rel(), *id)?;
-                // Exactly `size` bytes: a file that grew or shrank is reported, not mixed.
-                let mut reader = ExactReader {
-                    inner: f.take(*size),
-                    left: *size,
+                let file = WalkedFile {
+                    root: &root,
+                    entry: e,
+                    size: *size,
+                    executable: *executable,
+                    id: *id,
                 };
-                tar.append_data(&mut h, &name, &mut reader)
-                    .map_err(|err| match reader.left {
-                        0 => write_err(err),
-                        _ => PackageError::Changed {
-                            path: e.rel().to_string(),
-                            what: "its size",
-                        },
-                    })?;
-                let mut probe = [0u8; 1];
-                if reader.inner.into_inner().read(&mut probe).unwrap_or(0) != 0 {
-                    return Err(PackageError::Changed {
-                        path: e.rel().to_string(),
-                        what: "its size",
-                    });
-                }
+                append_file(&mut tar, &name, &file, write_err)?;
             }
             Kind::Symlink { target } => {
                 let mut h = header(tar::EntryType::Symlink, 0o777, 0);
@@ -170,6 +155,50 @@ pub fn write_layer(
         uncompressed_size,
         entries: entries.len(),
     })
+}
+
+/// A regular file found by the walk.
+struct WalkedFile<'a> {
+    root: &'a Path,
+    entry: &'a Entry,
+    size: u64,
+    executable: bool,
+    id: FileId,
+}
+
+/// Appends one file as `name`, with exactly the size the walk saw: a file that grew or
+/// shrank meanwhile is reported as changed, never stored mixed.
+fn append_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    file: &WalkedFile<'_>,
+    write_err: impl Fn(io::Error) -> PackageError,
+) -> Result<(), PackageError> {
+    let e = file.entry;
+    let mode = if file.executable { 0o755 } else { 0o644 };
+    let mut h = header(tar::EntryType::Regular, mode, file.size);
+    let f = walk::open_walked(file.root, e.rel(), file.id)?;
+    // Exactly `size` bytes: a file that grew or shrank is reported, not mixed.
+    let mut reader = ExactReader {
+        inner: f.take(file.size),
+        left: file.size,
+    };
+    tar.append_data(&mut h, name, &mut reader)
+        .map_err(|err| match reader.left {
+            0 => write_err(err),
+            _ => PackageError::Changed {
+                path: e.rel().to_string(),
+                what: "its size",
+            },
+        })?;
+    let mut probe = [0u8; 1];
+    if reader.inner.into_inner().read(&mut probe).unwrap_or(0) != 0 {
+        return Err(PackageError::Changed {
+            path: e.rel().to_string(),
+            what: "its size",
+        });
+    }
+    Ok(())
 }
 
 /// A reader that tracks how many of the expected bytes are still missing; reading past
