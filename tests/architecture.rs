@@ -39,6 +39,33 @@ fn no_import_cycle_between_files_or_top_level_modules() {
 }
 
 #[test]
+fn domain_imports_nothing_outside_itself() {
+    // The pure types and rules every layer shares: an import from here into an adapter,
+    // the plan or the run would let that layer's changes ripple into all the others.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = imports(&read_sources(&src));
+    let up: Vec<String> = graph
+        .iter()
+        .filter(|(from, _)| from.starts_with("domain/"))
+        .flat_map(|(from, edges)| {
+            edges
+                .iter()
+                .filter(|(to, _)| !to.starts_with("domain/"))
+                .map(move |(to, via)| format!("src/{from} imports src/{to}: {via}"))
+        })
+        .collect();
+    assert!(
+        graph.keys().any(|f| f.starts_with("domain/")),
+        "no src/domain/ files were read"
+    );
+    assert!(
+        up.is_empty(),
+        "src/domain/ must not import the layers above it; move what it needs down:\n{}",
+        up.join("\n")
+    );
+}
+
+#[test]
 fn a_cycle_between_two_files_is_found_and_names_both() {
     let sources = crate_of(&[
         ("lib.rs", "pub mod deploy;\npub mod race;\n"),
