@@ -1,6 +1,6 @@
 //! The code layer: `source-dir` as one reproducible gzip tar under `/var/task`.
 //!
-//! The same walk as the zip package ([`crate::package::walk`]: excludes, sorted entries,
+//! The same walk as the zip package (`package::walk`: excludes, sorted entries,
 //! symlinks checked to stay inside source-dir), so one tree gives the same layer bytes
 //! whatever its timestamps, owners or walk order:
 //! - entries `var/`, `var/task/`, then the tree in bytewise name order;
