@@ -12,9 +12,12 @@ use crate::aws::retry::after_conflicts;
 use crate::aws::s3::S3Object;
 use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
+use crate::domain::function::ConfigUpdate;
 use crate::order::OrderKey;
 use crate::plan::{FunctionAction, Plan, Publish};
-use crate::race::{AliasResult, Held, PublishSpec, Published, move_aliases, publish_own};
+use crate::race::{
+    AliasResult, Held, Overtaken, PublishSpec, Published, move_aliases, publish_own,
+};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::LiveFunction;
 
@@ -68,6 +71,12 @@ pub enum DeployError {
     Overtaken { rounds: u32 },
     #[error(transparent)]
     Smoke(#[from] SmokeError),
+}
+
+impl From<Overtaken> for DeployError {
+    fn from(o: Overtaken) -> Self {
+        Self::Overtaken { rounds: o.rounds }
+    }
 }
 
 /// Where the package is: a local zip sent in the request, or an S3 object already
@@ -176,159 +185,31 @@ pub async fn apply(
     ours: &OrderKey,
 ) -> Result<Outcome, DeployError> {
     let wait = config.wait_timeout;
-    let waiter = || lambda.wait_updated(wait);
-    let mut written = Written::default();
-    let mut update_config = plan.config.clone();
-    let created = match (plan.action, live) {
-        (FunctionAction::Create, _) | (_, None) => {
-            let arch = plan.architecture.as_deref().unwrap_or("x86_64");
-            tracing::info!(function = %plan.function_name, "creating function");
-            match lambda
-                .create(code_source(plan, code)?, arch, &plan.config, &plan.tags)
-                .await
-            {
-                Ok(w) => {
-                    written = w;
-                    written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
-                    None
-                }
-                // Another run created it first: update it to this run's code and settings.
-                Err(e) if e.kind == ErrorKind::Conflict => {
-                    tracing::warn!(
-                        "the function was created by another run meanwhile; updating it instead"
-                    );
-                    let f = lambda.get_function().await?.ok_or(e)?;
-                    Some(f)
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        (FunctionAction::Update, Some(f)) => Some(f.clone()),
-    };
-    if let Some(f) = created {
-        let first_update = plan.action == FunctionAction::Create;
-        written = Lambda::from_live(&f);
-        // An update still running (from another run or the console) must finish first.
-        if f.state.as_deref() == Some("Pending") {
-            tracing::info!("waiting for the function to become Active");
-            written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
-        }
-        if f.last_update_status.as_deref() == Some("InProgress") {
-            tracing::info!("waiting for an update in progress to finish");
-            written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
-        }
-        if first_update || plan.code_changed || plan.architecture.is_some() {
-            tracing::info!(size = plan.code.size, "uploading code");
-            let rev = written.revision_id.clone();
-            written = upload(
-                lambda,
-                plan,
-                code,
-                plan.architecture.as_deref(),
-                rev.as_deref(),
-                wait,
-            )
-            .await?;
-        }
-        if first_update {
-            update_config.layers = update_config.layers.filter(|l| !l.is_empty());
-        }
-        if !update_config.is_empty() {
-            tracing::info!(fields = plan.changes.len(), "updating configuration");
-            let rev = written.revision_id.clone();
-            let kept = (written.code_sha256.clone(), written.code_size);
-            written = after_conflicts(
-                || lambda.update_config(&update_config, rev.as_deref()),
-                waiter,
-            )
-            .await?;
-            (written.code_sha256, written.code_size) = kept;
-            written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
-        }
-        if !plan.tags.is_empty() {
-            lambda.tag(&written.arn, &plan.tags).await?;
-        }
+    let (mut written, existing) = create_or_find(lambda, plan, live, code, wait).await?;
+    if let Some(f) = existing {
+        written = update_function(lambda, plan, &f, code, wait).await?;
     }
-    // Lambda reads an S3 object itself: an empty CodeSha256 there means it found nothing.
-    let from_s3 = matches!(code, PackageAt::S3 { .. });
-    if written.code_sha256 != plan.code.code_sha256 && (from_s3 || !written.code_sha256.is_empty())
-    {
-        let undo = put_back(lambda, plan, code, wait).await;
-        return Err(DeployError::ShaMismatch {
-            expected: plan.code.code_sha256.clone(),
-            actual: written.code_sha256,
-            undo,
-        });
-    }
-
-    let alias_names: Vec<(String, Option<String>)> = plan
-        .aliases
-        .iter()
-        .map(|a| (a.name.clone(), a.from.clone()))
-        .collect();
-    let (version, published) = match &plan.publish {
-        Publish::No => ("$LATEST".to_string(), false),
-        Publish::Reuse { version } => (version.clone(), false),
-        Publish::New { description } => {
-            let spec = PublishSpec {
-                code_sha256: &plan.code.code_sha256,
-                description,
-                ours,
-                aliases: &alias_names,
-                wait,
-            };
-            let arch = plan.architecture.as_deref();
-            let reupload = async || {
-                upload(lambda, plan, code, arch, None, wait)
-                    .await
-                    .map(|w| w.revision_id)
-            };
-            match publish_own(lambda, &spec, written.revision_id.clone(), reupload).await? {
-                Published::Own(v) => (v, true),
-                Published::Yielded(held) => {
-                    return Ok(Outcome {
-                        function_arn: written.arn,
-                        version: String::new(),
-                        published: false,
-                        code_sha256: plan.code.code_sha256.clone(),
-                        code_size: plan.code.size as i64,
-                        moved: Vec::new(),
-                        held,
-                        smoke: None,
-                    });
-                }
-            }
+    check_code(lambda, plan, code, &written, wait).await?;
+    let (version, published) = match version(lambda, plan, code, &written, ours, wait).await? {
+        Serves::Version { version, published } => (version, published),
+        Serves::Yielded(held) => {
+            return Ok(Outcome {
+                function_arn: written.arn,
+                version: String::new(),
+                published: false,
+                code_sha256: plan.code.code_sha256.clone(),
+                code_size: plan.code.size as i64,
+                moved: Vec::new(),
+                held,
+                smoke: None,
+            });
         }
     };
-
     let smoke = match &config.smoke_test {
         Some(payload) => Some(smoke::run(lambda, &version, payload, wait).await?),
         None => None,
     };
-
-    // Aliases already on the version are passed too: each records this run as its mover
-    // when this run is newer than the one recorded (see `crate::order`).
-    let names: Vec<String> = plan
-        .aliases
-        .iter()
-        .map(|a| a.name.clone())
-        .chain(plan.aliases_in_place.iter().cloned())
-        .collect();
-    let mut moved = Vec::new();
-    let mut held = Vec::new();
-    let results = move_aliases(lambda, &names, &version, ours, wait).await?;
-    for (name, result) in names.into_iter().zip(results) {
-        match result {
-            AliasResult::Moved { from } => moved.push(Moved {
-                name,
-                from,
-                to: version.clone(),
-            }),
-            AliasResult::Already => {}
-            AliasResult::Held(h) => held.push(h),
-        }
-    }
-
+    let (moved, held) = move_all(lambda, plan, &version, ours, wait).await?;
     Ok(Outcome {
         function_arn: written.arn,
         version,
@@ -339,4 +220,223 @@ pub async fn apply(
         held,
         smoke,
     })
+}
+
+/// Creates the function when the plan says so. Returns what was written, and the
+/// function to update when it exists already (or another run created it first).
+async fn create_or_find(
+    lambda: &Lambda,
+    plan: &Plan,
+    live: Option<&LiveFunction>,
+    code: &PackageAt,
+    wait: Duration,
+) -> Result<(Written, Option<LiveFunction>), DeployError> {
+    if let (FunctionAction::Update, Some(f)) = (plan.action, live) {
+        return Ok((Written::default(), Some(f.clone())));
+    }
+    let arch = plan.architecture.as_deref().unwrap_or("x86_64");
+    tracing::info!(function = %plan.function_name, "creating function");
+    match lambda
+        .create(code_source(plan, code)?, arch, &plan.config, &plan.tags)
+        .await
+    {
+        Ok(mut written) => {
+            written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
+            Ok((written, None))
+        }
+        // Another run created it first: update it to this run's code and settings.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            tracing::warn!(
+                "the function was created by another run meanwhile; updating it instead"
+            );
+            let f = lambda.get_function().await?.ok_or(e)?;
+            Ok((Written::default(), Some(f)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Brings an existing function to the plan: waits for it to be ready, then uploads the
+/// code, updates the configuration and sets the tags, as far as each changes.
+async fn update_function(
+    lambda: &Lambda,
+    plan: &Plan,
+    f: &LiveFunction,
+    code: &PackageAt,
+    wait: Duration,
+) -> Result<Written, DeployError> {
+    let first_update = plan.action == FunctionAction::Create;
+    let mut written = Lambda::from_live(f);
+    // An update still running (from another run or the console) must finish first.
+    if f.state.as_deref() == Some("Pending") {
+        tracing::info!("waiting for the function to become Active");
+        written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
+    }
+    if f.last_update_status.as_deref() == Some("InProgress") {
+        tracing::info!("waiting for an update in progress to finish");
+        written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
+    }
+    if first_update || plan.code_changed || plan.architecture.is_some() {
+        tracing::info!(size = plan.code.size, "uploading code");
+        let rev = written.revision_id.clone();
+        written = upload(
+            lambda,
+            plan,
+            code,
+            plan.architecture.as_deref(),
+            rev.as_deref(),
+            wait,
+        )
+        .await?;
+    }
+    let mut update_config = plan.config.clone();
+    if first_update {
+        update_config.layers = update_config.layers.filter(|l| !l.is_empty());
+    }
+    if !update_config.is_empty() {
+        written = update_configuration(lambda, plan, &update_config, written, wait).await?;
+    }
+    if !plan.tags.is_empty() {
+        lambda.tag(&written.arn, &plan.tags).await?;
+    }
+    Ok(written)
+}
+
+/// Sends the configuration fields that change, after any update in progress; the code
+/// facts of `written` are kept (UpdateFunctionConfiguration does not change them).
+async fn update_configuration(
+    lambda: &Lambda,
+    plan: &Plan,
+    update_config: &ConfigUpdate,
+    mut written: Written,
+    wait: Duration,
+) -> Result<Written, DeployError> {
+    tracing::info!(fields = plan.changes.len(), "updating configuration");
+    let rev = written.revision_id.clone();
+    let kept = (written.code_sha256.clone(), written.code_size);
+    written = after_conflicts(
+        || lambda.update_config(update_config, rev.as_deref()),
+        || lambda.wait_updated(wait),
+    )
+    .await?;
+    (written.code_sha256, written.code_size) = kept;
+    written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
+    Ok(written)
+}
+
+/// Fails, after putting the earlier code back, when Lambda holds other code than the
+/// package's.
+async fn check_code(
+    lambda: &Lambda,
+    plan: &Plan,
+    code: &PackageAt,
+    written: &Written,
+    wait: Duration,
+) -> Result<(), DeployError> {
+    // Lambda reads an S3 object itself: an empty CodeSha256 there means it found nothing.
+    let from_s3 = matches!(code, PackageAt::S3 { .. });
+    if written.code_sha256 != plan.code.code_sha256 && (from_s3 || !written.code_sha256.is_empty())
+    {
+        let undo = put_back(lambda, plan, code, wait).await;
+        return Err(DeployError::ShaMismatch {
+            expected: plan.code.code_sha256.clone(),
+            actual: written.code_sha256.clone(),
+            undo,
+        });
+    }
+    Ok(())
+}
+
+/// Which version the aliases will serve.
+enum Serves {
+    /// This version; `published` when this run published it.
+    Version { version: String, published: bool },
+    /// None: another run took `$LATEST`, and every alias already serves a newer deploy.
+    Yielded(Vec<Held>),
+}
+
+/// Publishes this run's version, or reuses one, as the plan says.
+async fn version(
+    lambda: &Lambda,
+    plan: &Plan,
+    code: &PackageAt,
+    written: &Written,
+    ours: &OrderKey,
+    wait: Duration,
+) -> Result<Serves, DeployError> {
+    let description = match &plan.publish {
+        Publish::No => {
+            return Ok(Serves::Version {
+                version: "$LATEST".to_string(),
+                published: false,
+            });
+        }
+        Publish::Reuse { version } => {
+            return Ok(Serves::Version {
+                version: version.clone(),
+                published: false,
+            });
+        }
+        Publish::New { description } => description,
+    };
+    let alias_names: Vec<(String, Option<String>)> = plan
+        .aliases
+        .iter()
+        .map(|a| (a.name.clone(), a.from.clone()))
+        .collect();
+    let spec = PublishSpec {
+        code_sha256: &plan.code.code_sha256,
+        description,
+        ours,
+        aliases: &alias_names,
+        wait,
+    };
+    let arch = plan.architecture.as_deref();
+    let reupload = async || {
+        upload(lambda, plan, code, arch, None, wait)
+            .await
+            .map(|w| w.revision_id)
+    };
+    Ok(
+        match publish_own(lambda, &spec, written.revision_id.clone(), reupload).await? {
+            Published::Own(version) => Serves::Version {
+                version,
+                published: true,
+            },
+            Published::Yielded(held) => Serves::Yielded(held),
+        },
+    )
+}
+
+/// Moves the aliases to `version`, each only when no newer deploy serves it. Aliases
+/// already on the version are passed too: each records this run as its mover when this
+/// run is newer than the one recorded (see `crate::order`).
+async fn move_all(
+    lambda: &Lambda,
+    plan: &Plan,
+    version: &str,
+    ours: &OrderKey,
+    wait: Duration,
+) -> Result<(Vec<Moved>, Vec<Held>), DeployError> {
+    let names: Vec<String> = plan
+        .aliases
+        .iter()
+        .map(|a| a.name.clone())
+        .chain(plan.aliases_in_place.iter().cloned())
+        .collect();
+    let mut moved = Vec::new();
+    let mut held = Vec::new();
+    let results = move_aliases(lambda, &names, version, ours, wait).await?;
+    for (name, result) in names.into_iter().zip(results) {
+        match result {
+            AliasResult::Moved { from } => moved.push(Moved {
+                name,
+                from,
+                to: version.to_string(),
+            }),
+            AliasResult::Already => {}
+            AliasResult::Held(h) => held.push(h),
+        }
+    }
+    Ok((moved, held))
 }

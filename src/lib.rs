@@ -25,6 +25,10 @@
 //! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
 //!    pull request runs also get a sticky comment and a deployment ([`github`]).
 //!
+//! Below them all, [`domain`] holds the pure types and rules the stages share (what is sent
+//! to Lambda, package facts, Lambda's limits, image references and OCI documents); it
+//! imports nothing above it, so the adapters never reach into the plan or the config.
+//!
 //! [`run`] wires these stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
 
@@ -34,13 +38,13 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod deploy;
+pub mod domain;
 pub mod error;
 pub mod function_url;
 pub mod gha;
 pub mod github;
 pub mod image;
 pub mod layers;
-pub mod limits;
 pub mod markdown;
 pub mod order;
 pub mod output;

@@ -9,6 +9,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{Config, EnvMode, FunctionSettings};
+pub use crate::domain::bytes;
+pub use crate::domain::function::ConfigUpdate;
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
 use crate::types::AliasName;
 
@@ -46,41 +48,6 @@ pub struct FieldChange {
     pub field: &'static str,
     pub from: Option<String>,
     pub to: String,
-}
-
-/// What UpdateFunctionConfiguration (or CreateFunction) sends: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ConfigUpdate {
-    pub role: Option<String>,
-    pub runtime: Option<String>,
-    pub handler: Option<String>,
-    pub memory_size: Option<i32>,
-    pub timeout: Option<i32>,
-    pub description: Option<String>,
-    /// Serialised as its key names only: values are often secrets.
-    #[serde(serialize_with = "key_names")]
-    pub environment: Option<BTreeMap<String, String>>,
-    pub layers: Option<Vec<String>>,
-    /// `CMD` override of an image function (ImageConfig).
-    pub image_command: Option<Vec<String>>,
-}
-
-/// Serialises an environment as the sorted list of its key names, never its values.
-fn key_names<S: serde::Serializer>(
-    env: &Option<BTreeMap<String, String>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match env {
-        Some(vars) => s.collect_seq(vars.keys()),
-        None => s.serialize_none(),
-    }
-}
-
-impl ConfigUpdate {
-    /// True when nothing would be sent.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// Which version the aliases end on.
@@ -198,205 +165,37 @@ pub fn plan(
     version_description: String,
 ) -> Result<Plan, PlanError> {
     let function_name = config.function_name.to_string();
-    let s: &FunctionSettings = &config.settings;
     let mut changes = Vec::new();
     let mut update = ConfigUpdate::default();
-
-    // Image functions have no runtime, handler or layers of their own.
-    let image = code.image.is_some();
-    let (action, previous_code_sha256, code_changed, architecture) = match &live.function {
+    let head = match &live.function {
         None => {
-            let missing: Vec<&'static str> = [
-                ("role", s.role.is_none()),
-                ("runtime", s.runtime.is_none() && !image),
-                ("handler", s.handler.is_none() && !image),
-            ]
-            .into_iter()
-            .filter_map(|(n, m)| m.then_some(n))
-            .collect();
-            if !missing.is_empty() {
-                return Err(PlanError::MissingForCreate {
-                    function: function_name,
-                    missing,
-                });
-            }
-            update = ConfigUpdate {
-                role: s.role.clone(),
-                runtime: s.runtime.clone().filter(|_| !image),
-                handler: s.handler.clone().filter(|_| !image),
-                memory_size: s.memory_size,
-                timeout: s.timeout,
-                description: s.description.clone(),
-                environment: s.environment.clone(),
-                layers: s.layers.clone(),
-                image_command: code.image.as_ref().and_then(|i| i.command.clone()),
-            };
-            (
-                FunctionAction::Create,
-                None,
-                true,
-                Some(s.architecture.clone().unwrap_or_else(|| "x86_64".into())),
-            )
+            let (fields, head) = create(&config.settings, &code, &function_name)?;
+            update = fields;
+            head
         }
         Some(f) => {
-            if f.package_type.eq_ignore_ascii_case("image") != image {
-                return Err(if image {
-                    PlanError::ImageToZipFunction {
-                        function: function_name,
-                    }
-                } else {
-                    PlanError::PackageTypeMismatch {
-                        function: function_name,
-                    }
-                });
-            }
-            macro_rules! field {
-                ($name:literal, $field:ident, $show:expr) => {
-                    if let Some(want) = &s.$field {
-                        if f.$field.as_ref() != Some(want) {
-                            changes.push(FieldChange {
-                                field: $name,
-                                from: f.$field.as_ref().map($show),
-                                to: $show(want),
-                            });
-                            update.$field = Some(want.clone());
-                        }
-                    }
-                };
-            }
-            field!("role", role, |v: &String| v.clone());
-            if !image {
-                field!("runtime", runtime, |v: &String| v.clone());
-                field!("handler", handler, |v: &String| v.clone());
-            }
-            field!("memory-size", memory_size, |v: &i32| v.to_string());
-            field!("timeout", timeout, |v: &i32| v.to_string());
-            field!("description", description, |v: &String| v.clone());
-            if let Some(given) = &s.environment {
-                let desired = match config.environment_mode {
-                    EnvMode::Replace => given.clone(),
-                    EnvMode::Merge => {
-                        let mut merged = f.environment.clone();
-                        merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
-                        merged
-                    }
-                };
-                if desired != f.environment {
-                    changes.push(FieldChange {
-                        field: "environment",
-                        from: None,
-                        to: env_change(&f.environment, &desired),
-                    });
-                    update.environment = Some(desired);
-                }
-            }
-            if let Some(layers) = &s.layers
-                && *layers != f.layers
-            {
-                changes.push(FieldChange {
-                    field: "layers",
-                    from: Some(f.layers.join(", ")),
-                    to: layers.join(", "),
-                });
-                update.layers = Some(layers.clone());
-            }
-            if let Some(cmd) = code.image.as_ref().and_then(|i| i.command.as_ref())
-                && f.image_command.as_ref() != Some(cmd)
-            {
-                changes.push(FieldChange {
-                    field: "image-command",
-                    from: f.image_command.as_ref().map(|c| c.join(" ")),
-                    to: cmd.join(" "),
-                });
-                update.image_command = Some(cmd.clone());
-            }
-            let arch = s
-                .architecture
-                .clone()
-                .filter(|a| f.architecture.as_ref() != Some(a));
-            if let Some(a) = &arch {
-                changes.push(FieldChange {
-                    field: "architecture",
-                    from: shown(&f.architecture),
-                    to: a.clone(),
-                });
-            }
-            (
-                FunctionAction::Update,
-                Some(f.code_sha256.clone()),
-                f.code_sha256 != code.code_sha256,
-                arch,
-            )
+            let mut diff = Diff {
+                changes: &mut changes,
+                update: &mut update,
+            };
+            diff.function(config, f, &code, &function_name)?
         }
     };
-
-    let tags: BTreeMap<String, String> = match &live.function {
-        None => s.tags.clone(),
-        Some(f) => s
-            .tags
-            .iter()
-            .filter(|(k, v)| f.tags.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    };
-
-    let latest_unchanged = action == FunctionAction::Update
-        && !code_changed
-        && architecture.is_none()
+    let tags = tag_changes(&config.settings, live.function.as_ref());
+    let latest_unchanged = head.action == FunctionAction::Update
+        && !head.code_changed
+        && head.architecture.is_none()
         && update.is_empty();
-    let publish = if !config.publish {
-        Publish::No
-    } else {
-        let reusable = live.latest_version.as_ref().filter(|v| {
-            let f = live.function.as_ref();
-            latest_unchanged
-                && f.is_some_and(|f| {
-                    let (mut a, mut b) = (f.fingerprint(), v.fingerprint.clone());
-                    // A version's description is its own, not the function's.
-                    a.description = None;
-                    b.description = None;
-                    v.code_sha256 == f.code_sha256 && a == b
-                })
-        });
-        match reusable {
-            Some(v) => Publish::Reuse {
-                version: v.version.clone(),
-            },
-            None => Publish::New {
-                description: version_description,
-            },
-        }
-    };
-
-    let target = match &publish {
-        Publish::Reuse { version } => Some(version.clone()),
-        _ => None,
-    };
-    let targets = aliases;
-    let mut aliases = Vec::new();
-    let mut aliases_in_place = Vec::new();
-    if !matches!(publish, Publish::No) {
-        for name in targets {
-            let current = live.aliases.iter().find(|a| a.name == name.as_str());
-            match (current, &target) {
-                (Some(a), Some(t)) if &a.version == t => aliases_in_place.push(a.name.clone()),
-                _ => aliases.push(AliasMove {
-                    name: name.to_string(),
-                    from: current.map(|a| a.version.clone()),
-                    to: target.clone(),
-                    revision_id: current.and_then(|a| a.revision_id.clone()),
-                }),
-            }
-        }
-    }
+    let publish = publish(config, live, latest_unchanged, version_description);
+    let (aliases, aliases_in_place) = alias_moves(aliases, live, &publish);
 
     Ok(Plan {
         function_name,
-        action,
+        action: head.action,
         code,
-        previous_code_sha256,
-        code_changed,
-        architecture,
+        previous_code_sha256: head.previous_code_sha256,
+        code_changed: head.code_changed,
+        architecture: head.architecture,
         config: update,
         changes,
         tags,
@@ -406,24 +205,255 @@ pub fn plan(
     })
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
+/// How the function itself changes: created or updated, its code, its architecture.
+struct FunctionChange {
+    action: FunctionAction,
+    previous_code_sha256: Option<String>,
+    code_changed: bool,
+    architecture: Option<String>,
+}
+
+/// What CreateFunction sends for a new function, once every required input is there.
+/// Image functions have no runtime, handler or layers of their own.
+fn create(
+    s: &FunctionSettings,
+    code: &LocalCode,
+    function_name: &str,
+) -> Result<(ConfigUpdate, FunctionChange), PlanError> {
+    let image = code.image.is_some();
+    let missing: Vec<&'static str> = [
+        ("role", s.role.is_none()),
+        ("runtime", s.runtime.is_none() && !image),
+        ("handler", s.handler.is_none() && !image),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.then_some(n))
+    .collect();
+    if !missing.is_empty() {
+        return Err(PlanError::MissingForCreate {
+            function: function_name.to_string(),
+            missing,
+        });
     }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
+    let update = ConfigUpdate {
+        role: s.role.clone(),
+        runtime: s.runtime.clone().filter(|_| !image),
+        handler: s.handler.clone().filter(|_| !image),
+        memory_size: s.memory_size,
+        timeout: s.timeout,
+        description: s.description.clone(),
+        environment: s.environment.clone(),
+        layers: s.layers.clone(),
+        image_command: code.image.as_ref().and_then(|i| i.command.clone()),
+    };
+    let head = FunctionChange {
+        action: FunctionAction::Create,
+        previous_code_sha256: None,
+        code_changed: true,
+        architecture: Some(s.architecture.clone().unwrap_or_else(|| "x86_64".into())),
+    };
+    Ok((update, head))
+}
+
+/// The differences between the settings and a live function, for people (`changes`) and
+/// for UpdateFunctionConfiguration (`update`), in one fixed field order.
+struct Diff<'a> {
+    changes: &'a mut Vec<FieldChange>,
+    update: &'a mut ConfigUpdate,
+}
+
+impl Diff<'_> {
+    fn function(
+        &mut self,
+        config: &Config,
+        f: &LiveFunction,
+        code: &LocalCode,
+        function_name: &str,
+    ) -> Result<FunctionChange, PlanError> {
+        // Image functions have no runtime, handler or layers of their own.
+        let image = code.image.is_some();
+        if f.package_type.eq_ignore_ascii_case("image") != image {
+            let function = function_name.to_string();
+            return Err(if image {
+                PlanError::ImageToZipFunction { function }
+            } else {
+                PlanError::PackageTypeMismatch { function }
+            });
+        }
+        self.settings(&config.settings, f, image);
+        self.environment(config, f);
+        self.layers(&config.settings, f);
+        self.image_command(code, f);
+        let s = &config.settings;
+        let arch = s
+            .architecture
+            .clone()
+            .filter(|a| f.architecture.as_ref() != Some(a));
+        if let Some(a) = &arch {
+            self.changes.push(FieldChange {
+                field: "architecture",
+                from: shown(&f.architecture),
+                to: a.clone(),
+            });
+        }
+        Ok(FunctionChange {
+            action: FunctionAction::Update,
+            previous_code_sha256: Some(f.code_sha256.clone()),
+            code_changed: f.code_sha256 != code.code_sha256,
+            architecture: arch,
+        })
+    }
+
+    /// The plain fields: role, runtime, handler, memory size, timeout, description.
+    fn settings(&mut self, s: &FunctionSettings, f: &LiveFunction, image: bool) {
+        let (changes, update) = (&mut *self.changes, &mut *self.update);
+        macro_rules! field {
+            ($name:literal, $field:ident, $show:expr) => {
+                if let Some(want) = &s.$field {
+                    if f.$field.as_ref() != Some(want) {
+                        changes.push(FieldChange {
+                            field: $name,
+                            from: f.$field.as_ref().map($show),
+                            to: $show(want),
+                        });
+                        update.$field = Some(want.clone());
+                    }
+                }
+            };
+        }
+        field!("role", role, |v: &String| v.clone());
+        if !image {
+            field!("runtime", runtime, |v: &String| v.clone());
+            field!("handler", handler, |v: &String| v.clone());
+        }
+        field!("memory-size", memory_size, |v: &i32| v.to_string());
+        field!("timeout", timeout, |v: &i32| v.to_string());
+        field!("description", description, |v: &String| v.clone());
+    }
+
+    /// The environment, merged into the live one or replacing it; shown by key names only.
+    fn environment(&mut self, config: &Config, f: &LiveFunction) {
+        let Some(given) = &config.settings.environment else {
+            return;
+        };
+        let desired = match config.environment_mode {
+            EnvMode::Replace => given.clone(),
+            EnvMode::Merge => {
+                let mut merged = f.environment.clone();
+                merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merged
+            }
+        };
+        if desired != f.environment {
+            self.changes.push(FieldChange {
+                field: "environment",
+                from: None,
+                to: env_change(&f.environment, &desired),
+            });
+            self.update.environment = Some(desired);
+        }
+    }
+
+    fn layers(&mut self, s: &FunctionSettings, f: &LiveFunction) {
+        if let Some(layers) = &s.layers
+            && *layers != f.layers
+        {
+            self.changes.push(FieldChange {
+                field: "layers",
+                from: Some(f.layers.join(", ")),
+                to: layers.join(", "),
+            });
+            self.update.layers = Some(layers.clone());
+        }
+    }
+
+    fn image_command(&mut self, code: &LocalCode, f: &LiveFunction) {
+        if let Some(cmd) = code.image.as_ref().and_then(|i| i.command.as_ref())
+            && f.image_command.as_ref() != Some(cmd)
+        {
+            self.changes.push(FieldChange {
+                field: "image-command",
+                from: f.image_command.as_ref().map(|c| c.join(" ")),
+                to: cmd.join(" "),
+            });
+            self.update.image_command = Some(cmd.clone());
+        }
     }
 }
 
-/// Formats a byte count for people (`1.5 MiB`).
-pub fn bytes(n: u64) -> String {
-    human_bytes(n)
+/// The tags to set: all of them on a new function, else those that differ.
+fn tag_changes(s: &FunctionSettings, live: Option<&LiveFunction>) -> BTreeMap<String, String> {
+    match live {
+        None => s.tags.clone(),
+        Some(f) => s
+            .tags
+            .iter()
+            .filter(|(k, v)| f.tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+/// Whether a version is published, reused (nothing changed since the latest one was
+/// published from the same code and configuration) or not wanted.
+fn publish(
+    config: &Config,
+    live: &Live,
+    latest_unchanged: bool,
+    version_description: String,
+) -> Publish {
+    if !config.publish {
+        return Publish::No;
+    }
+    let reusable = live.latest_version.as_ref().filter(|v| {
+        let f = live.function.as_ref();
+        latest_unchanged
+            && f.is_some_and(|f| {
+                let (mut a, mut b) = (f.fingerprint(), v.fingerprint.clone());
+                // A version's description is its own, not the function's.
+                a.description = None;
+                b.description = None;
+                v.code_sha256 == f.code_sha256 && a == b
+            })
+    });
+    match reusable {
+        Some(v) => Publish::Reuse {
+            version: v.version.clone(),
+        },
+        None => Publish::New {
+            description: version_description,
+        },
+    }
+}
+
+/// The aliases that move, and those already on the reused version.
+fn alias_moves(
+    targets: &[AliasName],
+    live: &Live,
+    publish: &Publish,
+) -> (Vec<AliasMove>, Vec<String>) {
+    let target = match publish {
+        Publish::Reuse { version } => Some(version.clone()),
+        _ => None,
+    };
+    let mut aliases = Vec::new();
+    let mut aliases_in_place = Vec::new();
+    if matches!(publish, Publish::No) {
+        return (aliases, aliases_in_place);
+    }
+    for name in targets {
+        let current = live.aliases.iter().find(|a| a.name == name.as_str());
+        match (current, &target) {
+            (Some(a), Some(t)) if &a.version == t => aliases_in_place.push(a.name.clone()),
+            _ => aliases.push(AliasMove {
+                name: name.to_string(),
+                from: current.map(|a| a.version.clone()),
+                to: target.clone(),
+                revision_id: current.and_then(|a| a.revision_id.clone()),
+            }),
+        }
+    }
+    (aliases, aliases_in_place)
 }
 
 impl fmt::Display for Plan {

@@ -21,7 +21,6 @@ use crate::aws::lambda::Lambda;
 use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
-use crate::deploy::DeployError;
 use crate::order::{OrderKey, Verdict, verdict};
 use crate::state::LiveAlias;
 
@@ -231,6 +230,12 @@ pub async fn move_aliases(
     }
 }
 
+/// Publishing gave up: another deploy replaced the code in each of `rounds` rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overtaken {
+    pub rounds: u32,
+}
+
 /// How publishing ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
@@ -305,12 +310,12 @@ async fn wait_for_other_run(
 /// Publishes `$LATEST` as this run's version; when another run replaced the code, waits
 /// for it to finish and uploads again through `reupload` (which returns the new
 /// RevisionId), within [`RACE_ROUNDS`]; stops when every alias serves a newer deploy.
-pub async fn publish_own(
+pub async fn publish_own<E: From<AwsError> + From<Overtaken>>(
     lambda: &Lambda,
     spec: &PublishSpec<'_>,
     mut revision: Option<String>,
-    mut reupload: impl AsyncFnMut() -> Result<Option<String>, DeployError>,
-) -> Result<Published, DeployError> {
+    mut reupload: impl AsyncFnMut() -> Result<Option<String>, E>,
+) -> Result<Published, E> {
     let mut lost = None;
     for round in 1..=RACE_ROUNDS {
         // The CodeSha256 precondition, checked here too.
@@ -376,7 +381,8 @@ pub async fn publish_own(
         tracing::info!(round = round + 1, "uploading this run's code again");
         revision = reupload().await?;
     }
-    Err(DeployError::Overtaken {
+    Err(Overtaken {
         rounds: RACE_ROUNDS,
-    })
+    }
+    .into())
 }

@@ -154,6 +154,24 @@ impl Report {
 
     fn render_summary(&self, max_rows: usize) -> String {
         let mut md = String::new();
+        self.title(&mut md);
+        if self.extra.removal.is_some() {
+            extra::sections(self, &mut md);
+            self.footer(&mut md, max_rows);
+            return md;
+        }
+        self.code_rows(&mut md);
+        self.run_rows(&mut md);
+        self.alias_table(&mut md, max_rows);
+        extra::sections(self, &mut md);
+        self.layer_tables(&mut md, max_rows);
+        self.change_table(&mut md, max_rows);
+        self.footer(&mut md, max_rows);
+        md
+    }
+
+    /// The headline and the first row of the facts table: the function.
+    fn title(&self, md: &mut String) {
         let headline = match self.status {
             Status::Deployed if self.created => "created and deployed",
             Status::Deployed => "deployed",
@@ -166,11 +184,10 @@ impl Report {
         if let Some(arn) = &self.function_arn {
             let _ = writeln!(md, "| Function | {} |", code(arn));
         }
-        if self.extra.removal.is_some() {
-            extra::sections(self, &mut md);
-            self.footer(&mut md, max_rows);
-            return md;
-        }
+    }
+
+    /// The version, the code (zip or image) and where it went.
+    fn code_rows(&self, md: &mut String) {
         let version = match (&self.version, self.published) {
             (Some(v), true) => format!("{} (new)", code(v)),
             (Some(v), false) => code(v),
@@ -183,7 +200,7 @@ impl Report {
             "unchanged"
         };
         match &self.image {
-            Some(image) => image_rows(&mut md, uploaded, image),
+            Some(image) => image_rows(md, uploaded, image),
             None => {
                 let _ = writeln!(
                     md,
@@ -200,6 +217,10 @@ impl Report {
         if let Some(url) = &self.function_url {
             let _ = writeln!(md, "| Function URL | {} |", markdown::url(url));
         }
+    }
+
+    /// The commit, the smoke test and the time the run took.
+    fn run_rows(&self, md: &mut String) {
         let p = &self.provenance;
         if let Some(sha) = &p.short_sha {
             let commit = markdown::commit(sha, p.commit_url.as_deref());
@@ -225,28 +246,35 @@ impl Report {
             );
         }
         let _ = writeln!(md, "| Time | {:.1} s |", self.elapsed_ms as f64 / 1000.0);
+    }
 
-        if !self.moved.is_empty() || !self.aliases.is_empty() {
-            let _ = writeln!(md, "\n**Aliases**\n\n| Alias | From | To |\n|---|---|---|");
-            for m in self.moved.iter().take(max_rows) {
-                let from = m
-                    .from
-                    .as_deref()
-                    .map(code)
-                    .unwrap_or_else(|| "(created)".into());
-                let _ = writeln!(md, "| {} | {from} | {} |", code(&m.name), code(&m.to));
-            }
-            for a in self
-                .aliases
-                .iter()
-                .filter(|a| !self.moved.iter().any(|m| &m.name == *a))
-                .take(max_rows)
-            {
-                let v = code(self.version.as_deref().unwrap_or("new"));
-                let _ = writeln!(md, "| {} | {v} | {v} (already there) |", code(a));
-            }
+    /// The aliases moved, and those already on the version.
+    fn alias_table(&self, md: &mut String, max_rows: usize) {
+        if self.moved.is_empty() && self.aliases.is_empty() {
+            return;
         }
-        extra::sections(self, &mut md);
+        let _ = writeln!(md, "\n**Aliases**\n\n| Alias | From | To |\n|---|---|---|");
+        for m in self.moved.iter().take(max_rows) {
+            let from = m
+                .from
+                .as_deref()
+                .map(code)
+                .unwrap_or_else(|| "(created)".into());
+            let _ = writeln!(md, "| {} | {from} | {} |", code(&m.name), code(&m.to));
+        }
+        for a in self
+            .aliases
+            .iter()
+            .filter(|a| !self.moved.iter().any(|m| &m.name == *a))
+            .take(max_rows)
+        {
+            let v = code(self.version.as_deref().unwrap_or("new"));
+            let _ = writeln!(md, "| {} | {v} | {v} (already there) |", code(a));
+        }
+    }
+
+    /// The image's layers (image runs) and the Lambda layers.
+    fn layer_tables(&self, md: &mut String, max_rows: usize) {
         if let Some(image) = self.image.as_ref().filter(|i| !i.layers.is_empty()) {
             let _ = writeln!(
                 md,
@@ -271,6 +299,10 @@ impl Report {
                 let _ = writeln!(md, "| {} | {} | {what} |", code(&l.name), code(&l.arn));
             }
         }
+    }
+
+    /// The configuration fields that changed, and the tags set.
+    fn change_table(&self, md: &mut String, max_rows: usize) {
         if !self.changes.is_empty() {
             let _ = writeln!(
                 md,
@@ -295,8 +327,6 @@ impl Report {
                     .join(", ")
             );
         }
-        self.footer(&mut md, max_rows);
-        md
     }
 
     /// What ends every summary: the warnings, the plan and the link to the run.

@@ -1,6 +1,7 @@
 //! The deploy flow, start to end: package -> read live state -> plan -> apply -> report.
 //! Nothing here writes to AWS before the plan is complete; a dry run stops after it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use crate::aws::ecr::Ecr;
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerMeta, Layers};
 use crate::aws::s3::{self, S3, provenance_metadata};
-use crate::config::{Artifact, Config};
+use crate::config::{Artifact, Config, S3Target};
 use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome};
 use crate::error::Error;
@@ -16,14 +17,18 @@ use crate::gha::{self, Group, Level};
 use crate::layers::{LayerAction, LayerPlan};
 use crate::order::OrderKey;
 use crate::package::{self, ExcludeSet, PackageInfo};
-use crate::plan::{self, Live, LocalCode, Publish};
+use crate::plan::{self, Live, LocalCode, Plan, Publish};
+use crate::release::SkippedMove;
 use crate::report::{Provenance, Report, Status};
 use crate::state::LiveFunction;
-use crate::targets::{Mode, Rules};
+use crate::targets::{Mode, Rules, Targets};
+use crate::types::AliasName;
 use crate::{aws, image, layers, release, tags, targets};
 
 mod previews;
 mod stages;
+
+use stages::Packaged;
 
 /// A zip written for this run only, removed when dropped.
 struct TempZip(PathBuf);
@@ -107,12 +112,7 @@ pub(crate) async fn connect() -> Result<aws_config::SdkConfig, Error> {
 /// Runs one deploy as the config says, and reports what happened (or would happen).
 pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
     let started = Instant::now();
-    let actions = ctx.in_actions;
-    let targets = targets::compute(&Rules::from(config), ctx)?;
-    targets::check_fork(config.allow_forks, ctx, &targets.mode)?;
-    for w in &targets.warnings {
-        gha::annotate(actions, Level::Warning, "lambda-deploy", w);
-    }
+    let targets = resolve_targets(config, ctx)?;
     // A preview is deployed to (or removed from) its own function; from here on the
     // production function is neither read nor written.
     let preview_config;
@@ -135,195 +135,323 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         path: std::env::temp_dir().display().to_string(),
         source,
     })?;
-    let packaged = stages::package(config, artifact, actions, &scratch.0, layer_scratch.path())?;
+    let packaged = stages::package(
+        config,
+        artifact,
+        ctx.in_actions,
+        &scratch.0,
+        layer_scratch.path(),
+    )?;
+    let (mut planned, skipped) = plan_run(config, ctx, &targets, &packaged).await?;
+    let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
-    let _g = Group::start(actions, "lambda-deploy: plan");
+    if config.dry_run {
+        report.version = match &planned.plan.publish {
+            Publish::Reuse { version } => Some(version.clone()),
+            Publish::No => Some("$LATEST".into()),
+            Publish::New { .. } => None,
+        };
+        report.plan = Some(planned.plan);
+        report.elapsed_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
+    push_image(&planned, ctx, &mut report).await?;
+    if planned.plan.is_noop() {
+        report.status = Status::Unchanged;
+        report.version = Some(match &planned.plan.publish {
+            Publish::Reuse { version } => version.clone(),
+            _ => "$LATEST".into(),
+        });
+        report.aliases = planned.plan.aliases_in_place.clone();
+    } else {
+        apply_plan(config, ctx, &mut planned, &packaged, &mut report).await?;
+    }
+    previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(report)
+}
+
+/// Which aliases the run moves, refusing a fork's head unless allowed; warns about what
+/// people should know (e.g. a tag that is not semver).
+fn resolve_targets(config: &Config, ctx: &GitHubContext) -> Result<Targets, Error> {
+    let targets = targets::compute(&Rules::from(config), ctx)?;
+    targets::check_fork(config.allow_forks, ctx, &targets.mode)?;
+    for w in &targets.warnings {
+        gha::annotate(ctx.in_actions, Level::Warning, "lambda-deploy", w);
+    }
+    Ok(targets)
+}
+
+/// What the plan stage read and decided, carried into the apply stage.
+struct Planned<'c> {
+    lambda: Lambda,
+    layer_client: Layers,
+    layer_plans: Vec<LayerPlan>,
+    live: Live,
+    s3: Option<(S3, &'c S3Target)>,
+    ecr: Ecr,
+    image: Option<image::Prepared>,
+    code: LocalCode,
+    description: String,
+    /// The aliases the release guard lets this run move.
+    allowed: Vec<AliasName>,
+    plan: Plan,
+}
+
+/// Reads the live state and computes the plan; nothing is written to AWS. Also returns
+/// the moves the release guard held back.
+async fn plan_run<'c>(
+    config: &'c Config,
+    ctx: &GitHubContext,
+    targets: &Targets,
+    packaged: &Packaged,
+) -> Result<(Planned<'c>, Vec<SkippedMove>), Error> {
+    let _g = Group::start(ctx.in_actions, "lambda-deploy: plan");
     let sdk = connect().await?;
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let layer_client = Layers::new(&sdk);
     let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
-    stages::check_given_layers(&layer_client, config, &packaged).await?;
+    stages::check_given_layers(&layer_client, config, packaged).await?;
     let mut live = Live {
         function: lambda.get_function().await?,
         ..Live::default()
     };
-    let s3 = match &config.s3 {
-        Some(target) => {
-            // The bucket must be the function's account's: from its ARN, or from the
-            // role's for a function still to be created.
-            let arn = live.function.as_ref().map(|f| f.arn.as_str());
-            let owner = arn
-                .or(config.settings.role.as_deref())
-                .and_then(s3::account_of);
-            let s3 = S3::new(&sdk).owned_by(owner);
-            s3.check_bucket(&target.bucket, &region).await?;
-            Some((s3, target))
-        }
-        None => None,
-    };
+    let s3 = s3_client(&sdk, config, &live).await?;
     let ecr = Ecr::new(&sdk);
-    let (image, code) = match &packaged.info {
-        Some(info) => (
-            None,
-            LocalCode {
-                code_sha256: info.code_sha256.clone(),
-                size: info.size,
-                unzipped_size: info.unzipped_size,
-                image: None,
-            },
-        ),
-        None => {
-            let _g = Group::start(actions, "lambda-deploy: image");
-            let arch = config
-                .settings
-                .architecture
-                .clone()
-                .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
-                .unwrap_or_else(|| "x86_64".into());
-            let prepared = image::prepare(config, &ecr, &arch, actions).await?;
-            let code = prepared.code();
-            (Some(prepared), code)
-        }
-    };
-    stages::read_aliases(&lambda, config, &targets, &mut live, &code.code_sha256).await?;
-    let (code_sha256, code_size, unzipped_size) =
-        (code.code_sha256.clone(), code.size, code.unzipped_size);
-    let mut description = tags::version_description(ctx);
-    if description.is_empty() {
-        description = format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"));
-    }
-    let (allowed, skipped) = release::guard(&lambda, &targets, &live.aliases).await?;
+    let (image, code) = local_code(config, ctx.in_actions, packaged, &ecr, &live).await?;
+    stages::read_aliases(&lambda, config, targets, &mut live, &code.code_sha256).await?;
+    let description = version_description(ctx);
+    let (allowed, skipped) = release::guard(&lambda, targets, &live.aliases).await?;
     // The plan sees the full layer list; versions still to publish have placeholders.
     let layer_targets: Vec<String> = layer_plans.iter().map(LayerPlan::target).collect();
-    let with_layers = |arns: &[String]| {
-        let mut c = config.clone();
-        c.settings.layers = layers::desired(config.settings.layers.as_ref(), arns);
-        c
-    };
-    let mut plan = plan::plan(
-        &with_layers(&layer_targets),
+    let plan = plan::plan(
+        &with_layers(config, &layer_targets),
         &allowed,
         code.clone(),
         &live,
         description.clone(),
     )?;
     tracing::info!("{}", plan.to_string().trim_end());
-    drop(_g);
+    let planned = Planned {
+        lambda,
+        layer_client,
+        layer_plans,
+        live,
+        s3,
+        ecr,
+        image,
+        code,
+        description,
+        allowed,
+        plan,
+    };
+    Ok((planned, skipped))
+}
 
-    let mut report = Report {
+/// The S3 client for `s3-bucket`, after checking the bucket is in the run's region and
+/// belongs to the function's account: from its ARN, or from the role's for a function
+/// still to be created.
+async fn s3_client<'c>(
+    sdk: &aws_config::SdkConfig,
+    config: &'c Config,
+    live: &Live,
+) -> Result<Option<(S3, &'c S3Target)>, Error> {
+    let Some(target) = &config.s3 else {
+        return Ok(None);
+    };
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let arn = live.function.as_ref().map(|f| f.arn.as_str());
+    let owner = arn
+        .or(config.settings.role.as_deref())
+        .and_then(s3::account_of);
+    let s3 = S3::new(sdk).owned_by(owner);
+    s3.check_bucket(&target.bucket, &region).await?;
+    Ok(Some((s3, target)))
+}
+
+/// The code Lambda will get: the zip's facts, or the image prepared for the function's
+/// architecture (nothing is pushed yet).
+async fn local_code(
+    config: &Config,
+    actions: bool,
+    packaged: &Packaged,
+    ecr: &Ecr,
+    live: &Live,
+) -> Result<(Option<image::Prepared>, LocalCode), Error> {
+    if let Some(info) = &packaged.info {
+        let code = LocalCode {
+            code_sha256: info.code_sha256.clone(),
+            size: info.size,
+            unzipped_size: info.unzipped_size,
+            image: None,
+        };
+        return Ok((None, code));
+    }
+    let _g = Group::start(actions, "lambda-deploy: image");
+    let arch = config
+        .settings
+        .architecture
+        .clone()
+        .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
+        .unwrap_or_else(|| "x86_64".into());
+    let prepared = image::prepare(config, ecr, &arch, actions).await?;
+    let code = prepared.code();
+    Ok((Some(prepared), code))
+}
+
+/// The description of the version this run publishes.
+fn version_description(ctx: &GitHubContext) -> String {
+    let description = tags::version_description(ctx);
+    if description.is_empty() {
+        format!("lambda-deploy {}", env!("CARGO_PKG_VERSION"))
+    } else {
+        description
+    }
+}
+
+/// The config with the full layer list: `layers` and then the `layer-dirs` layers' ARNs.
+fn with_layers(config: &Config, arns: &[String]) -> Config {
+    let mut c = config.clone();
+    c.settings.layers = layers::desired(config.settings.layers.as_ref(), arns);
+    c
+}
+
+/// The report of a planned run, before anything is applied.
+fn planned_report(
+    config: &Config,
+    ctx: &GitHubContext,
+    targets: &Targets,
+    planned: &Planned<'_>,
+    skipped: Vec<SkippedMove>,
+) -> Report {
+    let (plan, code) = (&planned.plan, &planned.code);
+    let layer_targets: Vec<String> = planned.layer_plans.iter().map(LayerPlan::target).collect();
+    Report {
         status: Status::Planned,
-        function_name: function.clone(),
-        function_arn: live.function.as_ref().map(|f| f.arn.clone()),
-        created: live.function.is_none(),
+        function_name: config.function_name.short_name().to_string(),
+        function_arn: planned.live.function.as_ref().map(|f| f.arn.clone()),
+        created: planned.live.function.is_none(),
         version: None,
         published: false,
         aliases: Vec::new(),
         moved: Vec::new(),
-        code_sha256,
-        code_size,
-        unzipped_size,
+        code_sha256: code.code_sha256.clone(),
+        code_size: code.size,
+        unzipped_size: code.unzipped_size,
         code_changed: plan.code_changed,
         changes: plan.changes.clone(),
         tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         s3_uri: None,
-        layers: stages::planned_layers(&layer_plans),
+        layers: stages::planned_layers(&planned.layer_plans),
         layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
         function_url: None,
         provenance: provenance(ctx),
         elapsed_ms: 0,
         warnings: targets.warnings.clone(),
-        image: image.as_ref().map(|i| i.report()),
+        image: planned.image.as_ref().map(|i| i.report()),
         plan: None,
         smoke: None,
-        extra: previews::extra(config, ctx, &targets, skipped),
+        extra: previews::extra(config, ctx, targets, skipped),
+    }
+}
+
+/// Pushes the prepared image (image runs only) with the run's tags.
+async fn push_image(
+    planned: &Planned<'_>,
+    ctx: &GitHubContext,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let Some(image) = &planned.image else {
+        return Ok(());
     };
-
-    if config.dry_run {
-        report.version = match &plan.publish {
-            Publish::Reuse { version } => Some(version.clone()),
-            Publish::No => Some("$LATEST".into()),
-            Publish::New { .. } => None,
-        };
-        report.plan = Some(plan);
-        report.elapsed_ms = started.elapsed().as_millis();
-        return Ok(report);
+    let _g = Group::start(ctx.in_actions, "lambda-deploy: push");
+    let pushed = image.push(&planned.ecr, &tags::image_tags(ctx)).await?;
+    report.image = Some(pushed.report);
+    for w in &pushed.warnings {
+        tracing::warn!("{w}");
     }
+    report.warnings.extend(pushed.warnings);
+    Ok(())
+}
 
-    if let Some(image) = &image {
-        let _g = Group::start(actions, "lambda-deploy: push");
-        let pushed = image.push(&ecr, &tags::image_tags(ctx)).await?;
-        report.image = Some(pushed.report);
-        for w in &pushed.warnings {
-            tracing::warn!("{w}");
-        }
-        report.warnings.extend(pushed.warnings);
-    }
-
-    if plan.is_noop() {
-        report.status = Status::Unchanged;
-        report.version = Some(match &plan.publish {
-            Publish::Reuse { version } => version.clone(),
-            _ => "$LATEST".into(),
-        });
-        report.aliases = plan.aliases_in_place.clone();
-        previews::finish(&lambda, config, ctx, &targets, &mut report).await?;
-        report.elapsed_ms = started.elapsed().as_millis();
-        return Ok(report);
-    }
-
+/// Carries out the plan: new layer versions first (then the plan again, with their
+/// ARNs), the code upload, then the function, its version and its aliases.
+async fn apply_plan(
+    config: &Config,
+    ctx: &GitHubContext,
+    planned: &mut Planned<'_>,
+    packaged: &Packaged,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let actions = ctx.in_actions;
     let _g = Group::start(actions, "lambda-deploy: deploy");
     let metadata =
         provenance_metadata(ctx.sha.as_ref().map(|s| s.as_str()), ctx.git_ref.as_deref());
-    if layer_plans.iter().any(|p| p.action == LayerAction::Publish) {
-        let meta = layer_meta(config, live.function.as_ref(), &description);
-        let upload = s3.as_ref().map(|(s3, target)| layers::LayerUpload {
-            s3,
-            target,
-            metadata: &metadata,
-        });
-        let outcomes = layers::publish(
-            &layer_client,
-            &packaged.layers,
-            &layer_plans,
-            &meta,
-            upload.as_ref(),
-        )
-        .await?;
-        let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
-        plan = plan::plan(
-            &with_layers(&arns),
-            &allowed,
-            code,
-            &live,
-            description.clone(),
-        )?;
-        report.changes = plan.changes.clone();
-        report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
-        report.layers = outcomes;
+    if planned
+        .layer_plans
+        .iter()
+        .any(|p| p.action == LayerAction::Publish)
+    {
+        publish_layers(config, planned, packaged, &metadata, report).await?;
     }
+    let function = config.function_name.short_name();
     let package_at = stages::code_location(
-        s3.as_ref(),
-        &plan,
-        &packaged,
-        &function,
+        planned.s3.as_ref(),
+        &planned.plan,
+        packaged,
+        function,
         &metadata,
-        &mut report,
+        report,
     )
     .await?;
     let ours = OrderKey::of_run(ctx);
     let outcome: Outcome = deploy::apply(
-        &lambda,
+        &planned.lambda,
         config,
-        &plan,
-        live.function.as_ref(),
+        &planned.plan,
+        planned.live.function.as_ref(),
         &package_at,
         &ours,
     )
     .await?;
     drop(_g);
-    stages::record(&mut report, &plan, outcome, actions);
-    previews::finish(&lambda, config, ctx, &targets, &mut report).await?;
-    report.elapsed_ms = started.elapsed().as_millis();
-    Ok(report)
+    stages::record(report, &planned.plan, outcome, actions);
+    Ok(())
+}
+
+/// Publishes the `layer-dirs` layers whose content changed, then plans again with their
+/// new ARNs, so the function's configuration names them.
+async fn publish_layers(
+    config: &Config,
+    planned: &mut Planned<'_>,
+    packaged: &Packaged,
+    metadata: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let meta = layer_meta(config, planned.live.function.as_ref(), &planned.description);
+    let upload = planned.s3.as_ref().map(|(s3, target)| layers::LayerUpload {
+        s3,
+        target,
+        metadata,
+    });
+    let outcomes = layers::publish(
+        &planned.layer_client,
+        &packaged.layers,
+        &planned.layer_plans,
+        &meta,
+        upload.as_ref(),
+    )
+    .await?;
+    let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
+    planned.plan = plan::plan(
+        &with_layers(config, &arns),
+        &planned.allowed,
+        planned.code.clone(),
+        &planned.live,
+        planned.description.clone(),
+    )?;
+    report.changes = planned.plan.changes.clone();
+    report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
+    report.layers = outcomes;
+    Ok(())
 }

@@ -10,12 +10,11 @@ use std::cmp::Ordering;
 use semver::Version;
 
 use crate::context::{GitHubContext, Trigger};
+pub use crate::domain::image_ref::{MAX_IMAGE_TAG_LEN, is_valid_image_tag};
 use crate::types::AliasName;
 
 /// Longest Lambda alias name.
 pub const MAX_ALIAS_LEN: usize = 128;
-/// Longest OCI image tag.
-pub const MAX_IMAGE_TAG_LEN: usize = 128;
 /// Longest Lambda version description. Kept as a byte budget, which also bounds characters.
 pub const MAX_DESCRIPTION_LEN: usize = 256;
 
@@ -141,17 +140,6 @@ pub fn oci_tag(raw: &str) -> String {
     }
     s.truncate(MAX_IMAGE_TAG_LEN);
     s
-}
-
-/// Whether `tag` matches OCI's `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn is_valid_image_tag(tag: &str) -> bool {
-    let mut bytes = tag.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-    first_ok
-        && tag.len() <= MAX_IMAGE_TAG_LEN
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Whether `candidate` ranks above `current` by semver precedence: numbers compare

@@ -279,6 +279,10 @@ fn a_stale_revision_on_the_upload_fails_clearly_and_changes_nothing() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario, each step checked against the emulator's state"
+)]
 fn a_slow_answer_past_the_attempt_timeout_is_retried() {
     // Short timeouts: an emulator of its own, which no other test loads.
     let emu = Emulator::start();

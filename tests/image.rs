@@ -13,6 +13,10 @@ use support::registry::{self as reg, ECR_HOST};
 use support::{block, deploy, example_copy, lambda, path_str, role, snapshot, unique};
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one build checked from the registry's blobs to Lambda's function"
+)]
 fn build_pushes_by_digest_and_the_image_holds_the_code_and_cmd() {
     let (name, dir, _, run) = first_build("imgbuild");
     let digest = run.out("image-digest").to_string();

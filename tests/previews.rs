@@ -246,6 +246,10 @@ fn url_of(name: &str, qualifier: &str) -> Option<String> {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "the whole life of one preview, each step checked in order"
+)]
 fn pull_request_preview_lifecycle_with_one_sticky_comment_and_a_deployment() {
     let github = FakeGitHub::start();
     let name = unique("preview");
@@ -739,6 +743,10 @@ fn production_state(name: &str) -> (support::Snapshot, Value, Option<String>) {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario, production checked untouched after every step"
+)]
 fn a_preview_deploys_to_its_own_function_and_never_touches_production() {
     let github = FakeGitHub::start();
     let name = unique("isolated");

@@ -367,6 +367,10 @@ fn unzipped_size_of_code_and_layers_is_checked_before_any_change() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "three deploys of one function, each checked in order"
+)]
 fn layer_is_published_once_reused_next_time_and_attached_after_given_layers() {
     let name = unique("layered");
     let layer = unique("deps");

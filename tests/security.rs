@@ -469,6 +469,7 @@ fn sockets_and_links_out_of_source_dir_are_refused() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one table row per broken payload")]
 fn broken_event_payloads_fail_clearly_before_any_aws_call() {
     let proxy = FaultProxy::for_lambda();
     let dir = tempfile::tempdir().expect("dir");

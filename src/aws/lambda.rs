@@ -13,7 +13,7 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{AwsError, ErrorKind, or_absent};
-use crate::plan::ConfigUpdate;
+use crate::domain::function::ConfigUpdate;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};

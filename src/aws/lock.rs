@@ -17,7 +17,7 @@ use super::lambda::Lambda;
 use super::{AwsError, ErrorKind};
 
 /// The alias name used as the lock.
-pub const LOCK_ALIAS: &str = "lambda-deploy-lock";
+pub use crate::domain::LOCK_ALIAS;
 /// Age after which a lock counts as left behind by a run that died.
 pub const LOCK_STALE: Duration = Duration::from_secs(120);
 const PREFIX: &str = "lambda-deploy lock ";

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Artifact, Checker, RawInputs, existing_dir};
-use crate::image::reference::{self, EcrHost, ImageRef, RegistryEndpoint};
+use crate::domain::image_ref::{self as reference, EcrHost, ImageRef, RegistryEndpoint};
 use crate::types::FunctionName;
 
 /// Where and how images are pushed.

@@ -2,6 +2,7 @@
 //! module validates them into a typed [`Config`], reporting every bad input at once,
 //! before anything talks to AWS.
 
+mod fields;
 mod image;
 pub mod inputs;
 pub mod raw;
@@ -19,7 +20,8 @@ pub use image::ImageOptions;
 pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
 
-use crate::image::reference::ImageRef;
+use crate::domain::image_ref::ImageRef;
+pub use crate::domain::package::S3Target;
 use crate::types::{AliasName, FunctionName};
 
 /// One bad input: which one, and a message that says what to do.
@@ -112,13 +114,6 @@ pub enum FunctionUrl {
     None,
     Public,
     Iam,
-}
-
-/// An S3 location zips are uploaded through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct S3Target {
-    pub bucket: String,
-    pub prefix: String,
 }
 
 /// A validated run configuration.
@@ -260,7 +255,7 @@ fn stable_alias(v: &str) -> Result<AliasName, String> {
             "'{alias}' is reserved for pull request previews (closing the pull request deletes it); choose another alias name"
         ));
     }
-    if alias.as_str() == crate::aws::lock::LOCK_ALIAS {
+    if alias.as_str() == crate::domain::LOCK_ALIAS {
         return Err(format!(
             "'{alias}' is reserved: lambda-deploy creates and deletes it as a lock while it moves aliases; choose another alias name"
         ));
@@ -318,51 +313,17 @@ impl Config {
     }
 
     /// Like [`Config::from_raw`], with the package requirement of this run's event.
+    /// Inputs are checked in one fixed order, so every bad input is reported at once and
+    /// always in the same order.
     pub fn from_raw_with(
         raw: &RawInputs,
         base: &Path,
         rule: PackageRule,
     ) -> Result<Self, ConfigErrors> {
         let mut c = Checker { errors: Vec::new() };
-
-        let function_name = match raw.function_name.as_deref() {
-            None => {
-                c.fail(
-                    "function-name",
-                    "is required; give the name or ARN of the function to deploy",
-                );
-                None
-            }
-            Some(v) => c.opt("function-name", &Some(v.to_string()), |v| {
-                v.parse::<FunctionName>()
-            }),
-        };
-
-        let package_type = c.with_default("package-type", &raw.package_type, |v| {
-            validate::one_of(v, &["zip", "image"])
-        });
-        for (input, value) in [
-            ("image-uri", &raw.image_uri),
-            ("image-command", &raw.image_command),
-            ("ecr-repository", &raw.ecr_repository),
-            ("registry-endpoint", &raw.registry_endpoint),
-        ] {
-            if value.is_some() && package_type == Some("zip") {
-                c.fail(
-                    input,
-                    "applies only to package-type image; remove it or set package-type: image",
-                );
-            }
-        }
-
-        let exclude: Vec<String> = raw
-            .exclude
-            .as_deref()
-            .map(|v| validate::lines(v, false))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| c.opt("exclude", &Some(p), glob))
-            .collect();
+        let function_name = fields::function_name(&mut c, raw);
+        let package_type = fields::package_type(&mut c, raw);
+        let exclude = fields::exclude(&mut c, raw);
         let preview = c.with_default("preview", &raw.preview, |v| {
             validate::one_of(v, &["auto", "false"]).map(|p| p == "auto")
         });
@@ -371,191 +332,32 @@ impl Config {
         let removes_preview = rule == PackageRule::ClosingPullRequest && preview == Some(true);
         let is_image = package_type == Some("image");
         let image = image::options(&mut c, raw, function_name.as_ref(), is_image);
-        let artifact = match (&raw.source_dir, &raw.zip_file) {
-            _ if removes_preview => None,
-            _ if is_image => image::artifact(&mut c, raw, base, &exclude),
-            (Some(_), Some(_)) => {
-                c.fail(
-                    "zip-file",
-                    "cannot be combined with source-dir; give one of them",
-                );
-                None
-            }
-            (Some(dir), None) => c
-                .opt("source-dir", &Some(dir.clone()), |v| existing_dir(base, v))
-                .map(|dir| Artifact::SourceDir {
-                    dir,
-                    exclude: exclude.clone(),
-                }),
-            (None, Some(zip)) => {
-                if !exclude.is_empty() {
-                    c.fail(
-                        "exclude",
-                        "applies only to source-dir; a zip-file is deployed as it is",
-                    );
-                }
-                c.opt("zip-file", &Some(zip.clone()), |v| existing_file(base, v))
-                    .map(|path| Artifact::ZipFile { path })
-            }
-            (None, None) => {
-                // Checked once `preview` is known, below.
-                None
-            }
+        let artifact = if removes_preview {
+            None
+        } else if is_image {
+            image::artifact(&mut c, raw, base, &exclude)
+        } else {
+            fields::zip_artifact(&mut c, raw, base, &exclude)
         };
         // The image path reports its own missing source (source-dir or image-uri).
         let package_given = raw.source_dir.is_some() || raw.zip_file.is_some() || is_image;
-
-        let settings = FunctionSettings {
-            role: c.opt("role", &raw.role, validate::role_arn),
-            runtime: c.opt("runtime", &raw.runtime, runtime),
-            handler: c.opt("handler", &raw.handler, handler),
-            architecture: c.opt("architecture", &raw.architecture, |v| {
-                validate::one_of(v, &["x86_64", "arm64"]).map(str::to_string)
-            }),
-            memory_size: c
-                .opt("memory-size", &raw.memory_size, |v| {
-                    validate::int_in(v, 128, 10240, "a size in MB")
-                })
-                .map(|n| n as i32),
-            timeout: c
-                .opt("timeout", &raw.timeout, |v| {
-                    validate::int_in(v, 1, 900, "seconds")
-                })
-                .map(|n| n as i32),
-            description: c.opt("description", &raw.description, |v| {
-                if v.chars().count() > 256 {
-                    Err("is over 256 characters; shorten it".to_string())
-                } else {
-                    Ok(v.to_string())
-                }
-            }),
-            environment: c.opt("environment", &raw.environment, validate::environment),
-            layers: c.opt("layers", &raw.layers, |v| {
-                validate::lines(v, true)
-                    .iter()
-                    .map(|l| validate::layer_arn(l))
-                    .collect()
-            }),
-            tags: c.opt("tags", &raw.tags, validate::tags).unwrap_or_default(),
-        };
-
-        let layer_dirs: Vec<(String, PathBuf)> = c
-            .opt("layer-dirs", &raw.layer_dirs, |v| {
-                validate::lines(v, false)
-                    .iter()
-                    .map(|line| {
-                        let (name, path) = line
-                            .split_once('=')
-                            .ok_or_else(|| format!("'{line}' has no '='; write name=path"))?;
-                        Ok((validate::layer_name(name)?, existing_dir(base, path)?))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut seen = std::collections::BTreeSet::new();
-        for (name, _) in &layer_dirs {
-            if !seen.insert(name.as_str()) {
-                c.fail(
-                    "layer-dirs",
-                    format!("layer '{name}' is given twice; keep one line per layer name"),
-                );
-            }
-        }
-        let layer_count = settings.layers.as_ref().map_or(0, Vec::len) + layer_dirs.len();
-        if layer_count > 5 {
-            c.fail("layers", format!("{layer_count} layers in total (layers and layer-dirs); Lambda allows at most 5, so merge some"));
-        }
-
-        let environment_mode = c
-            .with_default("environment-mode", &raw.environment_mode, |v| {
-                validate::one_of(v, &["merge", "replace"])
-            })
-            .map(|m| {
-                if m == "replace" {
-                    EnvMode::Replace
-                } else {
-                    EnvMode::Merge
-                }
-            });
-        if environment_mode == Some(EnvMode::Replace) && settings.environment.is_none() {
-            c.fail("environment-mode", "'replace' needs environment; give the full set of variables (an empty replace would wipe them)");
-        }
-
+        let settings = fields::settings(&mut c, raw);
+        let layer_dirs = fields::layer_dirs(&mut c, raw, base, &settings);
+        let environment_mode = fields::environment_mode(&mut c, raw, &settings);
         let publish = c.with_default("publish", &raw.publish, validate::boolean);
-        let aliases: Vec<AliasName> = raw
-            .alias
-            .as_deref()
-            .map(|v| validate::lines(v, true))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|a| c.opt("alias", &Some(a), stable_alias))
-            .collect();
-        if publish == Some(false) && !aliases.is_empty() {
-            c.fail("alias", "needs a published version, but publish is false; set publish: true or remove alias");
-        }
+        let aliases = fields::aliases(&mut c, raw, publish);
         let semver_aliases =
             c.with_default("semver-aliases", &raw.semver_aliases, validate::boolean);
-        let function_url = c
-            .with_default("function-url", &raw.function_url, |v| {
-                validate::one_of(v, &["none", "public", "iam"])
-            })
-            .map(|u| match u {
-                "public" => FunctionUrl::Public,
-                "iam" => FunctionUrl::Iam,
-                _ => FunctionUrl::None,
-            });
-        if function_url.is_some_and(|u| u != FunctionUrl::None)
-            && aliases.is_empty()
-            && preview == Some(false)
-        {
-            c.fail(
-                "function-url",
-                "needs an alias to attach the URL to; give alias (e.g. live) or set preview: auto for pull request previews",
-            );
-        }
-        if function_url.is_some_and(|u| u != FunctionUrl::None) && publish == Some(false) {
-            c.fail(
-                "function-url",
-                "needs a published version behind an alias, but publish is false; set publish: true or function-url: none",
-            );
-        }
+        let function_url = fields::function_url(&mut c, raw, &aliases, preview, publish);
         if !package_given && !removes_preview {
             c.fail(
                 "source-dir",
                 "is required: give source-dir (a folder to package) or zip-file (a prebuilt zip); only a pull_request 'closed' run with preview: auto, which removes the preview, needs neither",
             );
         }
-        let smoke_test = c.opt("smoke-test", &raw.smoke_test, |v| {
-            serde_json::from_str::<serde_json::Value>(v).map_err(|e| format!("is not valid JSON ({e}); give the event payload as JSON, e.g. {{\"ping\": true}}"))
-        });
-        if smoke_test.is_some() && publish == Some(false) {
-            c.fail(
-                "smoke-test",
-                "needs a published version to invoke, but publish is false; set publish: true or remove smoke-test",
-            );
-        }
-        let comment = c.with_default("comment", &raw.comment, validate::boolean);
-        let allow_forks = c.with_default("allow-forks", &raw.allow_forks, validate::boolean);
-        let summary = c.with_default("summary", &raw.summary, validate::boolean);
-        let dry_run = c.with_default("dry-run", &raw.dry_run, validate::boolean);
-        let wait_timeout = c.with_default("wait-timeout", &raw.wait_timeout, |v| {
-            validate::int_in(v, 1, 3600, "seconds")
-        });
-        let s3_prefix = c.with_default("s3-key-prefix", &raw.s3_key_prefix, |v| {
-            if v.starts_with('/') || v.len() > 512 {
-                Err(format!(
-                    "'{v}' must not start with '/' and must be under 512 characters"
-                ))
-            } else {
-                Ok(v.to_string())
-            }
-        });
-        let s3 = c
-            .opt("s3-bucket", &raw.s3_bucket, validate::bucket)
-            .map(|bucket| S3Target {
-                bucket,
-                prefix: s3_prefix.clone().unwrap_or_default(),
-            });
+        let smoke_test = fields::smoke_test(&mut c, raw, publish);
+        let switches = fields::switches(&mut c, raw);
+        let s3 = fields::s3(&mut c, raw);
         let github_token = raw
             .github_token
             .clone()
@@ -565,57 +367,23 @@ impl Config {
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));
         }
-        // Every field below was checked above; a None here means an error was recorded.
-        match (
+        fields::Checked {
             function_name,
+            artifact,
+            settings,
             environment_mode,
             publish,
+            aliases,
             semver_aliases,
             preview,
             function_url,
-            comment,
-            allow_forks,
-            summary,
-            dry_run,
-            wait_timeout,
-        ) {
-            (
-                Some(function_name),
-                Some(environment_mode),
-                Some(publish),
-                Some(semver_aliases),
-                Some(preview),
-                Some(function_url),
-                Some(comment),
-                Some(allow_forks),
-                Some(summary),
-                Some(dry_run),
-                Some(wait),
-            ) => Ok(Config {
-                function_name,
-                artifact,
-                settings,
-                environment_mode,
-                publish,
-                aliases,
-                semver_aliases,
-                preview,
-                allow_forks,
-                function_url,
-                smoke_test,
-                github_token,
-                comment,
-                summary,
-                dry_run,
-                wait_timeout: Duration::from_secs(wait as u64),
-                s3,
-                layer_dirs,
-                image,
-            }),
-            _ => Err(ConfigErrors(vec![InputError {
-                input: "function-name",
-                message: "inputs could not be read; report this as a bug".into(),
-            }])),
+            smoke_test,
+            github_token,
+            switches,
+            s3,
+            layer_dirs,
+            image,
         }
+        .into_config()
     }
 }

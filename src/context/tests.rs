@@ -55,6 +55,10 @@ fn every_fixture_has_an_env_row() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table row per event fixture, read top to bottom"
+)]
 fn fixtures_give_the_expected_context() {
     // (fixture, event, deployed sha, trigger, ref label)
     let rows = [

@@ -151,21 +151,55 @@ pub fn render(report: &Report, pr: u64) -> String {
 }
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
-    let x = &report.extra;
     let shown = sticky_name(report);
     let mut md = marker(shown);
     md.push('\n');
-    let alias = x
-        .preview_alias
-        .clone()
-        .or_else(|| report.aliases.first().cloned());
     let p = &report.provenance;
     let commit = p
         .short_sha
         .as_deref()
         .map(|sha| markdown::commit(sha, p.commit_url.as_deref()));
+    let section = Section {
+        report,
+        pr,
+        commit: commit.as_deref(),
+        max_rows,
+    };
+    if report.extra.removal.is_some() {
+        section.removal(&mut md);
+    } else {
+        section.deploy(&mut md);
+    }
+    let run = p
+        .run_url
+        .as_deref()
+        .map(|u| format!("[workflow run]({u}) · "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\n<sub>{run}lambda-deploy {}</sub>",
+        env!("CARGO_PKG_VERSION")
+    );
+    md
+}
 
-    if let Some(r) = &x.removal {
+/// What the comment's main section is written from.
+struct Section<'a> {
+    report: &'a Report,
+    pr: u64,
+    /// The commit, linked when its URL is known.
+    commit: Option<&'a str>,
+    max_rows: usize,
+}
+
+impl Section<'_> {
+    /// A removed preview: what was deleted and what was kept.
+    fn removal(&self, md: &mut String) {
+        let (report, pr, max_rows) = (self.report, self.pr, self.max_rows);
+        let Some(r) = &report.extra.removal else {
+            return;
+        };
+        let shown = sticky_name(report);
         let _ = writeln!(md, "### λ Preview of {} for #{pr}: removed\n", code(shown));
         let _ = writeln!(
             md,
@@ -200,10 +234,19 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         for (v, a) in r.versions_kept.iter().take(max_rows) {
             let _ = writeln!(md, "| Version `{v}` | kept: alias `{a}` serves it |");
         }
-        if let Some(c) = &commit {
+        if let Some(c) = self.commit {
             let _ = writeln!(md, "| Commit | {c} |");
         }
-    } else {
+    }
+
+    /// A deploy (or dry run): the function, its version and alias, how to invoke it.
+    fn deploy(&self, md: &mut String) {
+        let (report, pr) = (self.report, self.pr);
+        let x = &report.extra;
+        let alias = x
+            .preview_alias
+            .clone()
+            .or_else(|| report.aliases.first().cloned());
         let state = match report.status {
             Status::Deployed => "deployed",
             Status::Unchanged => "unchanged",
@@ -212,7 +255,10 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         };
         let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {
-            format!("Preview of {} for #{pr}: {state}", code(shown))
+            format!(
+                "Preview of {} for #{pr}: {state}",
+                code(sticky_name(report))
+            )
         } else {
             format!("{name} {state}")
         };
@@ -233,7 +279,7 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             bytes(report.code_size),
             code(&report.code_sha256)
         );
-        if let Some(c) = &commit {
+        if let Some(c) = self.commit {
             let _ = writeln!(md, "| Commit | {c} |");
         }
         if let Some(a) = &alias {
@@ -242,22 +288,11 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         }
         if !report.warnings.is_empty() {
             let _ = writeln!(md, "\n**Warnings**\n");
-            for w in report.warnings.iter().take(max_rows) {
+            for w in report.warnings.iter().take(self.max_rows) {
                 let _ = writeln!(md, "- {}", text(w));
             }
         }
     }
-    let run = p
-        .run_url
-        .as_deref()
-        .map(|u| format!("[workflow run]({u}) · "))
-        .unwrap_or_default();
-    let _ = writeln!(
-        md,
-        "\n<sub>{run}lambda-deploy {}</sub>",
-        env!("CARGO_PKG_VERSION")
-    );
-    md
 }
 
 #[cfg(test)]

@@ -105,14 +105,6 @@ pub async fn publish(
         return None;
     }
     let mut notes = GitHubNotes::default();
-    let warn = |msg: &str| {
-        gha::annotate(
-            ctx.in_actions,
-            Level::Warning,
-            "lambda-deploy: GitHub not updated",
-            msg,
-        )
-    };
     let setup = match (&config.github_token, owner_repo(ctx)) {
         (None, _) => Err("no github-token was given".to_string()),
         (_, None) => Err("GITHUB_REPOSITORY is not set to owner/name".to_string()),
@@ -123,7 +115,7 @@ pub async fn publish(
     let (crab, (owner, repo)) = match setup {
         Ok(s) => s,
         Err(why) => {
-            warn(&format!("{why}; the deploy itself succeeded"));
+            warn(ctx, &format!("{why}; the deploy itself succeeded"));
             if config.comment {
                 notes.comment_skipped = Some(why.clone());
             }
@@ -133,47 +125,100 @@ pub async fn publish(
             return Some(notes);
         }
     };
-    // A preview's comment and environment are named after the production function, so
-    // every push of the pull request finds the same ones.
-    let function = comment::sticky_name(report);
-
+    let to = Target {
+        crab: &crab,
+        owner: &owner,
+        repo: &repo,
+        pr,
+    };
     if config.comment {
+        to.comment(ctx, report, &mut notes).await;
+    } else {
+        tracing::info!("comment: false, no pull request comment");
+    }
+    if preview {
+        to.deployment(ctx, mode, report, &mut notes).await;
+    }
+    Some(notes)
+}
+
+/// Warns that GitHub was not updated.
+fn warn(ctx: &GitHubContext, msg: &str) {
+    gha::annotate(
+        ctx.in_actions,
+        Level::Warning,
+        "lambda-deploy: GitHub not updated",
+        msg,
+    )
+}
+
+/// The pull request a run reports to, with the client that writes there.
+struct Target<'a> {
+    crab: &'a Octocrab,
+    owner: &'a str,
+    repo: &'a str,
+    pr: u64,
+}
+
+impl Target<'_> {
+    /// Creates or updates the sticky comment. A preview's comment and environment are
+    /// named after the production function, so every push of the pull request finds the
+    /// same ones.
+    async fn comment(&self, ctx: &GitHubContext, report: &Report, notes: &mut GitHubNotes) {
+        let (owner, repo, pr) = (self.owner, self.repo, self.pr);
+        let function = comment::sticky_name(report);
         let body = comment::render(report, pr);
-        match comment::upsert(&crab, &owner, &repo, pr, &comment::marker(function), &body).await {
+        match comment::upsert(
+            self.crab,
+            owner,
+            repo,
+            pr,
+            &comment::marker(function),
+            &body,
+        )
+        .await
+        {
             Ok((url, created)) => {
                 tracing::info!(%url, "pull request comment {}", if created { "created" } else { "updated" });
                 notes.comment = Some((url, if created { "created" } else { "updated" }));
             }
             Err(e) => {
-                warn(&format!(
-                    "no pull request comment: {e}; the deploy itself succeeded"
-                ));
+                warn(
+                    ctx,
+                    &format!("no pull request comment: {e}; the deploy itself succeeded"),
+                );
                 notes.comment_skipped = Some(e.to_string());
             }
         }
-    } else {
-        tracing::info!("comment: false, no pull request comment");
     }
 
-    if preview {
-        let env = deployment::environment(function, pr);
+    /// Records the preview's deployment, or marks it inactive once the preview is removed.
+    async fn deployment(
+        &self,
+        ctx: &GitHubContext,
+        mode: &Mode,
+        report: &Report,
+        notes: &mut GitHubNotes,
+    ) {
+        let (crab, owner, repo) = (self.crab, self.owner, self.repo);
+        let env = deployment::environment(comment::sticky_name(report), self.pr);
         let result = match mode {
-            Mode::RemovePreview { .. } => deployment::deactivate(&crab, &owner, &repo, &env)
+            Mode::RemovePreview { .. } => deployment::deactivate(crab, owner, repo, &env)
                 .await
                 .map(|n| format!("inactive ({n} deployment(s))")),
-            _ => deployment::record(&crab, &owner, &repo, &env, report, ctx)
+            _ => deployment::record(crab, owner, repo, &env, report, ctx)
                 .await
                 .map(|_| "success".to_string()),
         };
         match result {
             Ok(state) => notes.deployment = Some((env, state)),
             Err(e) => {
-                warn(&format!(
-                    "no GitHub deployment: {e}; the deploy itself succeeded"
-                ));
+                warn(
+                    ctx,
+                    &format!("no GitHub deployment: {e}; the deploy itself succeeded"),
+                );
                 notes.deployment_skipped = Some(e.to_string());
             }
         }
     }
-    Some(notes)
 }

@@ -4,11 +4,11 @@
 //! sorted keys and no whitespace, so one base and one tree always give one digest.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::layer::{LayerInfo, digest_string};
-use super::oci::{self, Descriptor, Manifest};
-use super::reference::ImageRef;
+use super::layer::LayerInfo;
+use crate::domain::image_ref::ImageRef;
+use crate::domain::oci::sha256_digest;
+use crate::domain::oci::{self, Descriptor, Manifest};
 
 /// The base image as read from its registry (one platform).
 #[derive(Debug, Clone)]
@@ -34,13 +34,6 @@ pub struct Built {
     pub media_type: String,
     /// Base layers first, the code layer last.
     pub layers: Vec<Descriptor>,
-}
-
-/// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(bytes);
-    digest_string(h)
 }
 
 /// The architecture of an image config, in Lambda's spelling.

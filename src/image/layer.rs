@@ -1,6 +1,6 @@
 //! The code layer: `source-dir` as one reproducible gzip tar under `/var/task`.
 //!
-//! The same walk as the zip package ([`crate::package::walk`]: excludes, sorted entries,
+//! The same walk as the zip package (`package::walk`: excludes, sorted entries,
 //! symlinks checked to stay inside source-dir), so one tree gives the same layer bytes
 //! whatever its timestamps, owners or walk order:
 //! - entries `var/`, `var/task/`, then the tree in bytewise name order;
@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::package::walk::{self, Kind};
+use crate::domain::oci::digest_string;
+use crate::package::walk::{self, Entry, FileId, Kind};
 use crate::package::{ExcludeSet, PackageError};
 
 /// Where the code lives in a Lambda image.
@@ -58,17 +59,6 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// `sha256:<hex>` of a finished hash.
-pub fn digest_string(hash: Sha256) -> String {
-    let bytes = hash.finalize();
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in bytes.iter() {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -132,29 +122,14 @@ pub fn write_layer(
                 executable,
                 id,
             } => {
-                let mode = if *executable { 0o755 } else { 0o644 };
-                let mut h = header(tar::EntryType::Regular, mode, *size);
-                let f = walk::open_walked(&root, e.rel(), *id)?;
-                // Exactly `size` bytes: a file that grew or shrank is reported, not mixed.
-                let mut reader = ExactReader {
-                    inner: f.take(*size),
-                    left: *size,
+                let file = WalkedFile {
+                    root: &root,
+                    entry: e,
+                    size: *size,
+                    executable: *executable,
+                    id: *id,
                 };
-                tar.append_data(&mut h, &name, &mut reader)
-                    .map_err(|err| match reader.left {
-                        0 => write_err(err),
-                        _ => PackageError::Changed {
-                            path: e.rel().to_string(),
-                            what: "its size",
-                        },
-                    })?;
-                let mut probe = [0u8; 1];
-                if reader.inner.into_inner().read(&mut probe).unwrap_or(0) != 0 {
-                    return Err(PackageError::Changed {
-                        path: e.rel().to_string(),
-                        what: "its size",
-                    });
-                }
+                append_file(&mut tar, &name, &file, write_err)?;
             }
             Kind::Symlink { target } => {
                 let mut h = header(tar::EntryType::Symlink, 0o777, 0);
@@ -180,6 +155,50 @@ pub fn write_layer(
         uncompressed_size,
         entries: entries.len(),
     })
+}
+
+/// A regular file found by the walk.
+struct WalkedFile<'a> {
+    root: &'a Path,
+    entry: &'a Entry,
+    size: u64,
+    executable: bool,
+    id: FileId,
+}
+
+/// Appends one file as `name`, with exactly the size the walk saw: a file that grew or
+/// shrank meanwhile is reported as changed, never stored mixed.
+fn append_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    file: &WalkedFile<'_>,
+    write_err: impl Fn(io::Error) -> PackageError,
+) -> Result<(), PackageError> {
+    let e = file.entry;
+    let mode = if file.executable { 0o755 } else { 0o644 };
+    let mut h = header(tar::EntryType::Regular, mode, file.size);
+    let f = walk::open_walked(file.root, e.rel(), file.id)?;
+    // Exactly `size` bytes: a file that grew or shrank is reported, not mixed.
+    let mut reader = ExactReader {
+        inner: f.take(file.size),
+        left: file.size,
+    };
+    tar.append_data(&mut h, name, &mut reader)
+        .map_err(|err| match reader.left {
+            0 => write_err(err),
+            _ => PackageError::Changed {
+                path: e.rel().to_string(),
+                what: "its size",
+            },
+        })?;
+    let mut probe = [0u8; 1];
+    if reader.inner.into_inner().read(&mut probe).unwrap_or(0) != 0 {
+        return Err(PackageError::Changed {
+            path: e.rel().to_string(),
+            what: "its size",
+        });
+    }
+    Ok(())
 }
 
 /// A reader that tracks how many of the expected bytes are still missing; reading past

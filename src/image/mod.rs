@@ -14,9 +14,7 @@
 
 pub mod build;
 pub mod layer;
-pub mod oci;
 pub mod push;
-pub mod reference;
 pub mod source;
 
 use std::path::{Path, PathBuf};
@@ -31,9 +29,9 @@ use crate::package::{ExcludeSet, PackageError};
 use crate::plan::{ImageCode, LocalCode, bytes};
 use crate::registry::{Credentials, Registry, RegistryError};
 
+use crate::domain::image_ref::{EcrHost, ImageRef, RegistryEndpoint};
 use build::{BaseImage, Built};
 use layer::LayerInfo;
-use reference::{EcrHost, ImageRef, RegistryEndpoint};
 
 /// Lambda's limit on an image, uncompressed, all layers included.
 pub const IMAGE_MAX: u64 = 10 * 1024 * 1024 * 1024;
@@ -179,7 +177,6 @@ pub async fn prepare(
     if mask {
         crate::gha::add_mask(login.password.expose_secret());
     }
-    let endpoint = endpoint_for(config);
     match config.artifact.as_ref() {
         None | Some(Artifact::SourceDir { .. } | Artifact::ZipFile { .. }) => {
             Err(ImageError::Unusable {
@@ -188,95 +185,144 @@ pub async fn prepare(
             })
         }
         Some(Artifact::ImageUri { image }) => {
-            let target = Registry::new(endpoint(&image.registry), basic(&login))?;
-            let resolved = source::resolve(&target, image, function_arch).await?;
-            check_arch(image, &resolved.architecture, function_arch)?;
-            Ok(Prepared {
-                host: image.registry.clone(),
-                repository: image.repository.clone(),
-                digest: resolved.manifest_digest.clone(),
-                architecture: resolved.architecture.clone(),
-                size: resolved.manifest.layers.iter().map(|l| l.size).sum(),
-                command: config.image.command.clone(),
-                build: None,
-                target,
-            })
+            resolve_existing(config, &login, image, function_arch).await
         }
         Some(Artifact::ImageBuild {
             dir,
             exclude,
             base_image,
         }) => {
-            let target = Registry::new(endpoint(&login.host), basic(&login))?;
-            let same = same_registry(config, &login.host, base_image);
-            let base_registry = if same {
-                None
-            } else if EcrHost::parse(&base_image.registry).is_some() {
-                Some(Registry::new(
-                    RegistryEndpoint::https(&base_image.registry),
-                    basic(&login),
-                )?)
-            } else {
-                Some(Registry::new(
-                    RegistryEndpoint::for_host(&base_image.registry),
-                    Credentials::Anonymous,
-                )?)
-            };
-            let base = source::resolve(
-                base_registry.as_ref().unwrap_or(&target),
+            let source = BuildSource {
+                dir,
+                exclude,
                 base_image,
-                function_arch,
-            )
-            .await?;
-            check_arch(base_image, &base.architecture, function_arch)?;
-
-            let scratch = Scratch::new()?;
-            let out = scratch.path().join("code-layer.tar.gz");
-            let (dir, patterns) = (dir.clone(), exclude.clone());
-            let layer = tokio::task::spawn_blocking(move || {
-                layer::write_layer(&dir, &ExcludeSet::new(&patterns)?, &out)
-            })
-            .await
-            .map_err(|e| ImageError::Scratch(std::io::Error::other(e)))??;
-            tracing::info!(size = layer.size, uncompressed = layer.uncompressed_size, entries = layer.entries, digest = %layer.digest, "code layer ready");
-
-            let command = config
-                .image
-                .command
-                .clone()
-                .or_else(|| config.settings.handler.clone().map(|h| vec![h]))
-                .unwrap_or_default();
-            let built = build::assemble(&base, &layer, &command).map_err(|reason| {
-                ImageError::Unusable {
-                    image: base_image.to_string(),
-                    reason,
-                }
-            })?;
-            // Base layers count compressed (their unpacked size is not known without
-            // downloading them): a lower bound, exact for the code layer.
-            let at_least =
-                base.manifest.layers.iter().map(|l| l.size).sum::<u64>() + layer.uncompressed_size;
-            if at_least > IMAGE_MAX {
-                return Err(ImageError::TooLarge { size: at_least });
-            }
-            Ok(Prepared {
-                host: login.host.clone(),
-                repository: config.image.repository.clone(),
-                digest: built.manifest_digest.clone(),
-                architecture: base.architecture.clone(),
-                size: built.layers.iter().map(|l| l.size).sum(),
-                command: None,
-                build: Some(BuiltImage {
-                    base,
-                    layer,
-                    built,
-                    base_registry,
-                    scratch,
-                }),
-                target,
-            })
+            };
+            build_new(config, &login, &source, function_arch).await
         }
     }
+}
+
+/// `image-uri`: the existing image, resolved to the manifest of the function's
+/// architecture.
+async fn resolve_existing(
+    config: &Config,
+    login: &EcrLogin,
+    image: &ImageRef,
+    function_arch: &str,
+) -> Result<Prepared, ImageError> {
+    let endpoint = endpoint_for(config);
+    let target = Registry::new(endpoint(&image.registry), basic(login))?;
+    let resolved = source::resolve(&target, image, function_arch).await?;
+    check_arch(image, &resolved.architecture, function_arch)?;
+    Ok(Prepared {
+        host: image.registry.clone(),
+        repository: image.repository.clone(),
+        digest: resolved.manifest_digest.clone(),
+        architecture: resolved.architecture.clone(),
+        size: resolved.manifest.layers.iter().map(|l| l.size).sum(),
+        command: config.image.command.clone(),
+        build: None,
+        target,
+    })
+}
+
+/// What a built image is made of: `source-dir` (with its excludes) on a base image.
+struct BuildSource<'a> {
+    dir: &'a Path,
+    exclude: &'a [String],
+    base_image: &'a ImageRef,
+}
+
+/// `source-dir` with `package-type: image`: the code layer on the base image, assembled
+/// here and checked against Lambda's size limit; nothing is pushed yet.
+async fn build_new(
+    config: &Config,
+    login: &EcrLogin,
+    src: &BuildSource<'_>,
+    function_arch: &str,
+) -> Result<Prepared, ImageError> {
+    let base_image = src.base_image;
+    let endpoint = endpoint_for(config);
+    let target = Registry::new(endpoint(&login.host), basic(login))?;
+    let base_registry = base_registry(config, login, base_image)?;
+    let base = source::resolve(
+        base_registry.as_ref().unwrap_or(&target),
+        base_image,
+        function_arch,
+    )
+    .await?;
+    check_arch(base_image, &base.architecture, function_arch)?;
+
+    let scratch = Scratch::new()?;
+    let layer = code_layer(src, &scratch).await?;
+    let command = config
+        .image
+        .command
+        .clone()
+        .or_else(|| config.settings.handler.clone().map(|h| vec![h]))
+        .unwrap_or_default();
+    let built =
+        build::assemble(&base, &layer, &command).map_err(|reason| ImageError::Unusable {
+            image: base_image.to_string(),
+            reason,
+        })?;
+    // Base layers count compressed (their unpacked size is not known without
+    // downloading them): a lower bound, exact for the code layer.
+    let at_least =
+        base.manifest.layers.iter().map(|l| l.size).sum::<u64>() + layer.uncompressed_size;
+    if at_least > IMAGE_MAX {
+        return Err(ImageError::TooLarge { size: at_least });
+    }
+    Ok(Prepared {
+        host: login.host.clone(),
+        repository: config.image.repository.clone(),
+        digest: built.manifest_digest.clone(),
+        architecture: base.architecture.clone(),
+        size: built.layers.iter().map(|l| l.size).sum(),
+        command: None,
+        build: Some(BuiltImage {
+            base,
+            layer,
+            built,
+            base_registry,
+            scratch,
+        }),
+        target,
+    })
+}
+
+/// The registry the base image is read from when it is not the one pushes go to: ECR
+/// with the run's login, any other registry anonymously.
+fn base_registry(
+    config: &Config,
+    login: &EcrLogin,
+    base_image: &ImageRef,
+) -> Result<Option<Registry>, ImageError> {
+    if same_registry(config, &login.host, base_image) {
+        return Ok(None);
+    }
+    let registry = if EcrHost::parse(&base_image.registry).is_some() {
+        Registry::new(RegistryEndpoint::https(&base_image.registry), basic(login))?
+    } else {
+        Registry::new(
+            RegistryEndpoint::for_host(&base_image.registry),
+            Credentials::Anonymous,
+        )?
+    };
+    Ok(Some(registry))
+}
+
+/// Writes `source-dir` as the code layer into the scratch directory.
+async fn code_layer(src: &BuildSource<'_>, scratch: &Scratch) -> Result<LayerInfo, ImageError> {
+    let out = scratch.path().join("code-layer.tar.gz");
+    let (dir, patterns) = (src.dir.to_path_buf(), src.exclude.to_vec());
+    let layer = tokio::task::spawn_blocking(move || {
+        layer::write_layer(&dir, &ExcludeSet::new(&patterns)?, &out)
+    })
+    .await
+    .map_err(|e| ImageError::Scratch(std::io::Error::other(e)))??;
+    tracing::info!(size = layer.size, uncompressed = layer.uncompressed_size, entries = layer.entries, digest = %layer.digest, "code layer ready");
+    Ok(layer)
 }
 
 /// Whether the base image lives on the registry pushes go to (so its layers can be

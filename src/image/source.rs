@@ -3,8 +3,8 @@
 
 use super::ImageError;
 use super::build::{BaseImage, config_architecture};
-use super::oci::{self, Index, Manifest};
-use super::reference::ImageRef;
+use crate::domain::image_ref::ImageRef;
+use crate::domain::oci::{self, Index, Manifest};
 use crate::registry::Registry;
 
 fn unusable(image: &ImageRef, reason: impl Into<String>) -> ImageError {

@@ -42,27 +42,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use crate::domain::package::PackageInfo;
 pub use exclude::ExcludeSet;
 pub use inspect::inspect_zip;
-
-/// What a package looks like once written (or inspected).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageInfo {
-    /// `base64(sha256(zip bytes))`: exactly what Lambda reports as `CodeSha256`.
-    pub code_sha256: String,
-    /// Lowercase hex of the same SHA-256 digest.
-    pub sha256_hex: String,
-    /// Size of the zip file in bytes.
-    pub size: u64,
-    /// Sum of the uncompressed sizes of all entries.
-    pub unzipped_size: u64,
-    /// Number of entries: files, symlinks and directories.
-    pub entries: usize,
-    /// The ten largest paths by uncompressed size, biggest first. Folders are
-    /// aggregated (and end with '/'), files appear on their own; ties are
-    /// ordered by path. Meant for "package too big" messages.
-    pub largest: Vec<(String, u64)>,
-}
 
 /// Everything that can go wrong while packaging or inspecting a zip.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +161,7 @@ pub enum PackageError {
     /// The prebuilt zip could not be read at all.
     #[error(
         "source-dir holds more than {} of files (counted up to '{at}'), over Lambda's limit for unzipped code; nothing was read: leave files out with exclude, move dependencies to layers, or use package-type: image (up to 10 GB)",
-        crate::plan::bytes(*limit)
+        crate::domain::bytes(*limit)
     )]
     TooLarge { limit: u64, at: String },
     #[error("cannot read zip-file '{path}': {source}; check the zip-file input")]

@@ -176,17 +176,7 @@ pub(crate) fn walk_within(
                         at: rel,
                     });
                 }
-                entries.push(Entry {
-                    name: rel,
-                    kind: Kind::File {
-                        size: meta.len(),
-                        executable: meta.permissions().mode() & 0o111 != 0,
-                        id: FileId {
-                            dev: meta.dev(),
-                            ino: meta.ino(),
-                        },
-                    },
-                });
+                entries.push(file_entry(rel, &meta));
             } else if ft.is_symlink() {
                 let target = check_symlink(root, &rel)?;
                 entries.push(Entry {
@@ -194,21 +184,42 @@ pub(crate) fn walk_within(
                     kind: Kind::Symlink { target },
                 });
             } else {
-                let kind = if ft.is_fifo() {
-                    "fifo (named pipe)"
-                } else if ft.is_socket() {
-                    "socket"
-                } else if ft.is_block_device() || ft.is_char_device() {
-                    "device file"
-                } else {
-                    "special file"
-                };
+                let kind = special_kind(&ft);
                 return Err(PackageError::SpecialFile { path: rel, kind });
             }
         }
     }
     entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     Ok(entries)
+}
+
+/// A regular file's entry: its size, whether any execute bit is set, and its identity
+/// (to check it is the same file when it is opened).
+fn file_entry(rel: String, meta: &fs::Metadata) -> Entry {
+    Entry {
+        name: rel,
+        kind: Kind::File {
+            size: meta.len(),
+            executable: meta.permissions().mode() & 0o111 != 0,
+            id: FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+        },
+    }
+}
+
+/// What a file that is neither a directory, a regular file nor a symlink is, for people.
+fn special_kind(ft: &fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "fifo (named pipe)"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device file"
+    } else {
+        "special file"
+    }
 }
 
 /// `dir/name` checked to be storable: UTF-8, no backslash.

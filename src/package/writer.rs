@@ -83,7 +83,7 @@ impl Default for Options {
             window_bytes: 64 << 20,
             window_entries: 512,
             stream_from: STREAM_FROM,
-            max_unzipped: crate::limits::UNZIPPED_MAX,
+            max_unzipped: crate::domain::limits::UNZIPPED_MAX,
         }
     }
 }
@@ -677,6 +677,7 @@ fn local_header(
     Ok(zip64)
 }
 
+/// Writes the central directory and the end records after the entries.
 fn write_central<W: Write>(
     entries: &[Entry],
     central: &[Central],
@@ -688,78 +689,94 @@ fn write_central<W: Write>(
     let mut b = Vec::with_capacity(512);
     for (entry, c) in entries.iter().zip(central) {
         b.clear();
-        let big = |v: u64| force || v >= MAX32;
-        let mut extra = Vec::new();
-        if big(c.uncompressed) {
-            put64(&mut extra, c.uncompressed);
-        }
-        if big(c.compressed) {
-            put64(&mut extra, c.compressed);
-        }
-        if big(c.offset) {
-            put64(&mut extra, c.offset);
-        }
-        let zip64 = !extra.is_empty();
-        let version = if zip64 {
-            VERSION_ZIP64
-        } else {
-            VERSION_DEFAULT
-        };
-        put32(&mut b, CENTRAL_SIG);
-        put16(&mut b, MADE_BY_UNIX | version);
-        put16(&mut b, version);
-        put16(&mut b, c.flags);
-        put16(&mut b, c.method);
-        put16(&mut b, 0);
-        put16(&mut b, DOS_DATE);
-        put32(&mut b, c.crc);
-        put32(&mut b, clamp32(c.compressed, force));
-        put32(&mut b, clamp32(c.uncompressed, force));
-        put16(&mut b, name_len(entry)?);
-        put16(&mut b, if zip64 { extra.len() as u16 + 4 } else { 0 });
-        put16(&mut b, 0); // comment length
-        put16(&mut b, 0); // disk number start
-        put16(&mut b, 0); // internal attributes
-        put32(&mut b, c.external);
-        put32(&mut b, clamp32(c.offset, force));
-        b.extend_from_slice(entry.name.as_bytes());
-        if zip64 {
-            put16(&mut b, ZIP64_EXTRA_ID);
-            put16(&mut b, extra.len() as u16);
-            b.extend_from_slice(&extra);
-        }
+        central_header(&mut b, entry, c, force)?;
         w.put(&b)?;
     }
     let cd_end = w.pos;
-    let cd_size = cd_end - cd_start;
-    let count = central.len() as u64;
-    let zip64 = force || count >= 0xFFFF || cd_start >= MAX32 || cd_size >= MAX32;
     b.clear();
-    if zip64 {
-        put32(&mut b, EOCD64_SIG);
-        put64(&mut b, 44); // size of the rest of this record
-        put16(&mut b, MADE_BY_UNIX | VERSION_ZIP64);
-        put16(&mut b, VERSION_ZIP64);
-        put32(&mut b, 0); // this disk
-        put32(&mut b, 0); // disk with the central directory
-        put64(&mut b, count);
-        put64(&mut b, count);
-        put64(&mut b, cd_size);
-        put64(&mut b, cd_start);
-        put32(&mut b, EOCD64_LOCATOR_SIG);
-        put32(&mut b, 0);
-        put64(&mut b, cd_end);
-        put32(&mut b, 1); // total disks
-    }
-    let count16 = if zip64 { 0xFFFF } else { count as u16 };
-    put32(&mut b, EOCD_SIG);
-    put16(&mut b, 0);
-    put16(&mut b, 0);
-    put16(&mut b, count16);
-    put16(&mut b, count16);
-    put32(&mut b, clamp32(cd_size, zip64));
-    put32(&mut b, clamp32(cd_start, zip64));
-    put16(&mut b, 0); // comment length
+    end_records(&mut b, central.len() as u64, cd_start, cd_end, force);
     w.put(&b)?;
     Ok(())
+}
+
+/// One central directory header, with a ZIP64 field for the values that need it.
+fn central_header(
+    b: &mut Vec<u8>,
+    entry: &Entry,
+    c: &Central,
+    force: bool,
+) -> Result<(), WriteError> {
+    let big = |v: u64| force || v >= MAX32;
+    let mut extra = Vec::new();
+    if big(c.uncompressed) {
+        put64(&mut extra, c.uncompressed);
+    }
+    if big(c.compressed) {
+        put64(&mut extra, c.compressed);
+    }
+    if big(c.offset) {
+        put64(&mut extra, c.offset);
+    }
+    let zip64 = !extra.is_empty();
+    let version = if zip64 {
+        VERSION_ZIP64
+    } else {
+        VERSION_DEFAULT
+    };
+    put32(b, CENTRAL_SIG);
+    put16(b, MADE_BY_UNIX | version);
+    put16(b, version);
+    put16(b, c.flags);
+    put16(b, c.method);
+    put16(b, 0);
+    put16(b, DOS_DATE);
+    put32(b, c.crc);
+    put32(b, clamp32(c.compressed, force));
+    put32(b, clamp32(c.uncompressed, force));
+    put16(b, name_len(entry)?);
+    put16(b, if zip64 { extra.len() as u16 + 4 } else { 0 });
+    put16(b, 0); // comment length
+    put16(b, 0); // disk number start
+    put16(b, 0); // internal attributes
+    put32(b, c.external);
+    put32(b, clamp32(c.offset, force));
+    b.extend_from_slice(entry.name.as_bytes());
+    if zip64 {
+        put16(b, ZIP64_EXTRA_ID);
+        put16(b, extra.len() as u16);
+        b.extend_from_slice(&extra);
+    }
+    Ok(())
+}
+
+/// The end of central directory record, preceded by the ZIP64 end record and locator
+/// when the count, the offset or the size needs them.
+fn end_records(b: &mut Vec<u8>, count: u64, cd_start: u64, cd_end: u64, force: bool) {
+    let cd_size = cd_end - cd_start;
+    let zip64 = force || count >= 0xFFFF || cd_start >= MAX32 || cd_size >= MAX32;
+    if zip64 {
+        put32(b, EOCD64_SIG);
+        put64(b, 44); // size of the rest of this record
+        put16(b, MADE_BY_UNIX | VERSION_ZIP64);
+        put16(b, VERSION_ZIP64);
+        put32(b, 0); // this disk
+        put32(b, 0); // disk with the central directory
+        put64(b, count);
+        put64(b, count);
+        put64(b, cd_size);
+        put64(b, cd_start);
+        put32(b, EOCD64_LOCATOR_SIG);
+        put32(b, 0);
+        put64(b, cd_end);
+        put32(b, 1); // total disks
+    }
+    let count16 = if zip64 { 0xFFFF } else { count as u16 };
+    put32(b, EOCD_SIG);
+    put16(b, 0);
+    put16(b, 0);
+    put16(b, count16);
+    put16(b, count16);
+    put32(b, clamp32(cd_size, zip64));
+    put32(b, clamp32(cd_start, zip64));
+    put16(b, 0); // comment length
 }

@@ -45,7 +45,9 @@ fn realm_allowed(realm: &str) -> bool {
     };
     match uri.scheme_str() {
         Some("https") => uri.host().is_some(),
-        Some("http") => uri.host().is_some_and(crate::image::reference::is_loopback),
+        Some("http") => uri
+            .host()
+            .is_some_and(crate::domain::image_ref::is_loopback),
         _ => false,
     }
 }

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 
 use super::{CHUNK, Registry, RegistryError, with_query};
-use crate::image::layer::digest_string;
+use crate::domain::oci::digest_string;
 
 /// What a mount request did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use hyper_util::rt::TokioExecutor;
 use secrecy::SecretString;
 
 use crate::aws::retry;
-use crate::image::oci;
-use crate::image::reference::RegistryEndpoint;
+use crate::domain::image_ref::RegistryEndpoint;
+use crate::domain::oci;
 
 pub use blobs::Mount;
 
@@ -365,7 +365,7 @@ impl Registry {
             .await?;
         let (status, headers, bytes) = self.read(&op, resp).await?;
         self.check(&op, status, &bytes)?;
-        let digest = crate::image::build::sha256_digest(&bytes);
+        let digest = oci::sha256_digest(&bytes);
         if reference.starts_with("sha256:") && reference != digest {
             return Err(self.err(
                 &op,
@@ -445,7 +445,7 @@ impl Registry {
             .await?;
         let (status, _, body) = self.read(&op, resp).await?;
         self.check(&op, status, &body)?;
-        Ok(crate::image::build::sha256_digest(bytes))
+        Ok(oci::sha256_digest(bytes))
     }
 
     /// Resolves a `Location` header against the registry address.

@@ -6,9 +6,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{Credentials, Registry};
-use crate::image::build::sha256_digest;
-use crate::image::oci;
-use crate::image::reference::{ImageRef, RegistryEndpoint};
+use crate::domain::image_ref::{ImageRef, RegistryEndpoint};
+use crate::domain::oci;
+use crate::domain::oci::sha256_digest;
 
 fn client(server: &MockServer) -> Registry {
     let authority = server.address().to_string();

@@ -353,6 +353,10 @@ fn description_sha_parsing() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table row per event fixture, read top to bottom"
+)]
 fn fixtures_give_the_expected_tags() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
     let text = std::fs::read_to_string(dir.join("env.json")).unwrap();

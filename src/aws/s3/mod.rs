@@ -16,8 +16,7 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use sha2::{Digest, Sha256};
 
 use super::{AwsError, ErrorKind};
-use crate::config::S3Target;
-use crate::package::PackageInfo;
+use crate::domain::package::{PackageInfo, S3Target};
 
 mod multipart;
 

@@ -105,7 +105,7 @@ impl FromStr for ImageRef {
             _ => (remainder, None),
         };
         if let Some(t) = &tag
-            && !crate::tags::is_valid_image_tag(t)
+            && !is_valid_image_tag(t)
         {
             return Err(format!(
                 "'{s}' has the tag '{t}'; a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
@@ -283,6 +283,20 @@ impl FromStr for RegistryEndpoint {
         }
         Ok(endpoint)
     }
+}
+
+/// Longest OCI image tag.
+pub const MAX_IMAGE_TAG_LEN: usize = 128;
+
+/// Whether `tag` matches OCI's `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_valid_image_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    first_ok
+        && tag.len() <= MAX_IMAGE_TAG_LEN
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 #[cfg(test)]

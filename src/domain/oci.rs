@@ -3,6 +3,7 @@
 //! `serde_json::Value`, so fields this crate does not know survive a rebuild untouched.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -15,6 +16,24 @@ pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.ta
 
 /// Every manifest type a GET may answer with, for the `Accept` header.
 pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    digest_string(h)
+}
+
+/// `sha256:<hex>` of a finished hash.
+pub fn digest_string(hash: Sha256) -> String {
+    let bytes = hash.finalize();
+    let mut s = String::with_capacity(71);
+    s.push_str("sha256:");
+    for b in bytes.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
 
 /// Whether a media type is an index / manifest list.
 pub fn is_index(media_type: &str) -> bool {

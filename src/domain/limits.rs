@@ -1,8 +1,8 @@
 //! Lambda's size limits, checked on the local package (and the layers built with it)
 //! before anything is uploaded.
 
-use crate::package::PackageInfo;
-use crate::plan::bytes;
+use crate::domain::bytes;
+use crate::domain::package::PackageInfo;
 
 /// Largest zip Lambda accepts in the request itself (CreateFunction/UpdateFunctionCode,
 /// and PublishLayerVersion for a layer).
