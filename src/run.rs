@@ -231,7 +231,11 @@ async fn plan_run<'c>(
         &live,
         description.clone(),
     )?;
-    tracing::info!("{}", plan.to_string().trim_end());
+    // One event a line: the log keeps each event on one line, so a multi-line message
+    // would show as one long line with `\n` in it.
+    for line in plan.to_string().lines() {
+        tracing::info!("{line}");
+    }
     let planned = Planned {
         lambda,
         layer_client,

@@ -272,6 +272,39 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 
 /// `publish: false` on a function that has versions and an alias: the new code reaches
 /// `$LATEST` only; no version is published and no alias moves.
+/// The plan in the log is one event a line: the log writer keeps every event on one line
+/// (so no text can start a workflow command), which made a multi-line plan one long line
+/// with `\n` in it.
+#[test]
+fn the_plan_in_the_log_reads_line_by_line() {
+    let name = unique("plan-log");
+    let dir = example_copy("python-hello");
+    let role = role();
+    let d = path_str(dir.path());
+    let run = deploy(
+        &create_inputs(&name, &d, &role),
+        &[],
+        &["--dry-run", "true"],
+    );
+    run.assert_ok();
+    let log = run.stderr();
+    assert!(
+        !log.contains("\\n"),
+        "an event with an escaped line break: {log}"
+    );
+    let plan_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("plan for function {name}")) || l.contains("  runtime: "))
+        .collect();
+    assert_eq!(plan_lines.len(), 2, "{log}");
+    assert!(
+        plan_lines
+            .iter()
+            .all(|l| l.trim_start().starts_with("INFO")),
+        "{log}"
+    );
+}
+
 #[test]
 fn publish_false_updates_latest_without_a_version() {
     let (name, dir, first) = first_deploy("nopublish");
