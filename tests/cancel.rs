@@ -54,6 +54,22 @@ impl Pid1 {
         }
     }
 
+    /// Deploys `f`'s directory with alias `live`, as `Deployed::deploy` does, plus `extra`.
+    fn deploy(f: &Deployed, extra: &[(&str, &str)], env: &[(&str, &str)]) -> Self {
+        let dir = support::path_str(f.dir.path());
+        let role = support::role();
+        let mut inputs: Vec<(&str, &str)> = vec![
+            ("function-name", &f.name),
+            ("source-dir", &dir),
+            ("runtime", "python3.12"),
+            ("handler", "app.handler"),
+            ("role", &role),
+            ("alias", "live"),
+        ];
+        inputs.extend_from_slice(extra);
+        Self::start(&inputs, env)
+    }
+
     /// The PID (in this namespace) of lambda-deploy: the child of `unshare`.
     fn deployer(&self) -> u32 {
         let pid = self.unshare.id();
@@ -157,18 +173,9 @@ fn sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing() {
         "times": -1,
         "fault": {"delay": 120}
     }]));
-    let dir = support::path_str(f.dir.path());
-    let role = support::role();
-    let mut run = Pid1::start(
-        &[
-            ("function-name", &f.name),
-            ("source-dir", &dir),
-            ("runtime", "python3.12"),
-            ("handler", "app.handler"),
-            ("role", &role),
-            ("alias", "live"),
-            ("s3-bucket", &bucket),
-        ],
+    let mut run = Pid1::deploy(
+        &f,
+        &[("s3-bucket", &bucket)],
         &[("AWS_ENDPOINT_URL_S3", &proxy.url)],
     );
     wait_for_request(&proxy, "PUT", "partNumber=", &mut run);
@@ -205,19 +212,7 @@ fn sigterm_while_holding_the_alias_lock_releases_it_and_moves_nothing() {
         "times": -1,
         "fault": {"delay_after": 120}
     }]));
-    let dir = support::path_str(f.dir.path());
-    let role = support::role();
-    let mut run = Pid1::start(
-        &[
-            ("function-name", &f.name),
-            ("source-dir", &dir),
-            ("runtime", "python3.12"),
-            ("handler", "app.handler"),
-            ("role", &role),
-            ("alias", "live"),
-        ],
-        &[("AWS_ENDPOINT_URL_LAMBDA", &proxy.url)],
-    );
+    let mut run = Pid1::deploy(&f, &[], &[("AWS_ENDPOINT_URL_LAMBDA", &proxy.url)]);
     wait_for_request(&proxy, "POST", "/aliases", &mut run);
     // Lambda holds the lock now (the proxy forwarded the CreateAlias first).
     let deadline = Instant::now() + Duration::from_secs(10);
