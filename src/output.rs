@@ -10,7 +10,7 @@ use crate::deploy::DeployError;
 use crate::error::Error;
 use crate::gha;
 use crate::markdown;
-use crate::report::{Report, SUMMARY_PAYLOAD};
+use crate::report::{Report, SUMMARY_PAYLOAD, Status};
 use crate::smoke::SmokeError;
 
 /// Environment variables whose values are credentials.
@@ -97,20 +97,18 @@ pub fn publish(
     }
     match format {
         Format::Json => {
-            let mut value = report.outputs_json();
-            if let (Some(plan), Some(obj)) = (&report.plan, value.as_object_mut()) {
-                obj.insert(
-                    "plan".into(),
-                    serde_json::to_value(plan).unwrap_or_default(),
-                );
-            }
             println!(
                 "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
+                serde_json::to_string_pretty(&report.json()).unwrap_or_default()
             );
         }
         Format::Text => {
-            if let Some(plan) = &report.plan {
+            // A real run's plan is in the log; a dry run prints it as its result.
+            if let Some(plan) = report
+                .plan
+                .as_ref()
+                .filter(|_| report.status == Status::Planned)
+            {
                 print!("{plan}");
             }
             let version = report.version.as_deref().unwrap_or("(new)");

@@ -13,7 +13,7 @@ use crate::deploy::Moved;
 use crate::image::ImageReport;
 use crate::layers::LayerOutcome;
 use crate::markdown::{self, code, text};
-use crate::plan::{FieldChange, Plan, bytes};
+use crate::plan::{self, FieldChange, Plan, bytes};
 use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
@@ -132,6 +132,18 @@ impl Report {
                 .map(|(k, v)| (k, serde_json::Value::String(v)))
                 .collect(),
         )
+    }
+
+    /// What `--format json` prints: the outputs, and the plan under `plan`.
+    pub fn json(&self) -> serde_json::Value {
+        let mut value = self.outputs_json();
+        if let (Some(plan), Some(obj)) = (&self.plan, value.as_object_mut()) {
+            obj.insert(
+                "plan".into(),
+                serde_json::to_value(plan).unwrap_or_default(),
+            );
+        }
+        value
     }
 
     /// The job summary, in GitHub-flavoured markdown, under GitHub's size cap.
@@ -338,11 +350,7 @@ impl Report {
             }
         }
         if let Some(plan) = &self.plan {
-            let _ = writeln!(
-                md,
-                "\n<details><summary>Plan</summary>\n\n{}</details>",
-                markdown::block(plan.to_string().trim_end_matches('\n'), "")
-            );
+            md.push_str(&plan::render::markdown(plan, max_rows));
         }
         if let Some(run) = &self.provenance.run_url {
             let _ = writeln!(
@@ -381,3 +389,6 @@ fn image_rows(md: &mut String, code: &str, image: &ImageReport) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -25,6 +25,7 @@ use crate::targets::{Mode, Rules, Targets};
 use crate::types::AliasName;
 use crate::{aws, image, layers, release, tags, targets};
 
+mod planning;
 mod previews;
 mod stages;
 
@@ -151,7 +152,6 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
             Publish::No => Some("$LATEST".into()),
             Publish::New { .. } => None,
         };
-        report.plan = Some(planned.plan);
         report.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
@@ -222,7 +222,9 @@ async fn plan_run<'c>(
     stages::read_aliases(&lambda, config, targets, &mut live, &code.code_sha256).await?;
     let description = version_description(ctx);
     let (allowed, skipped) = release::guard(&lambda, targets, &live.aliases).await?;
-    // The plan sees the full layer list; versions still to publish have placeholders.
+    let url = planning::read_url(&lambda, config, targets, &live).await?;
+    // The function's layer list names versions still to publish by placeholders; the
+    // plan's own layer entries say which they are, and apply plans again with their ARNs.
     let layer_targets: Vec<String> = layer_plans.iter().map(LayerPlan::target).collect();
     let plan = plan::plan(
         &with_layers(config, &layer_targets),
@@ -231,6 +233,17 @@ async fn plan_run<'c>(
         &live,
         description.clone(),
     )?;
+    let reads = planning::Reads {
+        config,
+        ctx,
+        packaged,
+        image: image.as_ref(),
+        layer_plans: &layer_plans,
+        skipped: &skipped,
+        url,
+        live: &live,
+    };
+    let plan = planning::complete(plan, &reads);
     // One event a line: the log keeps each event on one line, so a multi-line message
     // would show as one long line with `\n` in it.
     for line in plan.to_string().lines() {
@@ -353,7 +366,7 @@ fn planned_report(
         elapsed_ms: 0,
         warnings: targets.warnings.clone(),
         image: planned.image.as_ref().map(|i| i.report()),
-        plan: None,
+        plan: Some(plan.clone()),
         smoke: None,
         extra: previews::extra(config, ctx, targets, skipped),
     }
@@ -453,7 +466,8 @@ async fn publish_layers(
         planned.code.clone(),
         &planned.live,
         planned.description.clone(),
-    )?;
+    )?
+    .carry_over(&planned.plan);
     report.changes = planned.plan.changes.clone();
     report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
     report.layers = outcomes;

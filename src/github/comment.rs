@@ -169,6 +169,9 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
         section.removal(&mut md);
     } else {
         section.deploy(&mut md);
+        if let Some(plan) = &report.plan {
+            md.push_str(&crate::plan::render::markdown(plan, max_rows));
+        }
     }
     let run = p
         .run_url

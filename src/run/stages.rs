@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::layers::{self, BuiltLayer, LayerAction, LayerOutcome, LayerPlan};
 use crate::package::PackageInfo;
-use crate::plan::{FunctionAction, Live, Plan};
+use crate::plan::{Live, Plan};
 use crate::report::Report;
 use crate::targets::Targets;
 
@@ -133,10 +133,8 @@ pub(super) async fn code_location(
     metadata: &BTreeMap<String, String>,
     report: &mut Report,
 ) -> Result<PackageAt, Error> {
-    let needs_code =
-        plan.action == FunctionAction::Create || plan.code_changed || plan.architecture.is_some();
     match (s3, &packaged.info) {
-        (Some((s3, target)), Some(info)) if needs_code => {
+        (Some((s3, target)), Some(info)) if plan.sends_code() => {
             let object = s3
                 .put_package(target, function, &packaged.zip, info, metadata)
                 .await?;

@@ -1,139 +1,18 @@
-//! The plan: a pure function of the validated config, the local package and the live
-//! function state. It says what will be uploaded, which configuration fields change,
-//! whether a version is published or reused, and which aliases move from where to where.
-//! `dry-run` prints it; a real run carries it out; the summary renders it.
+//! The pure diff behind [`Plan`]: the settings against the live function, which version the
+//! aliases end on, and the parts the run learns from reads elsewhere (the S3 key, the
+//! image push, the layers, the release guard, the function URL), added with the builder
+//! methods at the end. Nothing here does I/O.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::Serialize;
-
-use crate::config::{Config, EnvMode, FunctionSettings};
-pub use crate::domain::bytes;
-pub use crate::domain::function::ConfigUpdate;
-use crate::state::{LiveAlias, LiveFunction, LiveVersion};
+use super::{
+    AliasMove, CodeRoute, FieldChange, FunctionAction, HeldAlias, ImagePush, LayerStep, Live,
+    LocalCode, Plan, PlanError, Publish, UrlAction, UrlStep,
+};
+use crate::config::{Config, EnvMode, FunctionSettings, FunctionUrl};
+use crate::domain::function::ConfigUpdate;
+use crate::state::LiveFunction;
 use crate::types::AliasName;
-
-/// The package that will be deployed, as built or inspected locally.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LocalCode {
-    pub code_sha256: String,
-    pub size: u64,
-    pub unzipped_size: u64,
-    /// Set for container images: Lambda gets the image instead of a zip.
-    pub image: Option<ImageCode>,
-}
-
-/// The image a function is pointed at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImageCode {
-    /// `<registry>/<repository>@sha256:<hex>`: always by digest.
-    pub uri: String,
-    /// `CMD` override sent as ImageConfig (existing images with `image-command`).
-    pub command: Option<Vec<String>>,
-}
-
-/// Whether the function is created or updated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FunctionAction {
-    Create,
-    Update,
-}
-
-/// One configuration field that changes, for people to read. Environment values are
-/// never shown, only key names: they are often secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldChange {
-    pub field: &'static str,
-    pub from: Option<String>,
-    pub to: String,
-}
-
-/// Which version the aliases end on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Publish {
-    /// `publish: false`: `$LATEST` is updated and nothing is published.
-    No,
-    /// Publish a new version with this description.
-    New { description: String },
-    /// Nothing changed since this version was published: reuse it.
-    Reuse { version: String },
-}
-
-/// An alias that moves (or is created) to the deployed version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AliasMove {
-    pub name: String,
-    /// The version it serves now; `None` when the alias is created.
-    pub from: Option<String>,
-    /// The version it will serve; `None` while that version is still to be published.
-    pub to: Option<String>,
-    #[serde(skip)]
-    pub revision_id: Option<String>,
-}
-
-/// Everything a run will do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    pub function_name: String,
-    pub action: FunctionAction,
-    pub code: LocalCode,
-    /// The CodeSha256 Lambda holds now (`None` for a new function).
-    pub previous_code_sha256: Option<String>,
-    pub code_changed: bool,
-    /// Architecture sent with the code (`Some` on create, or when it changes).
-    pub architecture: Option<String>,
-    pub config: ConfigUpdate,
-    pub changes: Vec<FieldChange>,
-    pub tags: BTreeMap<String, String>,
-    pub publish: Publish,
-    pub aliases: Vec<AliasMove>,
-    /// Aliases already on the reused version.
-    pub aliases_in_place: Vec<String>,
-}
-
-impl Plan {
-    /// True when the run would change nothing at all.
-    pub fn is_noop(&self) -> bool {
-        self.action == FunctionAction::Update
-            && !self.code_changed
-            && self.architecture.is_none()
-            && self.config.is_empty()
-            && self.tags.is_empty()
-            && !matches!(self.publish, Publish::New { .. })
-            && self.aliases.is_empty()
-    }
-}
-
-/// Why no plan can be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    #[error("function '{function}' does not exist; to create it, also give: {}", missing.join(", "))]
-    MissingForCreate {
-        function: String,
-        missing: Vec<&'static str>,
-    },
-    #[error(
-        "function '{function}' is deployed as a container image; Lambda cannot switch it to a zip package: deploy to a new function name or set package-type: image"
-    )]
-    PackageTypeMismatch { function: String },
-    #[error(
-        "function '{function}' is deployed as a zip package; Lambda cannot switch it to a container image: deploy to a new function name or set package-type: zip"
-    )]
-    ImageToZipFunction { function: String },
-}
-
-/// Inputs to [`plan`] that come from the live function.
-#[derive(Debug, Clone, Default)]
-pub struct Live {
-    pub function: Option<LiveFunction>,
-    /// The current target of each alias named in the config (missing ones are absent).
-    pub aliases: Vec<LiveAlias>,
-    /// The highest published version, looked up only when `$LATEST` is unchanged.
-    pub latest_version: Option<LiveVersion>,
-}
 
 fn shown(v: &Option<String>) -> Option<String> {
     v.clone()
@@ -188,6 +67,19 @@ pub fn plan(
         && update.is_empty();
     let publish = publish(config, live, latest_unchanged, version_description);
     let (aliases, aliases_in_place) = alias_moves(aliases, live, &publish);
+    let code_route = match &code.image {
+        Some(image) => CodeRoute::Image {
+            uri: image.uri.clone(),
+            push: None,
+        },
+        None if head.action == FunctionAction::Create
+            || head.code_changed
+            || head.architecture.is_some() =>
+        {
+            CodeRoute::Direct
+        }
+        None => CodeRoute::Unchanged,
+    };
 
     Ok(Plan {
         function_name,
@@ -202,6 +94,11 @@ pub fn plan(
         publish,
         aliases,
         aliases_in_place,
+        code_route,
+        layers: Vec::new(),
+        aliases_held: Vec::new(),
+        function_url: None,
+        function_url_removed: None,
     })
 }
 
@@ -345,10 +242,20 @@ impl Diff<'_> {
             }
         };
         if desired != f.environment {
+            let keys = |env: &BTreeMap<String, String>| {
+                env.keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             self.changes.push(FieldChange {
                 field: "environment",
-                from: None,
-                to: env_change(&f.environment, &desired),
+                from: Some(keys(&f.environment)).filter(|k| !k.is_empty()),
+                to: format!(
+                    "{} ({})",
+                    keys(&desired),
+                    env_change(&f.environment, &desired)
+                ),
             });
             self.update.environment = Some(desired);
         }
@@ -456,66 +363,103 @@ fn alias_moves(
     (aliases, aliases_in_place)
 }
 
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = match self.action {
-            FunctionAction::Create => "create",
-            FunctionAction::Update => "update",
+/// What the function URL of an alias looks like now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrlLive {
+    /// Its auth type (`NONE`, `AWS_IAM`); `None` when the alias has no URL.
+    pub auth_type: Option<String>,
+    /// The statement ids of the alias's resource policy.
+    pub statements: Vec<String>,
+}
+
+impl UrlStep {
+    /// The URL `mode` asks for on `alias`, given what is there now and the statement ids
+    /// lambda-deploy adds for a public URL (`ours`). `None` for [`FunctionUrl::None`].
+    pub fn new(alias: &str, mode: FunctionUrl, live: &UrlLive, ours: &[String]) -> Option<Self> {
+        let auth = match mode {
+            FunctionUrl::None => return None,
+            FunctionUrl::Public => "NONE",
+            FunctionUrl::Iam => "AWS_IAM",
         };
-        writeln!(f, "plan for function {} ({verb})", self.function_name)?;
-        let code = if self.code_changed {
-            format!(
-                "upload {} (sha256 {})",
-                bytes(self.code.size),
-                self.code.code_sha256
+        let action = match &live.auth_type {
+            None => UrlAction::Create,
+            Some(a) if a != auth => UrlAction::ChangeAuth,
+            Some(_) => UrlAction::Keep,
+        };
+        let has = |sid: &&String| live.statements.contains(sid);
+        let (grants_add, grants_remove) = if mode == FunctionUrl::Public {
+            (
+                ours.iter().filter(|s| !has(s)).cloned().collect(),
+                Vec::new(),
             )
         } else {
-            format!("unchanged (sha256 {})", self.code.code_sha256)
+            (Vec::new(), ours.iter().filter(has).cloned().collect())
         };
-        writeln!(f, "  code: {code}")?;
-        if let Some(image) = &self.code.image {
-            writeln!(f, "  image: {}", image.uri)?;
+        Some(UrlStep {
+            alias: alias.to_string(),
+            auth: mode,
+            action,
+            grants_add,
+            grants_remove,
+        })
+    }
+}
+
+/// The parts of the plan that come from reads outside the function's own state.
+impl Plan {
+    /// Whether Lambda is sent the code (a new function, new code or a new architecture).
+    pub fn sends_code(&self) -> bool {
+        self.action == FunctionAction::Create || self.code_changed || self.architecture.is_some()
+    }
+
+    /// The zip goes through `bucket` at `key` (only when code is sent at all).
+    pub fn through_s3(mut self, bucket: &str, key: String) -> Self {
+        if self.code_route == CodeRoute::Direct {
+            self.code_route = CodeRoute::S3 {
+                bucket: bucket.to_string(),
+                key,
+            };
         }
-        for c in &self.changes {
-            match &c.from {
-                Some(from) => writeln!(f, "  {}: {} -> {}", c.field, from, c.to)?,
-                None => writeln!(f, "  {}: {}", c.field, c.to)?,
-            }
+        self
+    }
+
+    /// The image built here is pushed first.
+    pub fn pushing(mut self, image_push: ImagePush) -> Self {
+        if let CodeRoute::Image { push, .. } = &mut self.code_route {
+            *push = Some(image_push);
         }
-        if self.action == FunctionAction::Create {
-            let u = &self.config;
-            for (k, v) in [
-                ("role", &u.role),
-                ("runtime", &u.runtime),
-                ("handler", &u.handler),
-                ("architecture", &self.architecture),
-            ] {
-                if let Some(v) = v {
-                    writeln!(f, "  {k}: {v}")?;
-                }
-            }
+        self
+    }
+
+    /// The `layer-dirs` layers, published or reused.
+    pub fn with_layers(mut self, layers: Vec<LayerStep>) -> Self {
+        self.layers = layers;
+        self
+    }
+
+    /// The aliases the release guard holds back.
+    pub fn holding(mut self, held: Vec<HeldAlias>) -> Self {
+        self.aliases_held = held;
+        self
+    }
+
+    /// The function URL to set up, and the alias whose URL is no longer wanted.
+    pub fn with_url(mut self, url: Option<UrlStep>, removed: Option<String>) -> Self {
+        self.function_url = url;
+        self.function_url_removed = removed;
+        self
+    }
+
+    /// Takes over what `earlier` learnt from reads elsewhere, for the plan made again once
+    /// the layers are published and their ARNs known.
+    pub fn carry_over(mut self, earlier: &Plan) -> Self {
+        if !matches!(self.code_route, CodeRoute::Unchanged) {
+            self.code_route = earlier.code_route.clone();
         }
-        for (k, v) in &self.tags {
-            writeln!(f, "  tag {k}={v}")?;
-        }
-        match &self.publish {
-            Publish::No => writeln!(f, "  version: none published (publish: false)")?,
-            Publish::New { description } => writeln!(f, "  version: publish new ({description})")?,
-            Publish::Reuse { version } => writeln!(f, "  version: {version} (unchanged)")?,
-        }
-        for a in &self.aliases {
-            let to = a.to.clone().unwrap_or_else(|| "new version".into());
-            match &a.from {
-                Some(from) => writeln!(f, "  alias {}: {from} -> {to}", a.name)?,
-                None => writeln!(f, "  alias {}: create -> {to}", a.name)?,
-            }
-        }
-        for a in &self.aliases_in_place {
-            writeln!(f, "  alias {a}: already there")?;
-        }
-        if self.is_noop() {
-            writeln!(f, "  nothing to do")?;
-        }
-        Ok(())
+        self.layers = earlier.layers.clone();
+        self.aliases_held = earlier.aliases_held.clone();
+        self.function_url = earlier.function_url.clone();
+        self.function_url_removed = earlier.function_url_removed.clone();
+        self
     }
 }
