@@ -13,7 +13,7 @@ use crate::deploy::Moved;
 use crate::image::ImageReport;
 use crate::layers::LayerOutcome;
 use crate::markdown::{self, code, text};
-use crate::plan::{self, FieldChange, Plan, bytes};
+use crate::plan::{self, FunctionAction, LocalCode, Plan, bytes};
 use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
@@ -58,19 +58,12 @@ pub struct Report {
     pub status: Status,
     pub function_name: String,
     pub function_arn: Option<String>,
-    pub created: bool,
     /// The version the aliases serve; `None` for a dry run that would publish.
     pub version: Option<String>,
     pub published: bool,
     /// Every alias named in the run that now serves `version`.
     pub aliases: Vec<String>,
     pub moved: Vec<Moved>,
-    pub code_sha256: String,
-    pub code_size: u64,
-    pub unzipped_size: u64,
-    pub code_changed: bool,
-    pub changes: Vec<FieldChange>,
-    pub tags_set: Vec<String>,
     pub s3_uri: Option<String>,
     /// Layers from `layer-dirs`: published or reused (planned, for a dry run).
     pub layers: Vec<LayerOutcome>,
@@ -83,7 +76,9 @@ pub struct Report {
     /// The container image deployed (image runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageReport>,
-    /// The plan, shown for dry runs.
+    /// What the run does (or would do): the code and its route, configuration changes,
+    /// tags, layers, version, aliases and function URL. Every deploy has one; a run that
+    /// removes a preview has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     /// The smoke test, when one ran and passed.
@@ -94,6 +89,33 @@ pub struct Report {
 }
 
 impl Report {
+    /// The code deployed (or to deploy), from the plan.
+    fn code(&self) -> Option<&LocalCode> {
+        self.plan.as_ref().map(|p| &p.code)
+    }
+
+    /// The CodeSha256 of the code; empty when the run deploys none.
+    pub fn code_sha256(&self) -> &str {
+        self.code().map_or("", |c| c.code_sha256.as_str())
+    }
+
+    /// The size of the code (the zip, or the image's layers); 0 when the run deploys none.
+    pub fn code_size(&self) -> u64 {
+        self.code().map_or(0, |c| c.size)
+    }
+
+    /// Whether the code differs from what Lambda held.
+    pub fn code_changed(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.code_changed)
+    }
+
+    /// Whether the run creates the function.
+    pub fn created(&self) -> bool {
+        self.plan
+            .as_ref()
+            .is_some_and(|p| p.action == FunctionAction::Create)
+    }
+
     /// The outputs of the contract that apply to this run, in contract order.
     pub fn outputs(&self) -> Vec<(String, String)> {
         let mut out: Vec<(&str, String)> = vec![("status", self.status.as_str().to_string())];
@@ -107,9 +129,9 @@ impl Report {
         if let Some(u) = &self.function_url {
             out.push(("function-url", u.clone()));
         }
-        out.push(("code-sha256", self.code_sha256.clone()));
-        out.push(("code-size", self.code_size.to_string()));
-        out.push(("code-changed", self.code_changed.to_string()));
+        out.push(("code-sha256", self.code_sha256().to_string()));
+        out.push(("code-size", self.code_size().to_string()));
+        out.push(("code-changed", self.code_changed().to_string()));
         if let Some(image) = &self.image {
             out.push(("image-uri", image.uri.clone()));
             out.push(("image-digest", image.digest.clone()));
@@ -185,7 +207,7 @@ impl Report {
     /// The headline and the first row of the facts table: the function.
     fn title(&self, md: &mut String) {
         let headline = match self.status {
-            Status::Deployed if self.created => "created and deployed",
+            Status::Deployed if self.created() => "created and deployed",
             Status::Deployed => "deployed",
             Status::Unchanged => "unchanged: nothing to deploy",
             Status::Planned => "planned (dry run, nothing changed)",
@@ -206,7 +228,7 @@ impl Report {
             (None, _) => "new version to publish".into(),
         };
         let _ = writeln!(md, "| Version | {version} |");
-        let uploaded = if self.code_changed {
+        let uploaded = if self.code_changed() {
             "uploaded"
         } else {
             "unchanged"
@@ -217,9 +239,9 @@ impl Report {
                 let _ = writeln!(
                     md,
                     "| Code | {uploaded}: {} zipped, {} unzipped, sha256 {} |",
-                    bytes(self.code_size),
-                    bytes(self.unzipped_size),
-                    markdown::code(&self.code_sha256)
+                    bytes(self.code_size()),
+                    bytes(self.code().map_or(0, |c| c.unzipped_size)),
+                    markdown::code(self.code_sha256())
                 );
             }
         }
@@ -315,26 +337,29 @@ impl Report {
 
     /// The configuration fields that changed, and the tags set.
     fn change_table(&self, md: &mut String, max_rows: usize) {
-        if !self.changes.is_empty() {
+        let Some(plan) = &self.plan else {
+            return;
+        };
+        if !plan.changes.is_empty() {
             let _ = writeln!(
                 md,
                 "\n**Configuration changed**\n\n| Field | From | To |\n|---|---|---|"
             );
-            for c in self.changes.iter().take(max_rows) {
+            for c in plan.changes.iter().take(max_rows) {
                 let from = c.from.as_deref().map(code).unwrap_or_else(|| "—".into());
                 let _ = writeln!(md, "| {} | {from} | {} |", text(c.field), code(&c.to));
             }
-            if self.changes.len() > max_rows {
-                let _ = writeln!(md, "| … | {} more | |", self.changes.len() - max_rows);
+            if plan.changes.len() > max_rows {
+                let _ = writeln!(md, "| … | {} more | |", plan.changes.len() - max_rows);
             }
         }
-        if !self.tags_set.is_empty() {
+        if !plan.tags.is_empty() {
             let _ = writeln!(
                 md,
                 "\nTags set: {}",
-                self.tags_set
+                plan.tags
                     .iter()
-                    .map(|t| code(t))
+                    .map(|(k, v)| code(&format!("{k}={v}")))
                     .collect::<Vec<_>>()
                     .join(", ")
             );

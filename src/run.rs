@@ -341,23 +341,16 @@ fn planned_report(
     planned: &Planned<'_>,
     skipped: Vec<SkippedMove>,
 ) -> Report {
-    let (plan, code) = (&planned.plan, &planned.code);
+    let plan = &planned.plan;
     let layer_targets: Vec<String> = planned.layer_plans.iter().map(LayerPlan::target).collect();
     Report {
         status: Status::Planned,
         function_name: config.function_name.short_name().to_string(),
         function_arn: planned.live.function.as_ref().map(|f| f.arn.clone()),
-        created: planned.live.function.is_none(),
         version: None,
         published: false,
         aliases: Vec::new(),
         moved: Vec::new(),
-        code_sha256: code.code_sha256.clone(),
-        code_size: code.size,
-        unzipped_size: code.unzipped_size,
-        code_changed: plan.code_changed,
-        changes: plan.changes.clone(),
-        tags_set: plan.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         s3_uri: None,
         layers: stages::planned_layers(&planned.layer_plans),
         layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
@@ -468,7 +461,8 @@ async fn publish_layers(
         planned.description.clone(),
     )?
     .carry_over(&planned.plan);
-    report.changes = planned.plan.changes.clone();
+    // The report shows the plan as applied: the layers' ARNs are known now.
+    report.plan = Some(planned.plan.clone());
     report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);
     report.layers = outcomes;
     Ok(())

@@ -14,7 +14,10 @@ use lambda_deploy::gha;
 use lambda_deploy::github::comment;
 use lambda_deploy::image::{ImageReport, LayerReport};
 use lambda_deploy::layers::LayerOutcome;
-use lambda_deploy::plan::FieldChange;
+use lambda_deploy::plan::{
+    AliasMove, CodeRoute, ConfigUpdate, FieldChange, FunctionAction, HeldAlias, LayerStep,
+    LocalCode, Plan, Publish, UrlAction, UrlStep,
+};
 use lambda_deploy::release::SkippedMove;
 use lambda_deploy::report::{Provenance, Report, ReportExtra, Status};
 use lambda_deploy::smoke::SmokePassed;
@@ -81,12 +84,66 @@ fn benign() -> Texts {
     }
 }
 
+/// The plan the report renders, with the same outside text in every place it can go.
+fn plan(t: &Texts) -> Plan {
+    Plan {
+        function_name: "hello".into(),
+        action: FunctionAction::Update,
+        code: LocalCode {
+            code_sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
+            size: 1536,
+            unzipped_size: 4096,
+            image: None,
+        },
+        previous_code_sha256: None,
+        code_changed: true,
+        architecture: None,
+        config: ConfigUpdate::default(),
+        changes: vec![FieldChange {
+            field: "description",
+            from: Some(t.value.clone()),
+            to: t.error.clone(),
+        }],
+        tags: BTreeMap::from([(t.tag.clone(), t.value.clone())]),
+        publish: Publish::New {
+            description: t.branch.clone(),
+        },
+        aliases: vec![AliasMove {
+            name: t.tag.clone(),
+            from: Some(t.value.clone()),
+            to: None,
+            revision_id: None,
+        }],
+        aliases_in_place: vec![t.branch.clone()],
+        code_route: CodeRoute::S3 {
+            bucket: "artifacts".into(),
+            key: t.value.clone(),
+        },
+        layers: vec![LayerStep::Reuse {
+            name: t.value.clone(),
+            arn: t.tag.clone(),
+        }],
+        aliases_held: vec![HeldAlias {
+            name: t.tag.clone(),
+            stays_on: t.value.clone(),
+            reason: t.error.clone(),
+        }],
+        function_url: Some(UrlStep {
+            alias: t.tag.clone(),
+            auth: FunctionUrl::Public,
+            action: UrlAction::Create,
+            grants_add: vec![t.value.clone()],
+            grants_remove: Vec::new(),
+        }),
+        function_url_removed: Some(t.branch.clone()),
+    }
+}
+
 fn report(t: &Texts) -> Report {
     Report {
         status: Status::Deployed,
         function_name: "hello".into(),
         function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into()),
-        created: false,
         version: Some("7".into()),
         published: true,
         aliases: vec!["live".into(), t.tag.clone()],
@@ -95,16 +152,6 @@ fn report(t: &Texts) -> Report {
             from: Some(t.value.clone()),
             to: "7".into(),
         }],
-        code_sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
-        code_size: 1536,
-        unzipped_size: 4096,
-        code_changed: true,
-        changes: vec![FieldChange {
-            field: "description",
-            from: Some(t.value.clone()),
-            to: t.error.clone(),
-        }],
-        tags_set: vec![t.tag.clone()],
         s3_uri: None,
         layers: vec![LayerOutcome {
             name: t.value.clone(),
@@ -134,7 +181,7 @@ fn report(t: &Texts) -> Report {
             bytes_uploaded: 10,
             built: true,
         }),
-        plan: None,
+        plan: Some(plan(t)),
         smoke: Some(SmokePassed {
             version: "7".into(),
             response: t.payload.clone(),

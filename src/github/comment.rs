@@ -279,8 +279,8 @@ impl Section<'_> {
         let _ = writeln!(
             md,
             "| Code | {}, sha256 {} |",
-            bytes(report.code_size),
-            code(&report.code_sha256)
+            bytes(report.code_size()),
+            code(report.code_sha256())
         );
         if let Some(c) = self.commit {
             let _ = writeln!(md, "| Commit | {c} |");

@@ -1,18 +1,57 @@
 //! Snapshots of what people read on the pull request and in the job summary, for the
 //! release and preview runs. Values are fixed, so the snapshots only change with the text.
 
+use std::collections::BTreeMap;
+
 use crate::config::FunctionUrl;
 use crate::deploy::Moved;
+use crate::plan::{
+    AliasMove, CodeRoute, ConfigUpdate, FunctionAction, HeldAlias, LocalCode, Plan, Publish,
+};
 use crate::preview::Removal;
 use crate::release::SkippedMove;
 use crate::report::{GitHubNotes, Provenance, Report, ReportExtra, Status};
+
+/// The plan of the preview deploy: new code for `hello-pr-12`, its alias moved.
+fn preview_plan() -> Plan {
+    Plan {
+        function_name: "hello-pr-12".into(),
+        action: FunctionAction::Update,
+        code: LocalCode {
+            code_sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
+            size: 1536,
+            unzipped_size: 4096,
+            image: None,
+        },
+        previous_code_sha256: Some("b2xkIGNvZGU=".into()),
+        code_changed: true,
+        architecture: None,
+        config: ConfigUpdate::default(),
+        changes: Vec::new(),
+        tags: BTreeMap::new(),
+        publish: Publish::New {
+            description: "pull request #12 @ e5f6071".into(),
+        },
+        aliases: vec![AliasMove {
+            name: "pr-12".into(),
+            from: Some("6".into()),
+            to: None,
+            revision_id: None,
+        }],
+        aliases_in_place: Vec::new(),
+        code_route: CodeRoute::Direct,
+        layers: Vec::new(),
+        aliases_held: Vec::new(),
+        function_url: None,
+        function_url_removed: None,
+    }
+}
 
 fn base() -> Report {
     Report {
         status: Status::Deployed,
         function_name: "hello-pr-12".into(),
         function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello-pr-12".into()),
-        created: false,
         version: Some("7".into()),
         published: true,
         aliases: vec!["pr-12".into()],
@@ -21,12 +60,6 @@ fn base() -> Report {
             from: Some("6".into()),
             to: "7".into(),
         }],
-        code_sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
-        code_size: 1536,
-        unzipped_size: 4096,
-        code_changed: true,
-        changes: Vec::new(),
-        tags_set: Vec::new(),
         s3_uri: None,
         function_url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
         provenance: Provenance {
@@ -43,7 +76,7 @@ fn base() -> Report {
         layers: Vec::new(),
         layer_arns: None,
         image: None,
-        plan: None,
+        plan: Some(preview_plan()),
         smoke: None,
         extra: ReportExtra {
             pull_request: Some(12),
@@ -74,8 +107,7 @@ fn removed() -> Report {
     r.aliases = Vec::new();
     r.moved = Vec::new();
     r.function_url = None;
-    r.code_sha256 = String::new();
-    r.code_size = 0;
+    r.plan = None;
     r.extra.removal = Some(Removal {
         function: "hello-pr-12".into(),
         function_deleted: true,
@@ -120,6 +152,7 @@ fn release() -> Report {
     ];
     r.version = Some("4".into());
     r.function_url = None;
+    r.plan = Some(release_plan());
     r.provenance.ref_label = Some("v1.2.4".into());
     r.extra = ReportExtra {
         release: Some("v1.2.4".into()),
@@ -131,6 +164,33 @@ fn release() -> Report {
         ..ReportExtra::default()
     };
     r
+}
+
+/// The plan of the release run: `live` and two semver aliases move, `v1` is held back.
+fn release_plan() -> Plan {
+    let from = |name: &str, v: Option<&str>| AliasMove {
+        name: name.into(),
+        from: v.map(str::to_string),
+        to: None,
+        revision_id: None,
+    };
+    Plan {
+        function_name: "hello".into(),
+        publish: Publish::New {
+            description: "v1.2.4 @ e5f6071".into(),
+        },
+        aliases: vec![
+            from("live", Some("3")),
+            from("v1-2-4", None),
+            from("v1-2", Some("2")),
+        ],
+        aliases_held: vec![HeldAlias {
+            name: "v1".into(),
+            stays_on: "3".into(),
+            reason: "v1 serves v1.3.0, which is newer than v1.2.4; a release never moves an alias backwards".into(),
+        }],
+        ..preview_plan()
+    }
 }
 
 /// The text with this crate's version fixed, so a release does not change the snapshots.
