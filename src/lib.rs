@@ -14,16 +14,21 @@
 //!    image (or resolves an existing image) and, after the plan, pushes it to ECR through
 //!    [`registry`], a thin OCI distribution client.
 //! 4. [`plan`]: a pure diff of the desired function against the live one ([`state`],
-//!    read by the [`aws`] adapters): what is uploaded, which fields change, which
-//!    version is published, which aliases move. `dry-run` stops here.
+//!    read by the [`aws`] adapters): everything the run will do, in one value. What is
+//!    uploaded and by which route (the zip itself, an S3 object, an image push), which
+//!    fields change, which layers are published or reused, which version is published,
+//!    which aliases move or are held back, and the function URL with its grants.
+//!    `dry-run` stops here.
 //! 5. [`deploy`]: the plan is applied with waits and RevisionId guards; [`layers`] from
 //!    `layer-dirs` are published first when their content changed, and packages go
 //!    through S3 ([`aws::s3`]) when `s3-bucket` is set. Every AWS call retries within
 //!    bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent one never serves
 //!    a mixed version and never moves an alias back to an older run or release ([`race`],
 //!    [`order`]), and [`smoke`] invokes the new version first.
-//! 6. [`report`]: one report becomes outputs, the job summary and JSON ([`gha`]);
-//!    pull request runs also get a sticky comment and a deployment ([`github`]).
+//! 6. [`report`]: one report, the plan plus what applying it did, becomes outputs, the
+//!    job summary and JSON ([`gha`]); pull request runs also get a sticky comment and a
+//!    deployment ([`github`]). The summary and the comment show the plan in a collapsible
+//!    section rendered from the same value as the dry run's text and JSON.
 //!
 //! Below them all, [`domain`] holds the pure types and rules the stages share (what is sent
 //! to Lambda, package facts, Lambda's limits, image references and OCI documents); it

@@ -302,3 +302,6 @@ pub struct Live {
     /// The highest published version, looked up only when `$LATEST` is unchanged.
     pub latest_version: Option<LiveVersion>,
 }
+
+#[cfg(test)]
+mod tests;
