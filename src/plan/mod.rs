@@ -7,7 +7,7 @@
 //!
 //! `dry-run` prints it ([`render`]: text), `--format json` serialises it, and the job
 //! summary and the pull request comment render it as markdown ([`render::markdown`]).
-//! [`build`] computes it; nothing here does I/O.
+//! [`plan()`] computes it (in `build.rs`); nothing here does I/O.
 
 use std::collections::BTreeMap;
 
