@@ -1,7 +1,8 @@
 //! Which of two deploys is newer, so a run never moves an alias back to an older commit.
 //!
 //! The order comes from what Lambda keeps per version: the description
-//! [`crate::tags::version_description`] writes, `<ref label> @ <short sha> · <run url>`.
+//! [`crate::tags::version_description`] writes through the one codec,
+//! [`crate::domain::description`]: `<ref label> @ <short sha> · <run url>`.
 //! Two keys are read from it:
 //!
 //! - the release, when the label is a semver tag (`v1.2.3`): between two releases, semver
@@ -27,6 +28,7 @@ use std::fmt;
 use semver::Version;
 
 use crate::context::{GitHubContext, Trigger};
+use crate::domain::description::VersionDescription;
 use crate::tags;
 
 /// What orders one deploy against another.
@@ -38,8 +40,6 @@ pub struct OrderKey {
     pub run_id: Option<u64>,
 }
 
-const RUNS_MARK: &str = "/actions/runs/";
-const SHA_START: &str = "@ ";
 /// How every alias description lambda-deploy writes starts.
 const MOVED_BY: &str = "lambda-deploy: moved by ";
 /// Longest Lambda alias description.
@@ -97,22 +97,11 @@ impl OrderKey {
 
     /// Reads the key from a version description (see the module docs).
     pub fn from_description(desc: &str) -> Self {
-        let label = (!desc.starts_with(SHA_START)).then(|| {
-            let end = desc
-                .find(" @ ")
-                .or_else(|| desc.find(" · "))
-                .unwrap_or(desc.len());
-            desc[..end].trim()
-        });
-        let release = label.and_then(tags::release_version);
-        let run_id = desc.rfind(RUNS_MARK).and_then(|at| {
-            let digits: String = desc[at + RUNS_MARK.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        });
-        Self { release, run_id }
+        let parsed = VersionDescription::parse(desc);
+        Self {
+            release: parsed.release(),
+            run_id: parsed.run_id(),
+        }
     }
 }
 

@@ -10,25 +10,15 @@ use std::cmp::Ordering;
 use semver::Version;
 
 use crate::context::{GitHubContext, Trigger};
+use crate::domain::description::VersionDescription;
 pub use crate::domain::image_ref::{MAX_IMAGE_TAG_LEN, is_valid_image_tag};
 use crate::types::AliasName;
 
 /// Longest Lambda alias name.
 pub const MAX_ALIAS_LEN: usize = 128;
-/// Longest Lambda version description. Kept as a byte budget, which also bounds characters.
-pub const MAX_DESCRIPTION_LEN: usize = 256;
+pub use crate::domain::description::MAX_DESCRIPTION_LEN;
 
-const SHA_MARK: &str = "@ ";
-const URL_SEPARATOR: &str = " · ";
-const ELLIPSIS: char = '…';
-
-/// The release a Git tag names: `v1.2.3` or `1.2.3` (a leading lowercase `v` is optional),
-/// with optional prerelease (`v1.2.3-rc.1`) and build metadata (`v1.2.3+build.5`).
-/// Anything that is not full semver (`v1`, `v1.2`, `release-2024`, `1.2.3.4`, `v01.2.3`)
-/// gives `None`; the caller warns and deploys without semver aliases or version tags.
-pub fn release_version(tag: &str) -> Option<Version> {
-    Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
-}
+pub use crate::domain::description::release_version;
 
 /// The Lambda aliases a release moves: `v1-2-3`, `v1-2`, `v1` for a release, and only its
 /// own full alias for a prerelease (`v1.2.3-rc.1` -> `v1-2-3-rc-1`).
@@ -149,76 +139,21 @@ pub fn is_newer_release(candidate: &Version, current: &Version) -> bool {
     candidate.cmp_precedence(current) == Ordering::Greater
 }
 
-/// The description of a published version, carrying its provenance in this stable format:
-///
-/// ```text
-/// <ref label> @ <short sha> · <run url>
-/// v1.2.3 @ 0123456 · https://github.com/o/r/actions/runs/42
-/// ```
-///
-/// A part that is unknown is left out with its separator (`main @ 0123456`,
-/// `@ 0123456 · <url>`, `v1.2.3 · <url>`); nothing known gives an empty string. The result
-/// is at most [`MAX_DESCRIPTION_LEN`] bytes: a long label is cut on a character boundary
-/// and ends in `…`, and the run URL is dropped only if it alone would not fit, so the SHA
-/// always survives for [`parse_description_sha`].
+/// The description of the version this run publishes: its ref label, short SHA and run
+/// URL, written by the one codec, [`VersionDescription`].
 pub fn version_description(ctx: &GitHubContext) -> String {
-    let sha = ctx.short_sha().map(|s| format!("{SHA_MARK}{s}"));
-    let url = ctx.run_url();
-    let label = ctx.ref_label();
-
-    let tail_with = |url: Option<&str>| -> String {
-        match (sha.as_deref(), url) {
-            (Some(s), Some(u)) => format!("{s}{URL_SEPARATOR}{u}"),
-            (Some(s), None) => s.to_string(),
-            (None, Some(u)) => u.to_string(),
-            (None, None) => String::new(),
-        }
-    };
-    let mut tail = tail_with(url.as_deref());
-    if tail.len() > MAX_DESCRIPTION_LEN {
-        tail = tail_with(None);
+    VersionDescription {
+        label: ctx.ref_label(),
+        sha: ctx.short_sha().map(str::to_string),
+        run_url: ctx.run_url(),
     }
-    // Between label and tail: " " before the SHA mark, " · " before a bare URL.
-    let joiner = match (sha.is_some(), tail.is_empty()) {
-        (_, true) => "",
-        (true, false) => " ",
-        (false, false) => URL_SEPARATOR,
-    };
-
-    let Some(label) = label else { return tail };
-    let room = MAX_DESCRIPTION_LEN.saturating_sub(tail.len() + joiner.len());
-    let label = if label.len() <= room {
-        label
-    } else if room > ELLIPSIS.len_utf8() {
-        let mut cut = room - ELLIPSIS.len_utf8();
-        while !label.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}{ELLIPSIS}", &label[..cut])
-    } else {
-        return tail;
-    };
-    format!("{label}{joiner}{tail}")
+    .encode()
 }
 
 /// The short SHA recorded by [`version_description`], or `None` for a description this
-/// project did not write: the seven lowercase hex digits after `@ ` (at the start or after
-/// a space), followed by a space or the end.
+/// project did not write.
 pub fn parse_description_sha(desc: &str) -> Option<String> {
-    // The mark at the start, then after every " @ ", overlapping ones included (a label
-    // may itself hold "@ ").
-    let starts = desc.strip_prefix(SHA_MARK).into_iter().chain(
-        desc.char_indices()
-            .filter_map(|(at, _)| desc[at..].strip_prefix(" @ ")),
-    );
-    starts.into_iter().find_map(|rest| {
-        let sha = rest.get(..7)?;
-        let hex = sha
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        let ends = matches!(rest.as_bytes().get(7), None | Some(b' '));
-        (hex && ends).then(|| sha.to_string())
-    })
+    VersionDescription::parse(desc).sha
 }
 
 #[cfg(test)]

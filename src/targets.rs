@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::config::{Config, FunctionUrl, PackageRule};
 use crate::context::{GitHubContext, PrAction, Trigger};
+use crate::domain::description::VersionDescription;
 use crate::tags;
 use crate::types::AliasName;
 
@@ -232,22 +233,10 @@ pub fn compute(rules: &Rules, ctx: &GitHubContext) -> Result<Targets, TargetErro
     })
 }
 
-/// The label of a description written by [`tags::version_description`]: the text before
-/// ` @ ` (or the whole description when it has no SHA).
-pub fn description_label(desc: &str) -> Option<&str> {
-    let label = match desc.find(" @ ") {
-        Some(at) => &desc[..at],
-        None if desc.starts_with("@ ") => return None,
-        None => desc.split(" · ").next().unwrap_or(desc),
-    };
-    let label = label.trim();
-    (!label.is_empty()).then_some(label)
-}
-
 /// The release a version was published for, read from its description (`v1.3.0 @ …`);
 /// `None` when the description names no semver tag.
 pub fn release_in_description(desc: &str) -> Option<Version> {
-    description_label(desc).and_then(tags::release_version)
+    VersionDescription::parse(desc).release()
 }
 
 /// Why a semver alias is left where it is: it serves a newer release than this run's.

@@ -2,6 +2,7 @@
 //! this one (the adapters, the plan, the run). What the plan decides and the adapters
 //! send or read is defined here, so neither has to reach into the other.
 
+pub mod description;
 pub mod function;
 pub mod image_ref;
 pub mod limits;

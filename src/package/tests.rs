@@ -730,30 +730,5 @@ fn forced_zip64_fields_are_readable_everywhere() {
     assert_eq!(python_ok(&out).unwrap_or(info.entries), info.entries);
 }
 
-#[test]
-fn more_than_65535_entries_use_zip64() {
-    let t = TempDir::new().expect("tempdir");
-    let dirs = 70;
-    let per_dir = 950; // 70 dirs + 66_500 files = 66_570 entries
-    for d in 0..dirs {
-        let dir = t.path().join(format!("d{d:02}"));
-        fs::create_dir(&dir).expect("mkdir");
-        // Hard links: creating 66k inodes is slow on some filesystems.
-        let first = dir.join("0000");
-        fs::write(&first, b"").expect("write");
-        for f in 1..per_dir {
-            fs::hard_link(&first, dir.join(format!("{f:04}"))).expect("link");
-        }
-    }
-    let (_d, out, info) = pack(t.path());
-    let expected = dirs + dirs * per_dir;
-    assert!(expected > 65_535);
-    assert_eq!(info.entries, expected);
-    assert!(has_zip64_end(&fs::read(&out).expect("read")));
-    let a = zip::ZipArchive::new(fs::File::open(&out).expect("open")).expect("zip crate reads it");
-    assert_eq!(a.len(), expected);
-    assert_eq!(inspect_zip(&out).expect("inspect").entries, expected);
-    assert_eq!(python_ok(&out).unwrap_or(expected), expected);
-}
-
+// The ZIP64 entry-count and large-file tests are in tests/package_scale.rs.
 mod swaps;

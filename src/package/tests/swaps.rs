@@ -96,36 +96,3 @@ fn a_tree_over_the_unzipped_limit_stops_before_reading() {
     assert!(text.contains("exclude"), "says what to do: {text}");
     assert!(!out.path().join("o.zip").exists());
 }
-
-/// Large files are streamed, not read whole, and still give the same bytes every time and
-/// read back exactly.
-#[test]
-fn large_files_are_streamed_and_read_back_exactly() {
-    let t = sample_tree();
-    let text: Vec<u8> = (0..(20u32 << 20) / 16)
-        .flat_map(|i| format!("{i:015}\n").into_bytes())
-        .collect();
-    put(t.path(), "big/text.txt", &text, 0o644);
-    let mut noise = vec![0u8; 18 << 20];
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for b in noise.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    put(t.path(), "big/noise.bin", &noise, 0o755);
-    let (_d1, z1, i1) = pack(t.path());
-    let (_d2, z2, i2) = pack(t.path());
-    assert_eq!(i1.code_sha256, i2.code_sha256);
-    assert_eq!(fs::read(&z1).expect("z1"), fs::read(&z2).expect("z2"));
-    let back = read_back(&z1);
-    let get = |n: &str| back.iter().find(|e| e.name == n).expect(n);
-    assert_eq!(get("big/text.txt").data, text);
-    assert_eq!(get("big/text.txt").method, zip::CompressionMethod::Deflated);
-    assert_eq!(get("big/noise.bin").data, noise);
-    assert_eq!(get("big/noise.bin").method, zip::CompressionMethod::Stored);
-    assert_eq!(get("big/noise.bin").mode & 0o777, 0o755);
-    unzip_ok(&z1);
-    assert_eq!(python_ok(&z1), Some(back.len()));
-}
