@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::aws::lambda::Lambda;
+use crate::aws::api::LambdaApi;
 use crate::{function_url, tags};
 
 /// The tag that marks a preview function, with the production function's name as value.
@@ -42,8 +42,8 @@ pub struct Removal {
 /// Removes the preview function of pull request `number` behind `lambda` (bound to the
 /// preview function), when it is the preview of `production`. With `dry_run`, only reads
 /// and reports what would be removed.
-pub async fn remove(
-    lambda: &Lambda,
+pub async fn remove<L: LambdaApi>(
+    lambda: &L,
     production: &str,
     number: u64,
     dry_run: bool,

@@ -1,7 +1,9 @@
 //! Narrow adapters over the AWS SDK. They translate between SDK types and the plain
-//! data in [`crate::state`] and [`crate::plan`], and turn SDK errors into [`AwsError`]s
-//! that name the operation and say what to do.
+//! data in [`crate::state`] and [`crate::domain`], and turn SDK errors into [`AwsError`]s
+//! that name the operation and say what to do. [`api::LambdaApi`] is the seam the logic
+//! above calls through.
 
+pub mod api;
 pub mod ecr;
 pub mod invoke;
 pub mod lambda;
