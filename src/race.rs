@@ -383,3 +383,6 @@ pub async fn publish_own<L: LambdaApi, E: From<AwsError> + From<Overtaken>>(
     }
     .into())
 }
+
+#[cfg(test)]
+mod tests;
