@@ -445,3 +445,6 @@ async fn move_all<L: LambdaApi>(
     }
     Ok((moved, held))
 }
+
+#[cfg(test)]
+mod tests;
