@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::aws::lambda::{CodeSource, Lambda, Written};
+use crate::aws::api::{CodeSource, LambdaApi, Written};
 use crate::aws::retry::after_conflicts;
 use crate::aws::s3::S3Object;
 use crate::aws::{AwsError, ErrorKind};
@@ -102,7 +102,12 @@ fn s3_source(obj: &S3Object) -> CodeSource {
 
 /// Puts back the code `$LATEST` held before this run, after Lambda reported other code
 /// than the package's; says what happened, for the error.
-async fn put_back(lambda: &Lambda, plan: &Plan, code: &PackageAt, wait: Duration) -> String {
+async fn put_back<L: LambdaApi>(
+    lambda: &L,
+    plan: &Plan,
+    code: &PackageAt,
+    wait: Duration,
+) -> String {
     let Some(previous) = &plan.previous_code_sha256 else {
         return "the function is new, so there is no earlier code to put back".into();
     };
@@ -156,8 +161,8 @@ fn code_source(plan: &Plan, code: &PackageAt) -> Result<CodeSource, DeployError>
 
 /// Uploads the package as `$LATEST`'s code, after any update in progress, and waits
 /// for the update to finish; returns what Lambda reports.
-async fn upload(
-    lambda: &Lambda,
+async fn upload<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     code: &PackageAt,
     architecture: Option<&str>,
@@ -176,8 +181,8 @@ async fn upload(
 
 /// Applies `plan`. `live` is the state the plan was made from; `code` is the package;
 /// `ours` orders this run against the deploys aliases serve ([`crate::order`]).
-pub async fn apply(
-    lambda: &Lambda,
+pub async fn apply<L: LambdaApi>(
+    lambda: &L,
     config: &Config,
     plan: &Plan,
     live: Option<&LiveFunction>,
@@ -224,8 +229,8 @@ pub async fn apply(
 
 /// Creates the function when the plan says so. Returns what was written, and the
 /// function to update when it exists already (or another run created it first).
-async fn create_or_find(
-    lambda: &Lambda,
+async fn create_or_find<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     live: Option<&LiveFunction>,
     code: &PackageAt,
@@ -258,15 +263,15 @@ async fn create_or_find(
 
 /// Brings an existing function to the plan: waits for it to be ready, then uploads the
 /// code, updates the configuration and sets the tags, as far as each changes.
-async fn update_function(
-    lambda: &Lambda,
+async fn update_function<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     f: &LiveFunction,
     code: &PackageAt,
     wait: Duration,
 ) -> Result<Written, DeployError> {
     let first_update = plan.action == FunctionAction::Create;
-    let mut written = Lambda::from_live(f);
+    let mut written = Written::from_live(f);
     // An update still running (from another run or the console) must finish first.
     if f.state.as_deref() == Some("Pending") {
         tracing::info!("waiting for the function to become Active");
@@ -304,8 +309,8 @@ async fn update_function(
 
 /// Sends the configuration fields that change, after any update in progress; the code
 /// facts of `written` are kept (UpdateFunctionConfiguration does not change them).
-async fn update_configuration(
-    lambda: &Lambda,
+async fn update_configuration<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     update_config: &ConfigUpdate,
     mut written: Written,
@@ -326,8 +331,8 @@ async fn update_configuration(
 
 /// Fails, after putting the earlier code back, when Lambda holds other code than the
 /// package's.
-async fn check_code(
-    lambda: &Lambda,
+async fn check_code<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     code: &PackageAt,
     written: &Written,
@@ -356,8 +361,8 @@ enum Serves {
 }
 
 /// Publishes this run's version, or reuses one, as the plan says.
-async fn version(
-    lambda: &Lambda,
+async fn version<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     code: &PackageAt,
     written: &Written,
@@ -411,8 +416,8 @@ async fn version(
 /// Moves the aliases to `version`, each only when no newer deploy serves it. Aliases
 /// already on the version are passed too: each records this run as its mover when this
 /// run is newer than the one recorded (see `crate::order`).
-async fn move_all(
-    lambda: &Lambda,
+async fn move_all<L: LambdaApi>(
+    lambda: &L,
     plan: &Plan,
     version: &str,
     ours: &OrderKey,
@@ -440,3 +445,6 @@ async fn move_all(
     }
     Ok((moved, held))
 }
+
+#[cfg(test)]
+mod tests;

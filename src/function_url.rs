@@ -10,11 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_lambda::types::FunctionUrlAuthType;
-
 use crate::aws::AwsError;
-use crate::aws::lambda::Lambda;
-use crate::aws::url::UrlGrant;
+use crate::aws::api::{LambdaApi, UrlAuth, UrlGrant};
 use crate::config::FunctionUrl;
 
 /// The function tag naming the alias whose URL lambda-deploy created.
@@ -42,22 +39,23 @@ pub struct Ensured {
 }
 
 /// Makes sure `alias` has a URL with the auth `mode` asks for (not [`FunctionUrl::None`]).
-pub async fn ensure(lambda: &Lambda, alias: &str, mode: FunctionUrl) -> Result<Ensured, AwsError> {
+pub async fn ensure<L: LambdaApi>(
+    lambda: &L,
+    alias: &str,
+    mode: FunctionUrl,
+) -> Result<Ensured, AwsError> {
     let auth = match mode {
-        FunctionUrl::Iam => FunctionUrlAuthType::AwsIam,
-        _ => FunctionUrlAuthType::None,
+        FunctionUrl::Iam => UrlAuth::AwsIam,
+        _ => UrlAuth::None,
     };
     let (url, created) = match lambda.get_url(alias).await? {
         None => {
             tracing::info!(alias, auth = auth.as_str(), "creating function URL");
-            (lambda.create_url(alias, auth.clone()).await?.url, true)
+            (lambda.create_url(alias, auth).await?.url, true)
         }
         Some(c) if c.auth_type != auth.as_str() => {
             tracing::info!(alias, from = %c.auth_type, to = auth.as_str(), "changing function URL auth");
-            (
-                lambda.update_url_auth(alias, auth.clone()).await?.url,
-                false,
-            )
+            (lambda.update_url_auth(alias, auth).await?.url, false)
         }
         Some(c) => (c.url, false),
     };
@@ -81,7 +79,7 @@ pub async fn ensure(lambda: &Lambda, alias: &str, mode: FunctionUrl) -> Result<E
 
 /// Records on function `arn` (a version's ARN is fine: tags live on the function) that
 /// lambda-deploy created the URL of `alias`.
-pub async fn mark(lambda: &Lambda, arn: &str, alias: &str) -> Result<(), AwsError> {
+pub async fn mark<L: LambdaApi>(lambda: &L, arn: &str, alias: &str) -> Result<(), AwsError> {
     // arn:partition:lambda:region:account:function:name[:qualifier]
     let function_arn = arn.split(':').take(7).collect::<Vec<_>>().join(":");
     let tag = BTreeMap::from([(URL_TAG.to_string(), alias.to_string())]);
@@ -93,8 +91,8 @@ pub async fn mark(lambda: &Lambda, arn: &str, alias: &str) -> Result<(), AwsErro
 /// names, with its grants. A URL made before that tag existed is recognised by its public
 /// grants, on `legacy` (the alias a URL would have gone on). Returns the aliases whose URL
 /// was removed.
-pub async fn remove_unwanted(
-    lambda: &Lambda,
+pub async fn remove_unwanted<L: LambdaApi>(
+    lambda: &L,
     wanted: Option<&str>,
     legacy: Option<&str>,
 ) -> Result<Vec<String>, AwsError> {
@@ -136,7 +134,7 @@ pub async fn remove_unwanted(
 
 /// Removes the URL of `alias` and the statements lambda-deploy added for it. Returns the
 /// URL that was there, if any.
-pub async fn remove(lambda: &Lambda, alias: &str) -> Result<Option<String>, AwsError> {
+pub async fn remove<L: LambdaApi>(lambda: &L, alias: &str) -> Result<Option<String>, AwsError> {
     let existing = lambda.get_url(alias).await?.map(|c| c.url);
     let present = lambda.policy_statement_ids(alias).await?;
     for (sid, _) in statements(alias) {

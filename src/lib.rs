@@ -38,6 +38,7 @@
 //! errors into annotations and an exit code.
 
 pub mod aws;
+pub mod backoff;
 pub mod cancel;
 pub mod cli;
 pub mod config;

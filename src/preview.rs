@@ -10,10 +10,12 @@
 //! one. A function of that name that lambda-deploy did not create as this preview (no
 //! [`PREVIEW_TAG`], or another production name in it) is never deleted.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::aws::lambda::Lambda;
+use crate::aws::api::{AliasTargets, LambdaApi, VersionInfo};
 use crate::{function_url, tags};
 
 /// The tag that marks a preview function, with the production function's name as value.
@@ -39,55 +41,114 @@ pub struct Removal {
     pub kept_because: Option<String>,
 }
 
-/// Removes the preview function of pull request `number` behind `lambda` (bound to the
-/// preview function), when it is the preview of `production`. With `dry_run`, only reads
-/// and reports what would be removed.
-pub async fn remove(
-    lambda: &Lambda,
+/// What the preview function holds now, as read before anything is removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreviewState {
+    /// The function's tags; `None` when there is no preview function.
+    pub tags: Option<BTreeMap<String, String>>,
+    pub aliases: Vec<AliasTargets>,
+    pub versions: Vec<VersionInfo>,
+    /// The URL of the preview alias, when it has one.
+    pub url: Option<String>,
+}
+
+/// Reads what [`decide`] needs about the preview function behind `lambda`, changing
+/// nothing. A function that is not the preview of `production` is not read further.
+pub async fn read<L: LambdaApi>(
+    lambda: &L,
     production: &str,
     number: u64,
-    dry_run: bool,
-) -> Result<Removal, AwsError> {
+) -> Result<PreviewState, AwsError> {
+    let Some(live) = lambda.get_function().await? else {
+        return Ok(PreviewState::default());
+    };
+    let mut state = PreviewState {
+        tags: Some(live.tags),
+        ..PreviewState::default()
+    };
+    if !is_preview_of(&state, production) {
+        return Ok(state);
+    }
+    state.aliases = lambda.list_aliases().await?;
+    state.versions = lambda.list_versions().await?;
+    state.url = lambda
+        .get_url(tags::preview_alias(number).as_str())
+        .await?
+        .map(|c| c.url);
+    Ok(state)
+}
+
+fn is_preview_of(state: &PreviewState, production: &str) -> bool {
+    state
+        .tags
+        .as_ref()
+        .and_then(|t| t.get(PREVIEW_TAG))
+        .map(String::as_str)
+        == Some(production)
+}
+
+/// What closing pull request `number` removes from its preview function `function`, and
+/// what it keeps and why: the whole function (its URL and grants first) when lambda-deploy
+/// created it as the preview of `production`; nothing otherwise. Every version goes with
+/// the function, since a preview's versions are all its own.
+pub fn decide(function: &str, production: &str, number: u64, state: &PreviewState) -> Removal {
     let alias = tags::preview_alias(number).to_string();
     let mut removal = Removal {
-        function: lambda.function().to_string(),
+        function: function.to_string(),
         alias: alias.clone(),
         ..Removal::default()
     };
-    let Some(live) = lambda.get_function().await? else {
-        tracing::info!(function = %removal.function, "no preview function to remove");
-        return Ok(removal);
-    };
-    if live.tags.get(PREVIEW_TAG).map(String::as_str) != Some(production) {
-        let why = format!(
-            "function '{}' exists but was not created by lambda-deploy as the preview of '{production}' (it has no tag {PREVIEW_TAG}={production}); it was left in place",
-            removal.function
-        );
-        tracing::warn!("{why}");
-        removal.kept_because = Some(why);
-        return Ok(removal);
+    if state.tags.is_none() {
+        return removal;
     }
-    let aliases = lambda.list_aliases().await?;
-    removal.alias_version = aliases
+    if !is_preview_of(state, production) {
+        removal.kept_because = Some(format!(
+            "function '{function}' exists but was not created by lambda-deploy as the preview of '{production}' (it has no tag {PREVIEW_TAG}={production}); it was left in place"
+        ));
+        return removal;
+    }
+    removal.alias_version = state
+        .aliases
         .iter()
         .find(|a| a.name == alias)
         .map(|a| a.version.clone());
-    let mut versions: Vec<String> = lambda
-        .list_versions()
-        .await?
-        .into_iter()
-        .map(|v| v.version)
-        .collect();
+    let mut versions: Vec<String> = state.versions.iter().map(|v| v.version.clone()).collect();
     versions.sort_by_key(|v| v.parse::<u64>().unwrap_or(u64::MAX));
     removal.versions_deleted = versions;
+    removal.url = state.url.clone();
     removal.function_deleted = true;
+    removal
+}
 
-    if dry_run {
-        removal.url = lambda.get_url(&alias).await?.map(|c| c.url);
-        return Ok(removal);
+/// Reads the preview function of pull request `number` behind `lambda` and decides what
+/// closing the pull request removes ([`decide`]); changes nothing.
+pub async fn plan_removal<L: LambdaApi>(
+    lambda: &L,
+    production: &str,
+    number: u64,
+) -> Result<Removal, AwsError> {
+    let state = read(lambda, production, number).await?;
+    let removal = decide(lambda.function(), production, number, &state);
+    match &removal.kept_because {
+        Some(why) => tracing::warn!("{why}"),
+        None if !removal.function_deleted => {
+            tracing::info!(function = %removal.function, "no preview function to remove");
+        }
+        None => {}
     }
-    removal.url = function_url::remove(lambda, &alias).await?;
-    tracing::info!(function = %removal.function, "deleting the preview function");
-    lambda.delete_function().await?;
     Ok(removal)
 }
+
+/// Carries out `removal`: the preview alias's URL and the grants lambda-deploy added,
+/// then the function with its versions and aliases. Records the URL that was removed.
+pub async fn execute<L: LambdaApi>(lambda: &L, removal: &mut Removal) -> Result<(), AwsError> {
+    if !removal.function_deleted {
+        return Ok(());
+    }
+    removal.url = function_url::remove(lambda, &removal.alias).await?;
+    tracing::info!(function = %removal.function, "deleting the preview function");
+    lambda.delete_function().await
+}
+
+#[cfg(test)]
+mod tests;

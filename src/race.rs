@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::aws::lambda::Lambda;
-use crate::aws::lock::{LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
+use crate::aws::api::LambdaApi;
+use crate::aws::lock::{self, LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
+use crate::backoff::Backoff;
 use crate::order::{OrderKey, Verdict, verdict};
 use crate::state::LiveAlias;
 
@@ -63,7 +64,7 @@ pub enum AliasResult {
 /// The key of the run that last moved `alias`: recorded in the alias's own description, or
 /// for an alias no lambda-deploy run has moved since that was recorded, read from the
 /// description of the version it serves.
-pub async fn mover(lambda: &Lambda, alias: &LiveAlias) -> Result<OrderKey, AwsError> {
+pub async fn mover<L: LambdaApi>(lambda: &L, alias: &LiveAlias) -> Result<OrderKey, AwsError> {
     if let Some(key) = alias
         .description
         .as_deref()
@@ -81,8 +82,8 @@ pub async fn mover(lambda: &Lambda, alias: &LiveAlias) -> Result<OrderKey, AwsEr
 }
 
 /// Reads `name` and decides whether this run may move it, or record itself on it.
-async fn check_alias(
-    lambda: &Lambda,
+async fn check_alias<L: LambdaApi>(
+    lambda: &L,
     name: &str,
     ours: &OrderKey,
 ) -> Result<(Option<LiveAlias>, Option<Held>), AwsError> {
@@ -103,8 +104,8 @@ async fn check_alias(
 
 /// Points `name` at `version` unless it serves a newer deploy; re-reads and tries again
 /// when the alias changed between the read and the write.
-pub async fn move_alias(
-    lambda: &Lambda,
+pub async fn move_alias<L: LambdaApi>(
+    lambda: &L,
     name: &str,
     version: &str,
     ours: &OrderKey,
@@ -156,8 +157,8 @@ pub async fn move_alias(
 /// Moves every alias in `names` to `version` ([`move_alias`]) while holding the alias
 /// lock ([`crate::aws::lock`]), so two runs never interleave their read-check-write of
 /// an alias; waits at most `wait` for the lock.
-pub async fn move_aliases(
-    lambda: &Lambda,
+pub async fn move_aliases<L: LambdaApi>(
+    lambda: &L,
     names: &[String],
     version: &str,
     ours: &OrderKey,
@@ -177,7 +178,7 @@ pub async fn move_aliases(
     let _release = {
         let (lambda, owner) = (lambda.clone(), owner.clone());
         crate::cancel::on_cancel(move || async move {
-            match lambda.unlock(&owner).await {
+            match lock::unlock(&lambda, &owner).await {
                 Ok(true) => Ok(format!("released the alias lock '{LOCK_ALIAS}'")),
                 Ok(false) => Ok(format!(
                     "the alias lock '{LOCK_ALIAS}' was not held by this run"
@@ -187,13 +188,13 @@ pub async fn move_aliases(
         })
     };
     let deadline = tokio::time::Instant::now() + wait;
-    let mut pause = FIRST_POLL;
+    let mut pause = POLLS;
     let mut watch = LockWatch::default();
     loop {
-        match lambda.try_lock(&owner, &mut watch).await? {
+        match lock::try_lock(lambda, &owner, &mut watch).await? {
             Taken::Yes => break,
             Taken::Busy(other) => {
-                if tokio::time::Instant::now() + pause > deadline {
+                if !pause.fits_before(deadline) {
                     return Err(AwsError {
                         operation: "CreateAlias",
                         resource: format!("alias '{LOCK_ALIAS}' of {}", lambda.resource()),
@@ -205,8 +206,7 @@ pub async fn move_aliases(
                     });
                 }
                 tracing::info!(holder = %other, "another deploy is moving aliases; waiting for it");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_POLL);
+                pause.sleep().await;
             }
         }
     }
@@ -221,7 +221,7 @@ pub async fn move_aliases(
             }
         }
     }
-    if let Err(e) = lambda.unlock(&owner).await {
+    if let Err(e) = lock::unlock(lambda, &owner).await {
         tracing::warn!(error = %e, "could not release the alias lock; the next run breaks it after {}s", LOCK_STALE.as_secs());
     }
     match failed {
@@ -269,21 +269,20 @@ enum Lost {
     Stale,
 }
 
-/// First pause between two looks at the aliases while another run finishes.
-const FIRST_POLL: Duration = Duration::from_millis(100);
-/// Longest pause between two looks.
-const MAX_POLL: Duration = Duration::from_secs(2);
+/// Pauses between two looks at the lock or the aliases while another run finishes: from
+/// 100 ms, doubling, at most 2 s.
+const POLLS: Backoff = Backoff::doubling(Duration::from_millis(100), Duration::from_secs(2));
 
 /// After losing `$LATEST` to another run: waits (at most `spec.wait`) until that run moved
 /// an alias, then says whether every alias now serves a newer deploy (this run yields) or
 /// not (this run uploads again). There is no SDK waiter for an alias, so this polls, with
 /// a growing pause.
-async fn wait_for_other_run(
-    lambda: &Lambda,
+async fn wait_for_other_run<L: LambdaApi>(
+    lambda: &L,
     spec: &PublishSpec<'_>,
 ) -> Result<Option<Vec<Held>>, AwsError> {
     let deadline = tokio::time::Instant::now() + spec.wait;
-    let mut pause = FIRST_POLL;
+    let mut pause = POLLS;
     loop {
         let mut changed = false;
         let mut held = Vec::new();
@@ -295,23 +294,21 @@ async fn wait_for_other_run(
         if held.len() == spec.aliases.len() {
             return Ok(Some(held));
         }
-        if changed || tokio::time::Instant::now() + pause > deadline {
+        if changed || !pause.fits_before(deadline) {
             return Ok(None);
         }
         tracing::info!(
-            pause_ms = pause.as_millis() as u64,
             "another deploy of this function is running; waiting for it to move its aliases"
         );
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_POLL);
+        pause.sleep().await;
     }
 }
 
 /// Publishes `$LATEST` as this run's version; when another run replaced the code, waits
 /// for it to finish and uploads again through `reupload` (which returns the new
 /// RevisionId), within [`RACE_ROUNDS`]; stops when every alias serves a newer deploy.
-pub async fn publish_own<E: From<AwsError> + From<Overtaken>>(
-    lambda: &Lambda,
+pub async fn publish_own<L: LambdaApi, E: From<AwsError> + From<Overtaken>>(
+    lambda: &L,
     spec: &PublishSpec<'_>,
     mut revision: Option<String>,
     mut reupload: impl AsyncFnMut() -> Result<Option<String>, E>,
@@ -386,3 +383,6 @@ pub async fn publish_own<E: From<AwsError> + From<Overtaken>>(
     }
     .into())
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::aws::lambda::Lambda;
+use crate::aws::api::LambdaApi;
 use crate::race;
 use crate::state::LiveAlias;
 use crate::targets::{self, Targets};
@@ -24,8 +24,8 @@ pub struct SkippedMove {
 }
 
 /// Splits the targets into the aliases that may move and the ones left alone.
-pub async fn guard(
-    lambda: &Lambda,
+pub async fn guard<L: LambdaApi>(
+    lambda: &L,
     targets: &Targets,
     live: &[LiveAlias],
 ) -> Result<(Vec<AliasName>, Vec<SkippedMove>), AwsError> {

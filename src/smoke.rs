@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::aws::lambda::Lambda;
+use crate::aws::api::LambdaApi;
 
 /// Longest part of a returned payload kept in logs, errors and the summary.
 pub const PAYLOAD_EXCERPT: usize = 2000;
@@ -53,8 +53,8 @@ pub fn excerpt(bytes: &[u8]) -> String {
 }
 
 /// Invokes `version` with `payload`, within `timeout`.
-pub async fn run(
-    lambda: &Lambda,
+pub async fn run<L: LambdaApi>(
+    lambda: &L,
     version: &str,
     payload: &serde_json::Value,
     timeout: Duration,

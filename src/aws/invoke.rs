@@ -8,19 +8,9 @@ use aws_sdk_lambda::types::InvocationType;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
+pub use super::api::Invoked;
 use super::lambda::Lambda;
 use super::{AwsError, ErrorKind};
-
-/// What one invocation returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invoked {
-    /// The HTTP status Lambda gave (200 for a synchronous call that ran).
-    pub status_code: i32,
-    /// `Unhandled` or `Handled` when the function failed (the `X-Amz-Function-Error` header).
-    pub function_error: Option<String>,
-    /// What the function returned: its result, or its error object.
-    pub payload: Vec<u8>,
-}
 
 impl Lambda {
     /// Invokes `qualifier` (a version) with `payload` and waits for the result, at most

@@ -2,6 +2,7 @@
 //! for, each followed by the SDK waiter that Lambda's update rules require.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
@@ -12,6 +13,8 @@ use aws_sdk_lambda::types::{
     Runtime,
 };
 
+use super::api::{AliasTargets, Invoked, LambdaApi, UrlAuth, UrlConfig, UrlGrant, VersionInfo};
+pub use super::api::{CodeSource, Written};
 use super::{AwsError, ErrorKind, or_absent};
 use crate::domain::function::ConfigUpdate;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
@@ -19,44 +22,26 @@ use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
 use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 
-/// Where new code comes from.
-#[derive(Debug, Clone)]
-pub enum CodeSource {
-    /// The zip's bytes, uploaded in the request (up to 50 MB).
-    Zip(Vec<u8>),
-    /// A container image in ECR, by digest.
-    Image { uri: String },
-    /// An object in a bucket in the function's region (larger packages), pinned to the
-    /// object version that was uploaded and checked when the bucket keeps versions.
-    S3 {
-        bucket: String,
-        key: String,
-        version: Option<String>,
-    },
+fn package_type(code: &CodeSource) -> PackageType {
+    match code {
+        CodeSource::Zip(_) | CodeSource::S3 { .. } => PackageType::Zip,
+        CodeSource::Image { .. } => PackageType::Image,
+    }
 }
 
-impl CodeSource {
-    fn package_type(&self) -> PackageType {
-        match self {
-            CodeSource::Zip(_) | CodeSource::S3 { .. } => PackageType::Zip,
-            CodeSource::Image { .. } => PackageType::Image,
-        }
-    }
-
-    fn function_code(self) -> FunctionCode {
-        match self {
-            CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
-            CodeSource::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
-            CodeSource::S3 {
-                bucket,
-                key,
-                version,
-            } => FunctionCode::builder()
-                .s3_bucket(bucket)
-                .s3_key(key)
-                .set_s3_object_version(version)
-                .build(),
-        }
+fn function_code(code: CodeSource) -> FunctionCode {
+    match code {
+        CodeSource::Zip(bytes) => FunctionCode::builder().zip_file(Blob::new(bytes)).build(),
+        CodeSource::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
+        CodeSource::S3 {
+            bucket,
+            key,
+            version,
+        } => FunctionCode::builder()
+            .s3_bucket(bucket)
+            .s3_key(key)
+            .set_s3_object_version(version)
+            .build(),
     }
 }
 
@@ -66,16 +51,6 @@ fn image_config(command: &Option<Vec<String>>) -> Option<ImageConfig> {
             .set_command(Some(cmd.clone()))
             .build()
     })
-}
-
-/// After a write: what Lambda reports.
-#[derive(Debug, Clone, Default)]
-pub struct Written {
-    pub arn: String,
-    pub revision_id: Option<String>,
-    pub code_sha256: String,
-    pub code_size: i64,
-    pub version: String,
 }
 
 /// A Lambda client bound to one function.
@@ -352,9 +327,9 @@ impl Lambda {
             .client
             .create_function()
             .function_name(&self.function)
-            .package_type(code.package_type())
+            .package_type(package_type(&code))
             .set_image_config(image_config(&cfg.image_command))
-            .code(code.function_code())
+            .code(function_code(code))
             .architectures(Architecture::from(architecture))
             .set_role(cfg.role.clone())
             .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
@@ -610,15 +585,158 @@ fn update_code_kind(
     }
 }
 
-impl Lambda {
-    /// The written state of `$LATEST`, for outputs after a no-op run.
-    pub fn from_live(f: &LiveFunction) -> Written {
-        Written {
-            arn: f.arn.clone(),
-            revision_id: f.revision_id.clone(),
-            code_sha256: f.code_sha256.clone(),
-            code_size: f.code_size,
-            version: "$LATEST".into(),
-        }
+/// The SDK calls behind the seam: each delegates to the adapter method of the same name.
+impl LambdaApi for Lambda {
+    fn function(&self) -> &str {
+        &self.function
+    }
+    fn resource(&self) -> String {
+        Lambda::resource(self)
+    }
+    fn get_function(&self) -> impl Future<Output = Result<Option<LiveFunction>, AwsError>> + Send {
+        Lambda::get_function(self)
+    }
+    fn get_version(
+        &self,
+        version: &str,
+    ) -> impl Future<Output = Result<Option<LiveVersion>, AwsError>> + Send {
+        Lambda::get_version(self, version)
+    }
+    fn latest_version(&self) -> impl Future<Output = Result<Option<LiveVersion>, AwsError>> + Send {
+        Lambda::latest_version(self)
+    }
+    fn list_versions(&self) -> impl Future<Output = Result<Vec<VersionInfo>, AwsError>> + Send {
+        Lambda::list_versions(self)
+    }
+    fn wait_updated(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send {
+        Lambda::wait_updated(self, timeout)
+    }
+    fn wait_active(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send {
+        Lambda::wait_active(self, timeout)
+    }
+    fn create(
+        &self,
+        code: CodeSource,
+        architecture: &str,
+        cfg: &ConfigUpdate,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Written, AwsError>> + Send {
+        Lambda::create(self, code, architecture, cfg, tags)
+    }
+    fn update_code(
+        &self,
+        code: CodeSource,
+        architecture: Option<&str>,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<Written, AwsError>> + Send {
+        Lambda::update_code(self, code, architecture, revision_id)
+    }
+    fn update_config(
+        &self,
+        cfg: &ConfigUpdate,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<Written, AwsError>> + Send {
+        Lambda::update_config(self, cfg, revision_id)
+    }
+    fn tag(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::tag(self, arn, tags)
+    }
+    fn untag(&self, arn: &str, key: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::untag(self, arn, key)
+    }
+    fn publish(
+        &self,
+        code_sha256: &str,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<Written, AwsError>> + Send {
+        Lambda::publish(self, code_sha256, description, revision_id)
+    }
+    fn delete_function(&self) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::delete_function(self)
+    }
+    fn invoke(
+        &self,
+        qualifier: &str,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Invoked, AwsError>> + Send {
+        Lambda::invoke(self, qualifier, payload, timeout)
+    }
+    fn get_alias(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<LiveAlias>, AwsError>> + Send {
+        Lambda::get_alias(self, name)
+    }
+    fn list_aliases(&self) -> impl Future<Output = Result<Vec<AliasTargets>, AwsError>> + Send {
+        Lambda::list_aliases(self)
+    }
+    fn point_alias(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+        exists: bool,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::point_alias(self, name, version, description, exists, revision_id)
+    }
+    fn delete_alias(&self, name: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::delete_alias(self, name)
+    }
+    fn get_url(
+        &self,
+        qualifier: &str,
+    ) -> impl Future<Output = Result<Option<UrlConfig>, AwsError>> + Send {
+        Lambda::get_url(self, qualifier)
+    }
+    fn create_url(
+        &self,
+        qualifier: &str,
+        auth: UrlAuth,
+    ) -> impl Future<Output = Result<UrlConfig, AwsError>> + Send {
+        Lambda::create_url(self, qualifier, auth)
+    }
+    fn update_url_auth(
+        &self,
+        qualifier: &str,
+        auth: UrlAuth,
+    ) -> impl Future<Output = Result<UrlConfig, AwsError>> + Send {
+        Lambda::update_url_auth(self, qualifier, auth)
+    }
+    fn delete_url(&self, qualifier: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::delete_url(self, qualifier)
+    }
+    fn policy_statement_ids(
+        &self,
+        qualifier: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send {
+        Lambda::policy_statement_ids(self, qualifier)
+    }
+    fn add_url_permission(
+        &self,
+        statement_id: &str,
+        qualifier: &str,
+        grant: UrlGrant,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::add_url_permission(self, statement_id, qualifier, grant)
+    }
+    fn remove_permission(
+        &self,
+        statement_id: &str,
+        qualifier: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::remove_permission(self, statement_id, qualifier)
     }
 }

@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::lambda::Lambda;
+use super::api::LambdaApi;
 use super::{AwsError, ErrorKind};
 
 /// The alias name used as the lock.
@@ -91,129 +91,83 @@ fn lock_age(desc: &str, watched: Duration, now: u64) -> Duration {
     own.max(watched)
 }
 
-impl Lambda {
-    fn lock_resource(&self) -> String {
-        format!("alias '{LOCK_ALIAS}' of {}", self.resource())
+/// Tries once to take the lock for `owner`; breaks a stale one (see the module docs).
+pub async fn try_lock<L: LambdaApi>(
+    lambda: &L,
+    owner: &str,
+    watch: &mut LockWatch,
+) -> Result<Taken, AwsError> {
+    let description = format!("{PREFIX}{owner} {}", now_secs());
+    let err = match lambda
+        .point_alias(LOCK_ALIAS, "$LATEST", &description, false, None)
+        .await
+    {
+        Ok(()) => return Ok(Taken::Yes),
+        Err(e) => e,
+    };
+    if err.kind != ErrorKind::Conflict {
+        return Err(err);
     }
+    // Released between the two calls: try again.
+    let Some(held) = read_lock(lambda).await? else {
+        return Ok(Taken::Busy(String::new()));
+    };
+    let holder = match parse_owner(&held.description) {
+        // An earlier attempt of this very call went through, its answer was lost.
+        Some((o, _)) if o == owner => return Ok(Taken::Yes),
+        Some((o, _)) => o.to_string(),
+        None => held.description.clone(),
+    };
+    let age = lock_age(&held.description, watch.age_of(&held), now_secs());
+    if age > stale_after() {
+        tracing::warn!(
+            holder = %holder,
+            "breaking an alias lock left by a run that stopped"
+        );
+        delete_lock_if(lambda, &held).await?;
+    }
+    Ok(Taken::Busy(holder))
+}
 
-    /// Tries once to take the lock for `owner`; breaks a stale one (see the module docs).
-    pub async fn try_lock(&self, owner: &str, watch: &mut LockWatch) -> Result<Taken, AwsError> {
-        let created = self
-            .client()
-            .create_alias()
-            .function_name(self.function())
-            .name(LOCK_ALIAS)
-            .function_version("$LATEST")
-            .description(format!("{PREFIX}{owner} {}", now_secs()))
-            .send()
-            .await;
-        let err = match created {
-            Ok(_) => return Ok(Taken::Yes),
-            Err(e) => AwsError::from_sdk("CreateAlias", &self.lock_resource(), e, |s| {
-                if s.is_resource_conflict_exception() {
-                    ErrorKind::Conflict
-                } else {
-                    ErrorKind::Other
-                }
-            }),
-        };
-        if err.kind != ErrorKind::Conflict {
-            return Err(err);
-        }
-        // Released between the two calls: try again.
-        let Some(held) = self.read_lock().await? else {
-            return Ok(Taken::Busy(String::new()));
-        };
-        let holder = match parse_owner(&held.description) {
-            // An earlier attempt of this very call went through, its answer was lost.
-            Some((o, _)) if o == owner => return Ok(Taken::Yes),
-            Some((o, _)) => o.to_string(),
-            None => held.description.clone(),
-        };
-        let age = lock_age(&held.description, watch.age_of(&held), now_secs());
-        if age > stale_after() {
-            tracing::warn!(
-                holder = %holder,
-                "breaking an alias lock left by a run that stopped"
+/// Reads the lock: `None` when there is none.
+async fn read_lock<L: LambdaApi>(lambda: &L) -> Result<Option<Held>, AwsError> {
+    Ok(lambda.get_alias(LOCK_ALIAS).await?.map(|a| Held {
+        description: a.description.unwrap_or_default(),
+        revision_id: a.revision_id,
+    }))
+}
+
+/// Deletes the lock only when it is still `expected` (read again right before, since
+/// DeleteAlias takes no RevisionId). Returns whether it was deleted.
+async fn delete_lock_if<L: LambdaApi>(lambda: &L, expected: &Held) -> Result<bool, AwsError> {
+    match read_lock(lambda).await? {
+        Some(now) if &now == expected => {}
+        Some(now) => {
+            tracing::info!(
+                holder = %now.description,
+                "the alias lock changed hands since it was read; leaving it"
             );
-            self.delete_lock_if(&held).await?;
-        }
-        Ok(Taken::Busy(holder))
-    }
-
-    /// Reads the lock: `None` when there is none.
-    async fn read_lock(&self) -> Result<Option<Held>, AwsError> {
-        let read = self
-            .client()
-            .get_alias()
-            .function_name(self.function())
-            .name(LOCK_ALIAS)
-            .send()
-            .await;
-        match read {
-            Ok(a) => Ok(Some(Held {
-                description: a.description().unwrap_or_default().to_string(),
-                revision_id: a.revision_id().map(str::to_string),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(AwsError::from_sdk(
-                "GetAlias",
-                &self.lock_resource(),
-                e,
-                |_| ErrorKind::Other,
-            )),
-        }
-    }
-
-    /// Deletes the lock only when it is still `expected` (read again right before, since
-    /// DeleteAlias takes no RevisionId). Returns whether it was deleted.
-    async fn delete_lock_if(&self, expected: &Held) -> Result<bool, AwsError> {
-        match self.read_lock().await? {
-            Some(now) if &now == expected => {}
-            Some(now) => {
-                tracing::info!(
-                    holder = %now.description,
-                    "the alias lock changed hands since it was read; leaving it"
-                );
-                return Ok(false);
-            }
-            None => return Ok(false),
-        }
-        self.client()
-            .delete_alias()
-            .function_name(self.function())
-            .name(LOCK_ALIAS)
-            .send()
-            .await
-            .map(|_| true)
-            .map_err(|e| {
-                AwsError::from_sdk("DeleteAlias", &self.lock_resource(), e, |_| {
-                    ErrorKind::Other
-                })
-            })
-    }
-
-    /// Releases the lock `owner` holds; a lock that is gone, or that another run holds
-    /// now (this one was broken as stale), is left as it is. Returns whether it was
-    /// released.
-    pub async fn unlock(&self, owner: &str) -> Result<bool, AwsError> {
-        let Some(held) = self.read_lock().await? else {
             return Ok(false);
-        };
-        match parse_owner(&held.description) {
-            Some((o, _)) if o == owner => self.delete_lock_if(&held).await,
-            _ => {
-                tracing::warn!(
-                    holder = %held.description,
-                    "the alias lock is held by another run now; leaving it"
-                );
-                Ok(false)
-            }
+        }
+        None => return Ok(false),
+    }
+    lambda.delete_alias(LOCK_ALIAS).await.map(|()| true)
+}
+
+/// Releases the lock `owner` holds; a lock that is gone, or that another run holds now
+/// (this one was broken as stale), is left as it is. Returns whether it was released.
+pub async fn unlock<L: LambdaApi>(lambda: &L, owner: &str) -> Result<bool, AwsError> {
+    let Some(held) = read_lock(lambda).await? else {
+        return Ok(false);
+    };
+    match parse_owner(&held.description) {
+        Some((o, _)) if o == owner => delete_lock_if(lambda, &held).await,
+        _ => {
+            tracing::warn!(
+                holder = %held.description,
+                "the alias lock is held by another run now; leaving it"
+            );
+            Ok(false)
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Narrow adapters over the AWS SDK. They translate between SDK types and the plain
-//! data in [`crate::state`] and [`crate::plan`], and turn SDK errors into [`AwsError`]s
-//! that name the operation and say what to do.
+//! data in [`crate::state`] and [`crate::domain`], and turn SDK errors into [`AwsError`]s
+//! that name the operation and say what to do. [`api::LambdaApi`] is the seam the logic
+//! above calls through, so it runs against an in-memory fake in unit tests.
 
+pub mod api;
 pub mod ecr;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;

@@ -12,6 +12,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use super::{AwsError, ErrorKind};
+use crate::backoff::Backoff;
 
 /// Attempts per call when `AWS_MAX_ATTEMPTS` is not set.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
@@ -95,29 +96,14 @@ pub fn current() -> Bounds {
     BOUNDS.get().copied().unwrap_or_default()
 }
 
-/// The pause before retry number `attempt` (1 for the first retry) of a call made
-/// outside the SDK (the registry client): exponential from [`INITIAL_BACKOFF`], capped
-/// at [`MAX_BACKOFF`], with full jitter so concurrent runs do not retry in step.
+/// The schedule of retries made outside the SDK (the registry client): exponential from
+/// [`INITIAL_BACKOFF`], capped at [`MAX_BACKOFF`], with full jitter so concurrent runs do
+/// not retry in step.
+pub const RETRIES: Backoff = Backoff::doubling(INITIAL_BACKOFF, MAX_BACKOFF).jittered();
+
+/// The pause before retry number `attempt` (1 for the first retry) of [`RETRIES`].
 pub fn backoff(attempt: u32) -> Duration {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    jittered(backoff_cap(attempt), seed)
-}
-
-/// The longest pause before retry number `attempt`: [`INITIAL_BACKOFF`] doubled for each
-/// retry before it, capped at [`MAX_BACKOFF`].
-fn backoff_cap(attempt: u32) -> Duration {
-    INITIAL_BACKOFF
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF)
-}
-
-/// Full jitter: a pause from 0 up to (not including) `cap`, picked by `seed`.
-fn jittered(cap: Duration, seed: u32) -> Duration {
-    let millis = cap.as_millis().max(1) as u64;
-    Duration::from_millis(u64::from(seed) % millis)
+    RETRIES.pause(attempt)
 }
 
 /// What to do once the retries of a call ran out.
@@ -171,6 +157,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backoff::jitter as jittered;
+
+    /// The longest pause before retry number `attempt`.
+    fn backoff_cap(attempt: u32) -> Duration {
+        RETRIES.cap(attempt)
+    }
 
     #[test]
     fn bounds_come_from_the_environment_within_range() {

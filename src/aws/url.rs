@@ -2,25 +2,16 @@
 
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 
+pub use super::api::{UrlAuth, UrlConfig, UrlGrant};
 use super::lambda::Lambda;
 use super::or_absent;
 use super::{AwsError, ErrorKind};
 
-/// A function URL as Lambda reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlConfig {
-    pub url: String,
-    pub auth_type: String,
-}
-
-/// One statement of the function's resource policy that lambda-deploy adds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UrlGrant {
-    /// `lambda:InvokeFunctionUrl` for everyone, only through an `AuthType NONE` URL.
-    InvokeFunctionUrl,
-    /// `lambda:InvokeFunction` for everyone, only when invoked through the function URL
-    /// (required of URLs created since October 2025).
-    InvokeViaUrl,
+fn sdk_auth(auth: UrlAuth) -> FunctionUrlAuthType {
+    match auth {
+        UrlAuth::None => FunctionUrlAuthType::None,
+        UrlAuth::AwsIam => FunctionUrlAuthType::AwsIam,
+    }
 }
 
 fn auth_str(a: Option<&FunctionUrlAuthType>) -> String {
@@ -62,16 +53,12 @@ impl Lambda {
     }
 
     /// Creates the URL of `qualifier`.
-    pub async fn create_url(
-        &self,
-        qualifier: &str,
-        auth: FunctionUrlAuthType,
-    ) -> Result<UrlConfig, AwsError> {
+    pub async fn create_url(&self, qualifier: &str, auth: UrlAuth) -> Result<UrlConfig, AwsError> {
         self.client()
             .create_function_url_config()
             .function_name(self.function())
             .qualifier(qualifier)
-            .auth_type(auth)
+            .auth_type(sdk_auth(auth))
             .send()
             .await
             .map(|c| UrlConfig {
@@ -98,13 +85,13 @@ impl Lambda {
     pub async fn update_url_auth(
         &self,
         qualifier: &str,
-        auth: FunctionUrlAuthType,
+        auth: UrlAuth,
     ) -> Result<UrlConfig, AwsError> {
         self.client()
             .update_function_url_config()
             .function_name(self.function())
             .qualifier(qualifier)
-            .auth_type(auth)
+            .auth_type(sdk_auth(auth))
             .send()
             .await
             .map(|c| UrlConfig {

@@ -1,25 +1,10 @@
 //! Aliases and published versions as a set: listing them, reading a version's
 //! description, and deleting what a closed preview leaves behind.
 
+pub use super::api::{AliasTargets, VersionInfo};
 use super::lambda::Lambda;
 use super::or_absent;
 use super::{AwsError, ErrorKind};
-
-/// An alias with every version it routes traffic to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasTargets {
-    pub name: String,
-    pub version: String,
-    /// Versions that receive weighted traffic through the alias's routing configuration.
-    pub additional: Vec<String>,
-}
-
-/// A published version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionInfo {
-    pub version: String,
-    pub description: String,
-}
 
 impl Lambda {
     /// Every alias of the function, following pagination.

@@ -156,7 +156,11 @@ pub(super) async fn remove(
     };
     let removal = {
         let _g = Group::start(ctx.in_actions, "lambda-deploy: remove preview");
-        preview::remove(&lambda, &production, number, config.dry_run).await?
+        let mut removal = preview::plan_removal(&lambda, &production, number).await?;
+        if !config.dry_run {
+            preview::execute(&lambda, &mut removal).await?;
+        }
+        removal
     };
     if let Some(why) = &removal.kept_because {
         gha::annotate(ctx.in_actions, Level::Warning, "lambda-deploy", why);
