@@ -49,6 +49,7 @@ pub mod markdown;
 pub mod order;
 pub mod output;
 pub mod package;
+pub mod permissions;
 pub mod plan;
 pub mod preview;
 pub mod race;
