@@ -33,6 +33,7 @@
 //! errors into annotations and an exit code.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod cancel;
 pub mod cli;
 pub mod config;

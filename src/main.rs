@@ -153,5 +153,8 @@ fn main() -> ExitCode {
             Err(e) => fail(false, &Error::Package(e)),
         },
         Invocation::Deploy { flags, format } => deploy(flags, format),
+        Invocation::Bootstrap(opts, format) => {
+            lambda_deploy::bootstrap::main(opts, format == Format::Json)
+        }
     }
 }
