@@ -36,6 +36,8 @@ pub enum Invocation {
         Result<crate::bootstrap::Options, crate::bootstrap::BootstrapError>,
         Format,
     ),
+    /// Write the workflow files.
+    Init(crate::init::Options),
 }
 
 /// The clap command, built from the input table so flags and inputs never drift.
@@ -77,6 +79,7 @@ pub fn command() -> Command {
             .arg(Arg::new("output").long("output").short('o').value_name("FILE.zip").required(true).help("Where to write the zip")),
     )
     .subcommand(crate::bootstrap::command())
+    .subcommand(crate::init::command())
 }
 
 fn format_of(m: &ArgMatches) -> Format {
@@ -99,6 +102,9 @@ where
             crate::bootstrap::options(b),
             format_of(&m),
         ));
+    }
+    if let Some(i) = m.subcommand_matches("init") {
+        return Ok(Invocation::Init(crate::init::options(i)));
     }
     if let Some(p) = m.subcommand_matches("package") {
         return Ok(Invocation::Package {

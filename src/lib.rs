@@ -45,6 +45,7 @@ pub mod function_url;
 pub mod gha;
 pub mod github;
 pub mod image;
+pub mod init;
 pub mod layers;
 pub mod markdown;
 pub mod order;

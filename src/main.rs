@@ -156,5 +156,6 @@ fn main() -> ExitCode {
         Invocation::Bootstrap(opts, format) => {
             lambda_deploy::bootstrap::main(opts, format == Format::Json)
         }
+        Invocation::Init(opts) => lambda_deploy::init::main(&opts),
     }
 }
