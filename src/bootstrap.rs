@@ -279,7 +279,8 @@ pub struct Outcome {
     pub execution_role_arn: String,
     pub dry_run: bool,
     pub changes: Vec<String>,
-    #[serde(skip)]
+    /// The roles' documents, on a dry run only.
+    #[serde(rename = "documents", skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleSpec>,
 }
 
@@ -353,7 +354,7 @@ pub async fn run(opts: &Options) -> Result<Outcome, BootstrapError> {
         execution_role_arn,
         dry_run: opts.dry_run,
         changes: steps.iter().map(Step::describe).collect(),
-        roles,
+        roles: if opts.dry_run { roles } else { Vec::new() },
     })
 }
 

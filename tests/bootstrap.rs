@@ -344,6 +344,26 @@ fn dry_run_prints_every_document_and_creates_nothing() {
         );
     }
     assert!(stdout.contains("cloudwatch:DescribeAlarms"), "{stdout}");
+
+    let json = ok_json(&bootstrap(&[
+        "--repository",
+        &repo,
+        "--function-name",
+        &name,
+        "--dry-run",
+        "--format",
+        "json",
+    ]));
+    let documents = json["documents"]
+        .as_array()
+        .expect("documents on a dry run");
+    assert_eq!(documents.len(), 3);
+    assert_eq!(documents[1]["name"], format!("{name}-deploy"));
+    assert_eq!(
+        documents[1]["trust"]["Statement"][0]["Action"],
+        "sts:AssumeRoleWithWebIdentity"
+    );
+    assert!(role_documents(&format!("{name}-deploy")).is_none());
 }
 
 #[test]
