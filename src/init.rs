@@ -117,6 +117,22 @@ fn python_handler(dir: &Path) -> String {
     "app.handler".into()
 }
 
+/// The repository's default branch as git knows it: the remote's HEAD when it was
+/// cloned, else the branch checked out.
+fn default_branch(root: &Path) -> Option<(String, &'static str)> {
+    let read = |p: &str| std::fs::read_to_string(root.join(".git").join(p)).ok();
+    let from = |text: Option<String>, prefix: &str| {
+        text.and_then(|t| t.trim().strip_prefix(prefix).map(str::to_string))
+            .filter(|b| !b.is_empty())
+    };
+    from(
+        read("refs/remotes/origin/HEAD"),
+        "ref: refs/remotes/origin/",
+    )
+    .map(|b| (b, "origin's default branch"))
+    .or_else(|| from(read("HEAD"), "ref: refs/heads/").map(|b| (b, "the branch checked out")))
+}
+
 /// A function name from the repository folder's name: letters, digits, `-` and `_`.
 fn name_from(root: &Path) -> String {
     let raw = root
@@ -187,7 +203,10 @@ pub fn settings(opts: &Options) -> Result<Settings, InitError> {
             None => ("us-east-1".into(), "no AWS_REGION set".into()),
         }
     });
-    let (branch, branch_why) = pick(&opts.branch, || ("main".into(), "the usual default".into()));
+    let (branch, branch_why) = pick(&opts.branch, || match default_branch(&opts.root) {
+        Some((b, why)) => (b, why.into()),
+        None => ("main".into(), "no git branch found".into()),
+    });
     let notes = [
         ("function-name", &function_name, name_why),
         ("source-dir", &source_dir, source_why),
@@ -245,28 +264,108 @@ fn build_note(s: &Settings) -> &'static str {
     }
 }
 
-/// `.github/workflows/deploy.yml`.
-pub fn deploy_workflow(s: &Settings) -> String {
-    format!(
-        "# Deploys {name} on every push to {branch}, and publishes versioned aliases for release\n# tags v*. Written by `lambda-deploy init`; AWS_DEPLOY_ROLE_ARN and\n# LAMBDA_EXECUTION_ROLE_ARN come from `lambda-deploy bootstrap`.\nname: deploy\n\non:\n  push:\n    branches: [{branch}]\n    tags: [\"v*\"]\n\npermissions:\n  id-token: write\n  contents: read\n\nconcurrency:\n  group: deploy-{name}\n  cancel-in-progress: false\n\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: {CHECKOUT}\n        with:\n          persist-credentials: false\n      - uses: {CREDENTIALS}\n        with:\n          role-to-assume: ${{{{ vars.AWS_DEPLOY_ROLE_ARN }}}}\n          aws-region: {region}\n{note}      - id: deploy\n        uses: lambda-deploy/lambda-deploy@v1\n        with:\n{inputs}          alias: live\n",
-        name = s.function_name,
-        branch = yaml(&s.branch),
-        region = yaml(&s.region),
-        note = build_note(s),
-        inputs = step_inputs(s),
-    )
-}
+/// `.github/workflows/deploy.yml`, with `@NAME@`-style fields for [`fill`].
+const DEPLOY_YML: &str = r#"# Deploys @NAME@ on every push to @BRANCH@, and publishes versioned aliases for release
+# tags v*. Written by `lambda-deploy init`; AWS_DEPLOY_ROLE_ARN and
+# LAMBDA_EXECUTION_ROLE_ARN come from `lambda-deploy bootstrap`.
+name: deploy
+
+on:
+  push:
+    branches: [@BRANCH@]
+    tags: ["v*"]
+
+permissions:
+  id-token: write
+  contents: read
+
+concurrency:
+  group: deploy-@NAME@
+  cancel-in-progress: false
+
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: @CHECKOUT@
+        with:
+          persist-credentials: false
+      - uses: @CREDENTIALS@
+        with:
+          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}
+          aws-region: @REGION@
+@NOTE@      - id: deploy
+        uses: lambda-deploy/lambda-deploy@v1
+        with:
+@INPUTS@          alias: live
+"#;
 
 /// `.github/workflows/preview.yml`: `pull_request` only (a fork's run gets no OIDC token
 /// and is skipped), with the preview role.
+const PREVIEW_YML: &str = r#"# Deploys each pull request to its own function, @NAME@-pr-<number>, and deletes it when the
+# pull request closes. Runs on pull_request (never pull_request_target), so a fork's code
+# never gets credentials; forks are skipped. Written by `lambda-deploy init`.
+name: preview
+
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, closed]
+
+permissions: {}
+
+concurrency:
+  group: preview-${{ github.event.pull_request.number }}
+  cancel-in-progress: false
+
+jobs:
+  preview:
+    if: ${{ !github.event.pull_request.head.repo.fork }}
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+      contents: read
+      pull-requests: write
+      deployments: write
+    steps:
+      - if: github.event.action != 'closed'
+        uses: @CHECKOUT@
+        with:
+          persist-credentials: false
+      - uses: @CREDENTIALS@
+        with:
+          role-to-assume: ${{ vars.AWS_PREVIEW_ROLE_ARN }}
+          aws-region: @REGION@
+@NOTE@      - id: deploy
+        uses: lambda-deploy/lambda-deploy@v1
+        with:
+@INPUTS@          preview: auto
+"#;
+
+/// A template with its fields filled in from the settings.
+fn fill(template: &str, s: &Settings) -> String {
+    [
+        ("@CHECKOUT@", CHECKOUT.to_string()),
+        ("@CREDENTIALS@", CREDENTIALS.to_string()),
+        ("@NAME@", s.function_name.clone()),
+        ("@BRANCH@", yaml(&s.branch)),
+        ("@REGION@", yaml(&s.region)),
+        ("@NOTE@", build_note(s).to_string()),
+        ("@INPUTS@", step_inputs(s)),
+    ]
+    .iter()
+    .fold(template.to_string(), |text, (field, value)| {
+        text.replace(field, value)
+    })
+}
+
+/// `.github/workflows/deploy.yml`.
+pub fn deploy_workflow(s: &Settings) -> String {
+    fill(DEPLOY_YML, s)
+}
+
+/// `.github/workflows/preview.yml`.
 pub fn preview_workflow(s: &Settings) -> String {
-    format!(
-        "# Deploys each pull request to its own function, {name}-pr-<number>, and deletes it when the\n# pull request closes. Runs on pull_request (never pull_request_target), so a fork's code\n# never gets credentials; forks are skipped. Written by `lambda-deploy init`.\nname: preview\n\non:\n  pull_request:\n    types: [opened, synchronize, reopened, closed]\n\npermissions: {{}}\n\nconcurrency:\n  group: preview-${{{{ github.event.pull_request.number }}}}\n  cancel-in-progress: false\n\njobs:\n  preview:\n    if: ${{{{ !github.event.pull_request.head.repo.fork }}}}\n    runs-on: ubuntu-latest\n    permissions:\n      id-token: write\n      contents: read\n      pull-requests: write\n      deployments: write\n    steps:\n      - if: github.event.action != 'closed'\n        uses: {CHECKOUT}\n        with:\n          persist-credentials: false\n      - uses: {CREDENTIALS}\n        with:\n          role-to-assume: ${{{{ vars.AWS_PREVIEW_ROLE_ARN }}}}\n          aws-region: {region}\n{note}      - id: deploy\n        uses: lambda-deploy/lambda-deploy@v1\n        with:\n{inputs}          preview: auto\n",
-        name = s.function_name,
-        region = yaml(&s.region),
-        note = build_note(s),
-        inputs = step_inputs(s),
-    )
+    fill(PREVIEW_YML, s)
 }
 
 /// Writes both workflows; returns their paths. Nothing is written when one exists and
@@ -347,15 +446,21 @@ pub fn main(opts: &Options) -> std::process::ExitCode {
         for note in &s.notes {
             println!("{note}");
         }
-        write(opts, &s)
+        write(opts, &s).map(|paths| (paths, s))
     });
     match result {
-        Ok(paths) => {
+        Ok((paths, s)) => {
             for p in paths {
                 println!("wrote {}", p.display());
             }
+            let branch = if s.branch == "main" {
+                String::new()
+            } else {
+                format!(" --branch {}", s.branch)
+            };
             println!(
-                "next: run `lambda-deploy bootstrap --repository OWNER/NAME --function-name NAME` once, set the repository variables it prints, and push"
+                "next: run `lambda-deploy bootstrap --repository OWNER/NAME --function-name {}{branch}` once (with AWS credentials that may manage IAM), set the repository variables it prints, and push",
+                s.function_name
             );
             std::process::ExitCode::SUCCESS
         }
@@ -424,6 +529,22 @@ mod tests {
             "{:?}",
             rust.notes
         );
+    }
+
+    #[test]
+    fn the_branch_comes_from_git() {
+        let s = guess(&[("app.py", ""), (".git/HEAD", "ref: refs/heads/trunk\n")]);
+        assert_eq!(s.branch, "trunk");
+        let s = guess(&[
+            ("app.py", ""),
+            (".git/HEAD", "ref: refs/heads/feature\n"),
+            (
+                ".git/refs/remotes/origin/HEAD",
+                "ref: refs/remotes/origin/develop\n",
+            ),
+        ]);
+        assert_eq!(s.branch, "develop");
+        assert_eq!(guess(&[("app.py", "")]).branch, "main");
     }
 
     #[test]

@@ -128,6 +128,11 @@ fn flags_win_over_guesses_and_nothing_is_overwritten_without_force() {
     let deploy = root.path().join(".github/workflows/deploy.yml");
     let text = read(&deploy);
     assert!(text.contains("function-name: web\n"), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("lambda-deploy bootstrap --repository OWNER/NAME --function-name web`"),
+        "{stdout}"
+    );
     assert!(text.contains("runtime: nodejs22.x\n"), "{text}");
     assert!(text.contains("handler: index.main\n"), "{text}");
     actionlint(&[&deploy]);
