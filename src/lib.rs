@@ -39,6 +39,7 @@
 
 pub mod aws;
 pub mod backoff;
+pub mod bootstrap;
 pub mod cancel;
 pub mod cli;
 pub mod config;
@@ -50,11 +51,13 @@ pub mod function_url;
 pub mod gha;
 pub mod github;
 pub mod image;
+pub mod init;
 pub mod layers;
 pub mod markdown;
 pub mod order;
 pub mod output;
 pub mod package;
+pub mod permissions;
 pub mod plan;
 pub mod preview;
 pub mod race;

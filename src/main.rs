@@ -10,6 +10,13 @@ use lambda_deploy::context::GitHubContext;
 use lambda_deploy::gha::{self, Level};
 use lambda_deploy::{Error, cancel, run};
 
+/// The log without `RUNNER_DEBUG` or `LAMBDA_DEPLOY_LOG`: this program's own events, and
+/// only errors of the libraries. The AWS SDK's warnings (a credential or region probe of
+/// the instance metadata service, printed as debug-formatted error structures) would
+/// bury the one clear error a job without credentials gets; debug logging shows them.
+const QUIET: &str =
+    "lambda_deploy=info,error,aws_config=off,aws_runtime=off,aws_smithy_runtime=off";
+
 fn init_tracing() {
     let debug = std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1");
     // An empty LAMBDA_DEPLOY_LOG (a workflow's `env:` with no value) counts as unset.
@@ -21,7 +28,7 @@ fn init_tracing() {
             tracing_subscriber::EnvFilter::new(if debug {
                 "lambda_deploy=debug,info"
             } else {
-                "lambda_deploy=info,warn"
+                QUIET
             })
         });
     tracing_subscriber::fmt()
@@ -146,5 +153,9 @@ fn main() -> ExitCode {
             Err(e) => fail(false, &Error::Package(e)),
         },
         Invocation::Deploy { flags, format } => deploy(flags, format),
+        Invocation::Bootstrap(opts, format) => {
+            lambda_deploy::bootstrap::main(opts, format == Format::Json)
+        }
+        Invocation::Init(opts) => lambda_deploy::init::main(&opts),
     }
 }

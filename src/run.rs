@@ -129,6 +129,9 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     }
     let function = config.function_name.short_name().to_string();
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
+    // Region and credentials before the package: a job missing either gets one error
+    // and nothing is built.
+    let sdk = connect().await?;
 
     let scratch = TempZip::new(&function);
     let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {
@@ -143,7 +146,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         &scratch.0,
         layer_scratch.path(),
     )?;
-    let (mut planned, skipped) = plan_run(config, ctx, &targets, &packaged).await?;
+    let (mut planned, skipped) = plan_run(&sdk, config, ctx, &targets, &packaged).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {
@@ -201,23 +204,23 @@ struct Planned<'c> {
 /// Reads the live state and computes the plan; nothing is written to AWS. Also returns
 /// the moves the release guard held back.
 async fn plan_run<'c>(
+    sdk: &aws_config::SdkConfig,
     config: &'c Config,
     ctx: &GitHubContext,
     targets: &Targets,
     packaged: &Packaged,
 ) -> Result<(Planned<'c>, Vec<SkippedMove>), Error> {
     let _g = Group::start(ctx.in_actions, "lambda-deploy: plan");
-    let sdk = connect().await?;
-    let lambda = Lambda::new(&sdk, config.function_name.as_str());
-    let layer_client = Layers::new(&sdk);
+    let lambda = Lambda::new(sdk, config.function_name.as_str());
+    let layer_client = Layers::new(sdk);
     let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
     stages::check_given_layers(&layer_client, config, packaged).await?;
     let mut live = Live {
         function: lambda.get_function().await?,
         ..Live::default()
     };
-    let s3 = s3_client(&sdk, config, &live).await?;
-    let ecr = Ecr::new(&sdk);
+    let s3 = s3_client(sdk, config, &live).await?;
+    let ecr = Ecr::new(sdk);
     let (image, code) = local_code(config, ctx.in_actions, packaged, &ecr, &live).await?;
     stages::read_aliases(&lambda, config, targets, &mut live, &code.code_sha256).await?;
     let description = version_description(ctx);

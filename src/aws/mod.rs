@@ -7,6 +7,7 @@ pub mod api;
 pub mod ecr;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+pub mod iam;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;
