@@ -3,6 +3,7 @@
 //! send or read is defined here, so neither has to reach into the other.
 
 pub mod function;
+pub mod history;
 pub mod image_ref;
 pub mod limits;
 pub mod oci;
