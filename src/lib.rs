@@ -29,9 +29,11 @@
 //! to Lambda, package facts, Lambda's limits, image references and OCI documents); it
 //! imports nothing above it, so the adapters never reach into the plan or the config.
 //!
-//! [`run`] wires these stages; `main.rs` only parses the command line and turns
+//! Besides deploying, [`history`] rolls aliases back, prunes old versions and lists them;
+//! [`app`] picks the command. [`run`] wires the deploy's stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
 
+pub mod app;
 pub mod aws;
 pub mod cancel;
 pub mod cli;
@@ -43,6 +45,7 @@ pub mod error;
 pub mod function_url;
 pub mod gha;
 pub mod github;
+pub mod history;
 pub mod image;
 pub mod layers;
 pub mod markdown;

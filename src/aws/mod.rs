@@ -3,6 +3,7 @@
 //! that name the operation and say what to do.
 
 pub mod ecr;
+pub mod history;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;
