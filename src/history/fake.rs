@@ -20,6 +20,7 @@ pub struct Fake {
     pub pages_read: Cell<usize>,
     pub deletes: Cell<usize>,
     in_flight: Cell<usize>,
+    /// The most deletes that ran at the same time.
     pub most_in_flight: Cell<usize>,
 }
 
@@ -64,11 +65,7 @@ impl Fake {
     }
 
     async fn call(&self) {
-        self.in_flight.set(self.in_flight.get() + 1);
-        self.most_in_flight
-            .set(self.most_in_flight.get().max(self.in_flight.get()));
         tokio::time::sleep(self.latency).await;
-        self.in_flight.set(self.in_flight.get() - 1);
     }
 
     fn page_of<T: Clone>(&self, items: &[T], marker: Option<String>) -> Page<T> {
@@ -113,7 +110,11 @@ impl History for Fake {
     }
 
     async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.most_in_flight
+            .set(self.most_in_flight.get().max(self.in_flight.get()));
         self.call().await;
+        self.in_flight.set(self.in_flight.get() - 1);
         self.deletes.set(self.deletes.get() + 1);
         if let Ok(n) = version.parse::<u64>() {
             self.versions.borrow_mut().remove(&n);

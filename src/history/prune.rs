@@ -331,6 +331,7 @@ mod tests {
         assert_eq!(fake.deletes.get(), 990);
         // 20 pages of versions, and one of each other listing.
         assert_eq!(fake.pages_read.get(), 23);
+        assert!(fake.most_in_flight.get() > 1, "deletes never overlapped");
         assert_eq!(fake.most_in_flight.get(), DELETE_PARALLEL);
         assert!(took < Duration::from_secs(5), "{took:?}");
     }
