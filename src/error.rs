@@ -92,6 +92,9 @@ impl Error {
                 format!("lambda-deploy: {} failed", e.operation)
             }
             Error::History(HistoryError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),
+            Error::History(HistoryError::StorageFull { .. }) => {
+                "lambda-deploy: code storage full".into()
+            }
             Error::History(_) => "lambda-deploy: invalid input".into(),
             _ => "lambda-deploy failed".into(),
         }

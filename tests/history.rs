@@ -527,3 +527,84 @@ fn status_lists_versions_newest_first_with_provenance_and_weights() {
         text.stdout()
     );
 }
+
+/// The emulator has no GetAccountSettings: the proxy answers it with `used` of `limit`.
+fn account_storage(proxy: &FaultProxy, used: u64, limit: u64) {
+    let body = json!({
+        "AccountLimit": {"TotalCodeSize": limit, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800, "ConcurrentExecutions": 1000},
+        "AccountUsage": {"TotalCodeSize": used, "FunctionCount": 1}
+    });
+    proxy.add(json!([{
+        "match": {"method": "GET", "path": "/account-settings"},
+        "times": -1,
+        "fault": {"status": 200, "body": body.to_string(), "headers": {"Content-Type": "application/json"}}
+    }]));
+}
+
+#[test]
+fn a_package_that_does_not_fit_in_code_storage_fails_before_any_change() {
+    let f = Fixture::new("storage");
+    f.deploy(1, 600, &[]);
+    f.deploy(2, 601, &[]);
+    let before = snapshot(&f.name);
+    let proxy = FaultProxy::for_lambda();
+    account_storage(&proxy, 75_000_000_000 - 100, 75_000_000_000);
+    let lambda_env = [("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())];
+    fs::write(f.dir.path().join("commit.txt"), "3").expect("write");
+    let d = path_str(f.dir.path());
+    let inputs = [
+        ("function-name", f.name.as_str()),
+        ("source-dir", d.as_str()),
+        ("alias", "live"),
+        ("keep-versions", "1"),
+    ];
+    let run = deploy(&inputs, &lambda_env, &[]);
+    assert!(!run.ok());
+    let text = run.everything();
+    assert!(text.contains("the package does not fit: the account's Lambda code storage in this region holds 69.8 GiB of 69.8 GiB"), "{text}");
+    assert!(text.contains("keep-versions: 1 would free "), "{text}");
+    assert_eq!(snapshot(&f.name), before, "nothing may change");
+    assert_eq!(proxy.count("PUT", "/code"), 0);
+
+    // At 85 % it deploys, with a warning.
+    proxy.clear();
+    account_storage(&proxy, 8_500_000, 10_000_000);
+    let run = deploy(&inputs[..3], &lambda_env, &[]);
+    run.assert_ok();
+    assert!(
+        run.everything().contains("holds 8.1 MiB of 9.5 MiB (85%)"),
+        "{}",
+        run.everything()
+    );
+    assert_eq!(f.live(), "3");
+}
+
+#[test]
+fn code_storage_exceeded_says_how_to_free_room() {
+    let f = Fixture::new("storagex");
+    f.deploy(1, 700, &[]);
+    let proxy = FaultProxy::for_lambda();
+    proxy.add(json!([{
+        "match": {"method": "PUT", "path": "/code"},
+        "times": -1,
+        "fault": {"status": 400, "error": "CodeStorageExceededException", "message": "Code storage limit exceeded."}
+    }]));
+    fs::write(f.dir.path().join("commit.txt"), "2").expect("write");
+    let d = path_str(f.dir.path());
+    let run = deploy(
+        &[
+            ("function-name", f.name.as_str()),
+            ("source-dir", d.as_str()),
+            ("alias", "live"),
+        ],
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+        &[],
+    );
+    assert!(!run.ok());
+    assert!(
+        run.everything().contains("code storage in this region is full (75 GB by default, shared by every function): delete old versions with keep-versions"),
+        "{}",
+        run.everything()
+    );
+    assert_eq!(f.live(), "1");
+}

@@ -87,6 +87,8 @@ pub enum ErrorKind {
     PreconditionFailed,
     AccessDenied,
     Invalid,
+    /// CodeStorageExceededException: the region's code storage of the account is full.
+    CodeStorageFull,
     Timeout,
     /// Still throttled (HTTP 429) when the retry bound was reached.
     Throttled,
@@ -118,6 +120,7 @@ impl fmt::Display for AwsError {
             ErrorKind::PreconditionFailed => {
                 "; the function changed while this deploy ran: run again to deploy on top of the new state"
             }
+            ErrorKind::CodeStorageFull => crate::domain::CODE_STORAGE_HINT,
             ErrorKind::Timeout => {
                 "; raise wait-timeout, or look at the function's LastUpdateStatusReason in the Lambda console"
             }

@@ -16,6 +16,7 @@ pub mod prune;
 pub mod render;
 pub mod rollback;
 pub mod status;
+pub mod storage;
 
 use serde::Serialize;
 
@@ -56,6 +57,10 @@ pub enum HistoryError {
         "input to-version: alias '{alias}' has no earlier version on record (lambda-deploy records what an alias served each time it moves it, and the recorded versions may have been pruned); give to-version to choose the version"
     )]
     NoHistory { alias: String },
+    #[error(
+        "the package does not fit: {usage}; nothing was changed: free room first, e.g. {advice}"
+    )]
+    StorageFull { usage: String, advice: String },
     #[error("{0}")]
     Aws(#[from] AwsError),
     #[error(transparent)]
