@@ -158,6 +158,56 @@ fn three_deploys_then_two_rollbacks_leave_live_on_version_one_and_publish_nothin
     assert_eq!(f.versions(), ["1", "2", "3"]);
 }
 
+/// The alias's weighted routing: version -> weight.
+fn weights(name: &str, alias: &str) -> BTreeMap<String, f64> {
+    block(async {
+        let a = support::lambda()
+            .get_alias()
+            .function_name(name)
+            .name(alias)
+            .send()
+            .await
+            .expect("alias");
+        a.routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn a_rollback_sends_all_traffic_to_the_target() {
+    let f = Fixture::new("rbweights");
+    for n in 1..=3 {
+        f.deploy(n, 250 + n, &[]);
+    }
+    // Mid-canary: live serves 3, with 30 % still on 2, and 3 turns out bad.
+    block(async {
+        let w: std::collections::HashMap<String, f64> = [("2".to_string(), 0.3)].into();
+        support::lambda()
+            .update_alias()
+            .function_name(&f.name)
+            .name("live")
+            .routing_config(
+                aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(w))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("route");
+    });
+    assert_eq!(weights(&f.name, "live").len(), 1);
+    f.command("rollback", 260, &[("alias", "live")], &[])
+        .assert_ok();
+    assert_eq!(f.live(), "2");
+    assert!(
+        weights(&f.name, "live").is_empty(),
+        "{:?}",
+        weights(&f.name, "live")
+    );
+}
+
 #[test]
 fn an_older_run_in_flight_never_undoes_a_rollback_but_a_newer_one_moves_on() {
     let f = Fixture::new("rbrace");

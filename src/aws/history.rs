@@ -235,6 +235,47 @@ impl History for Lambda {
     }
 }
 
+impl Lambda {
+    /// Points an existing alias at `version` alone (any weighted routing is removed) and
+    /// sets its description, guarded by its revision: what a rollback writes.
+    pub async fn point_alias_alone(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let no_weights = aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+            .set_additional_version_weights(Some(std::collections::HashMap::new()))
+            .build();
+        self.client()
+            .update_alias()
+            .function_name(self.function())
+            .name(name)
+            .function_version(version)
+            .description(description)
+            .routing_config(no_weights)
+            .set_revision_id(revision_id.map(str::to_string))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "UpdateAlias",
+                    &format!("alias '{name}' of {}", self.resource()),
+                    e,
+                    |s| {
+                        if s.is_precondition_failed_exception() {
+                            ErrorKind::PreconditionFailed
+                        } else {
+                            ErrorKind::Other
+                        }
+                    },
+                )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! `command: rollback`: each `alias` goes back one step through the versions it served
 //! (or to `to-version`), after the smoke test on the target; nothing is published.
 //!
+//! The target gets all of the alias's traffic: weighted routing is removed.
+//!
 //! Every check happens before the first change: the function, each alias, and the target
 //! of each. The moves are made under the alias lock ([`crate::aws::lock`]) and recorded on
 //! the alias with a key at least as new as the deploy being rolled back, so a run of an
@@ -92,6 +94,7 @@ pub async fn run(
     }
     if let Some(payload) = &config.smoke_test {
         let mut tested: Vec<&str> = targets.iter().map(|t| t.to.as_str()).collect();
+        tested.sort_unstable();
         tested.dedup();
         for version in tested {
             outcome
@@ -224,8 +227,10 @@ async fn move_one(lambda: &Lambda, t: &Target, ours: &OrderKey) -> Result<(), Hi
     let served = history::after_rollback(&before, &now.version, &t.to);
     let mark = history::with_served(rollback_key(ours, &replaced).alias_description(), &served);
     tracing::info!(alias = name, from = %now.version, to = %t.to, "rolling back alias");
+    // All of the traffic goes to the target: a weighted share left on the version
+    // rolled back from would keep serving it.
     lambda
-        .point_alias(name, &t.to, &mark, true, now.revision_id.as_deref())
+        .point_alias_alone(name, &t.to, &mark, now.revision_id.as_deref())
         .await?;
     Ok(())
 }
