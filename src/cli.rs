@@ -40,6 +40,40 @@ pub enum Invocation {
     Init(crate::init::Options),
 }
 
+/// The subcommands that take the same flags as a deploy and set the `command` input.
+const HISTORY_COMMANDS: [(&str, &str); 3] = [
+    (
+        "rollback",
+        "Move each alias back one step through the versions it served, or to --to-version",
+    ),
+    (
+        "prune",
+        "Delete the versions --keep-versions does not keep (with --dry-run: list them)",
+    ),
+    (
+        "status",
+        "List the versions with their provenance and the aliases that serve them",
+    ),
+];
+
+/// `cmd` with one flag per input of the table.
+fn with_inputs(mut cmd: Command) -> Command {
+    for spec in INPUTS {
+        let help = match spec.default {
+            Some(d) if !d.starts_with("${{") => format!("{} [default: {d}]", spec.description),
+            _ => spec.description.to_string(),
+        };
+        cmd = cmd.arg(
+            Arg::new(spec.name)
+                .long(spec.name)
+                .value_name("VALUE")
+                .action(ArgAction::Append)
+                .help(help),
+        );
+    }
+    cmd
+}
+
 /// The clap command, built from the input table so flags and inputs never drift.
 pub fn command() -> Command {
     let format = Arg::new("format")
@@ -58,18 +92,9 @@ pub fn command() -> Command {
         .about("Ship AWS Lambda functions: reproducible packages, versions, aliases and reports")
         .after_help("Every input can also be given as an environment variable INPUT_<NAME> (e.g. INPUT_FUNCTION-NAME or INPUT_FUNCTION_NAME), as GitHub Actions passes them; flags win.")
         .arg(format);
-    for spec in INPUTS {
-        let help = match spec.default {
-            Some(d) if !d.starts_with("${{") => format!("{} [default: {d}]", spec.description),
-            _ => spec.description.to_string(),
-        };
-        cmd = cmd.arg(
-            Arg::new(spec.name)
-                .long(spec.name)
-                .value_name("VALUE")
-                .action(ArgAction::Append)
-                .help(help),
-        );
+    cmd = with_inputs(cmd);
+    for (name, about) in HISTORY_COMMANDS {
+        cmd = cmd.subcommand(with_inputs(Command::new(name).about(about)));
     }
     cmd.subcommand(
         Command::new("package")
@@ -123,10 +148,14 @@ where
             format: format_of(&m),
         });
     }
-    let flags = INPUTS
+    let (sub, inputs) = match m.subcommand() {
+        Some((name, sub)) => (Some(name), sub),
+        None => (None, &m),
+    };
+    let mut flags: Vec<(String, String)> = INPUTS
         .iter()
         .filter_map(|s| {
-            m.get_many::<String>(s.name).map(|v| {
+            inputs.get_many::<String>(s.name).map(|v| {
                 (
                     s.name.to_string(),
                     v.cloned().collect::<Vec<_>>().join("\n"),
@@ -134,6 +163,11 @@ where
             })
         })
         .collect();
+    // `lambda-deploy rollback` is `command: rollback`, whatever INPUT_COMMAND says.
+    if let Some(name) = sub {
+        flags.retain(|(k, _)| k != "command");
+        flags.push(("command".to_string(), name.to_string()));
+    }
     Ok(Invocation::Deploy {
         flags,
         format: format_of(&m),

@@ -7,6 +7,7 @@ use crate::config::ConfigErrors;
 use crate::context::ContextError;
 use crate::deploy::DeployError;
 use crate::domain::limits::LimitError;
+use crate::history::HistoryError;
 use crate::image::ImageError;
 use crate::layers::LayerError;
 use crate::package::PackageError;
@@ -47,6 +48,8 @@ pub enum Error {
         "no AWS region is set; set AWS_REGION (aws-actions/configure-aws-credentials sets it for you)"
     )]
     NoRegion,
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("{0}")]
     Cancelled(crate::cancel::Cancelled),
     #[error("cannot write {what} to '{path}': {source}")]
@@ -85,6 +88,14 @@ impl Error {
             Error::S3(_) => "lambda-deploy: S3 upload failed".into(),
             Error::Layer(_) => "lambda-deploy: layer publish failed".into(),
             Error::Cancelled(c) => format!("lambda-deploy: cancelled ({})", c.signal.name()),
+            Error::History(HistoryError::Aws(e)) => {
+                format!("lambda-deploy: {} failed", e.operation)
+            }
+            Error::History(HistoryError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),
+            Error::History(HistoryError::StorageFull { .. }) => {
+                "lambda-deploy: code storage full".into()
+            }
+            Error::History(_) => "lambda-deploy: invalid input".into(),
             _ => "lambda-deploy failed".into(),
         }
     }

@@ -34,9 +34,11 @@
 //! to Lambda, package facts, Lambda's limits, image references and OCI documents); it
 //! imports nothing above it, so the adapters never reach into the plan or the config.
 //!
-//! [`run`] wires these stages; `main.rs` only parses the command line and turns
+//! Besides deploying, [`history`] rolls aliases back, prunes old versions and lists them;
+//! [`app`] picks the command. [`run`] wires the deploy's stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
 
+pub mod app;
 pub mod aws;
 pub mod backoff;
 pub mod bootstrap;
@@ -50,6 +52,7 @@ pub mod error;
 pub mod function_url;
 pub mod gha;
 pub mod github;
+pub mod history;
 pub mod image;
 pub mod init;
 pub mod layers;

@@ -8,7 +8,7 @@ use lambda_deploy::cli::{self, Format, Invocation};
 use lambda_deploy::config::Config;
 use lambda_deploy::context::GitHubContext;
 use lambda_deploy::gha::{self, Level};
-use lambda_deploy::{Error, cancel, run};
+use lambda_deploy::{Error, app, cancel};
 
 /// The log without `RUNNER_DEBUG` or `LAMBDA_DEPLOY_LOG`: this program's own events, and
 /// only errors of the libraries. The AWS SDK's warnings (a credential or region probe of
@@ -108,14 +108,25 @@ fn deploy(flags: Vec<(String, String)>, format: Format) -> ExitCode {
         if let Err(e) = cancel::listen(move |done| cancelled(&c, in_actions, done)) {
             tracing::warn!(error = %e, "cannot handle SIGTERM/SIGINT; a cancelled job will be killed");
         }
-        run::deploy(&config, &ctx).await
+        app::run(&config, &ctx).await
     });
     if cancel::received().is_some() {
         // The signal's handler is cleaning up, and ends the process when done.
         runtime.block_on(std::future::pending::<()>());
     }
+    let published = match &result {
+        Ok(app::Done::Deploy(report, pruned)) => {
+            lambda_deploy::output::publish(report, &config, &ctx, format).and_then(|()| {
+                pruned
+                    .as_ref()
+                    .map_or(Ok(()), |p| app::publish(p, &config, format, true))
+            })
+        }
+        Ok(app::Done::History(done)) => app::publish(done, &config, format, false),
+        Err(_) => Ok(()),
+    };
     match result {
-        Ok(report) => match lambda_deploy::output::publish(&report, &config, &ctx, format) {
+        Ok(_) => match published {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(ctx.in_actions, &e),
         },

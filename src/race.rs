@@ -22,6 +22,7 @@ use crate::aws::lock::{self, LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
 use crate::aws::{AwsError, ErrorKind};
 use crate::backoff::Backoff;
+use crate::domain::history;
 use crate::order::{OrderKey, Verdict, verdict};
 use crate::state::LiveAlias;
 
@@ -81,6 +82,17 @@ pub async fn mover<L: LambdaApi>(lambda: &L, alias: &LiveAlias) -> Result<OrderK
     })
 }
 
+/// This run's mark for an alias it moves to `version`, followed by the versions the
+/// alias served before ([`crate::domain::history`]), so a rollback can step back.
+fn mark_for(ours: &OrderKey, current: Option<&LiveAlias>, version: &str) -> String {
+    let before = current
+        .and_then(|c| c.description.as_deref())
+        .map(history::served_before)
+        .unwrap_or_default();
+    let served = history::after_move(&before, current.map(|c| c.version.as_str()), version);
+    history::with_served(ours.alias_description(), &served)
+}
+
 /// Reads `name` and decides whether this run may move it, or record itself on it.
 async fn check_alias<L: LambdaApi>(
     lambda: &L,
@@ -123,7 +135,7 @@ pub async fn move_alias<L: LambdaApi>(
             tracing::warn!("{}", h.warning());
             return Ok(AliasResult::Held(h));
         }
-        let mark = ours.alias_description();
+        let mark = mark_for(ours, current.as_ref(), version);
         if already && current.as_ref().and_then(|c| c.description.as_deref()) == Some(&mark) {
             return Ok(AliasResult::Already);
         }

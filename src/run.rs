@@ -158,6 +158,9 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         report.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
+    if planned.plan.code_changed && planned.image.is_none() {
+        storage_preflight(config, ctx, &planned, &mut report).await?;
+    }
     push_image(&planned, ctx, &mut report).await?;
     if planned.plan.is_noop() {
         report.status = Status::Unchanged;
@@ -172,6 +175,33 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
+}
+
+/// Fails before any change when the zip would not fit in the account's code storage;
+/// warns when it is tight ([`crate::history::storage`]).
+async fn storage_preflight(
+    config: &Config,
+    ctx: &GitHubContext,
+    planned: &Planned<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let warning = crate::history::storage::preflight(
+        &planned.lambda,
+        config.function_name.short_name(),
+        config.history.keep_versions,
+        planned.code.size,
+    )
+    .await?;
+    if let Some(w) = warning {
+        gha::annotate(
+            ctx.in_actions,
+            Level::Warning,
+            "lambda-deploy: code storage",
+            &w,
+        );
+        report.warnings.push(w);
+    }
+    Ok(())
 }
 
 /// Which aliases the run moves, refusing a fork's head unless allowed; warns about what

@@ -349,6 +349,8 @@ impl Lambda {
             AwsError::from_sdk("CreateFunction", &self.resource(), e, |s| {
                 if s.is_resource_conflict_exception() {
                     ErrorKind::Conflict
+                } else if s.is_code_storage_exceeded_exception() {
+                    ErrorKind::CodeStorageFull
                 } else if s.is_invalid_parameter_value_exception() {
                     ErrorKind::Invalid
                 } else {
@@ -499,6 +501,8 @@ impl Lambda {
                 AwsError::from_sdk("PublishVersion", &self.resource(), e, |s| {
                     if s.is_resource_conflict_exception() {
                         ErrorKind::Conflict
+                    } else if s.is_code_storage_exceeded_exception() {
+                        ErrorKind::CodeStorageFull
                     } else if s.is_precondition_failed_exception()
                         || s.is_invalid_parameter_value_exception()
                     {
@@ -578,7 +582,9 @@ fn update_code_kind(
         ErrorKind::Conflict
     } else if s.is_precondition_failed_exception() {
         ErrorKind::PreconditionFailed
-    } else if s.is_code_storage_exceeded_exception() || s.is_invalid_parameter_value_exception() {
+    } else if s.is_code_storage_exceeded_exception() {
+        ErrorKind::CodeStorageFull
+    } else if s.is_invalid_parameter_value_exception() {
         ErrorKind::Invalid
     } else {
         ErrorKind::Other

@@ -8,6 +8,7 @@ pub mod ecr;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod iam;
+pub mod history;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;
@@ -91,6 +92,8 @@ pub enum ErrorKind {
     PreconditionFailed,
     AccessDenied,
     Invalid,
+    /// CodeStorageExceededException: the region's code storage of the account is full.
+    CodeStorageFull,
     Timeout,
     /// Still throttled (HTTP 429) when the retry bound was reached.
     Throttled,
@@ -122,6 +125,7 @@ impl fmt::Display for AwsError {
             ErrorKind::PreconditionFailed => {
                 "; the function changed while this deploy ran: run again to deploy on top of the new state"
             }
+            ErrorKind::CodeStorageFull => crate::domain::CODE_STORAGE_HINT,
             ErrorKind::Timeout => {
                 "; raise wait-timeout, or look at the function's LastUpdateStatusReason in the Lambda console"
             }

@@ -321,6 +321,7 @@ pub(super) struct Checked {
     pub s3: Option<S3Target>,
     pub layer_dirs: Vec<(String, PathBuf)>,
     pub image: ImageOptions,
+    pub history: super::HistoryOptions,
 }
 
 impl Checked {
@@ -379,6 +380,7 @@ impl Checked {
             s3: self.s3,
             layer_dirs: self.layer_dirs,
             image: self.image,
+            history: self.history,
         })
     }
 }

@@ -184,11 +184,29 @@ pub const INPUTS: &[InputSpec] = &[
         Some("300"),
         "Seconds to wait for each update to finish",
     ),
+    input(
+        "command",
+        Some("deploy"),
+        "`deploy`, `rollback` (move each alias back one step, or to to-version), `prune` (delete what keep-versions does not keep), `status` (list versions and aliases) or `matrix`",
+    ),
+    input(
+        "to-version",
+        None,
+        "command: rollback: the version to move the aliases to; default: one step back in what each served",
+    ),
+    input(
+        "keep-versions",
+        None,
+        "Keep the newest N versions plus every version an alias, provisioned concurrency or event source mapping uses; older ones are deleted after a successful deploy, or by command: prune",
+    ),
 ];
 
 /// Every output, in the order `action.yml` lists them.
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("status", "deployed, unchanged, planned or removed"),
+    (
+        "status",
+        "deployed, unchanged, planned, removed, rolled-back or pruned",
+    ),
     ("function-arn", "ARN of the function"),
     (
         "version",

@@ -3,6 +3,7 @@
 //! before anything talks to AWS.
 
 mod fields;
+mod history;
 mod image;
 pub mod inputs;
 pub mod raw;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
 
+pub use history::{Command, HistoryOptions};
 pub use image::ImageOptions;
 pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
@@ -143,6 +145,8 @@ pub struct Config {
     pub layer_dirs: Vec<(String, PathBuf)>,
     /// Image repository, registry and command (image runs).
     pub image: ImageOptions,
+    /// `command`, `to-version` and `keep-versions`.
+    pub history: HistoryOptions,
 }
 
 /// Whether the run needs a package (`source-dir` or `zip-file`).
@@ -329,7 +333,10 @@ impl Config {
         });
         // Removing a preview builds nothing: the package inputs are not even looked at (the
         // checkout is usually skipped for a closed pull request).
-        let removes_preview = rule == PackageRule::ClosingPullRequest && preview == Some(true);
+        let command = history::command(&mut c, raw);
+        // Only a deploy builds a package; rollback, prune and status read what is live.
+        let removes_preview = (rule == PackageRule::ClosingPullRequest && preview == Some(true))
+            || command.is_some_and(|c| c != Command::Deploy);
         let is_image = package_type == Some("image");
         let image = image::options(&mut c, raw, function_name.as_ref(), is_image);
         let artifact = if removes_preview {
@@ -358,6 +365,7 @@ impl Config {
         let smoke_test = fields::smoke_test(&mut c, raw, publish);
         let switches = fields::switches(&mut c, raw);
         let s3 = fields::s3(&mut c, raw);
+        let history = history::options(&mut c, raw, command);
         let github_token = raw
             .github_token
             .clone()
@@ -383,6 +391,7 @@ impl Config {
             s3,
             layer_dirs,
             image,
+            history,
         }
         .into_config()
     }

@@ -48,6 +48,9 @@ pub struct RawInputs {
     pub summary: Option<String>,
     pub dry_run: Option<String>,
     pub wait_timeout: Option<String>,
+    pub command: Option<String>,
+    pub to_version: Option<String>,
+    pub keep_versions: Option<String>,
 }
 
 /// Maps an environment variable name to an input name: `INPUT_FUNCTION-NAME` (as GitHub

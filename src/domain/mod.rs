@@ -4,6 +4,7 @@
 
 pub mod description;
 pub mod function;
+pub mod history;
 pub mod image_ref;
 pub mod limits;
 pub mod oci;
@@ -12,6 +13,9 @@ pub mod package;
 /// The alias name lambda-deploy creates and deletes as a lock while it moves aliases;
 /// no input may name it.
 pub const LOCK_ALIAS: &str = "lambda-deploy-lock";
+
+/// What to do when the account's Lambda code storage in the region is full.
+pub const CODE_STORAGE_HINT: &str = "; the account's Lambda code storage in this region is full (75 GB by default, shared by every function): delete old versions with keep-versions on the deploy or command: prune (command: status lists them), or ask AWS for a higher limit";
 
 /// Formats a byte count for people (`1.5 MiB`).
 pub fn bytes(n: u64) -> String {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::{AwsError, ErrorKind};
 use crate::domain::package::{PackageInfo, S3Target};
 
+mod delete;
 mod multipart;
 
 /// Default size of one multipart part.

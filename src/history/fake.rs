@@ -1,0 +1,124 @@
+//! An in-memory Lambda for the history use cases' tests: pages like Lambda does, takes a
+//! little time per call, and counts what was called and how many calls ran at once.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::aws::AwsError;
+use crate::aws::history::{AliasRow, History, Latest, Page, VersionRow};
+
+pub struct Fake {
+    pub versions: RefCell<BTreeMap<u64, VersionRow>>,
+    pub aliases: Vec<AliasRow>,
+    pub provisioned: Vec<String>,
+    pub mapped: Vec<String>,
+    /// Items per page (Lambda's default for versions is 50).
+    pub page: usize,
+    /// Time each call takes.
+    pub latency: Duration,
+    pub pages_read: Cell<usize>,
+    pub deletes: Cell<usize>,
+    in_flight: Cell<usize>,
+    /// The most deletes that ran at the same time.
+    pub most_in_flight: Cell<usize>,
+}
+
+impl Fake {
+    /// A function with versions `1..=n`, each with its own package.
+    pub fn with_versions(n: u64) -> Self {
+        let versions = (1..=n)
+            .map(|i| {
+                let row = VersionRow {
+                    version: i.to_string(),
+                    description: format!(
+                        "main @ {i:07x} · https://github.com/o/r/actions/runs/{i}"
+                    ),
+                    code_sha256: format!("sha{i}"),
+                    code_size: 1000,
+                    last_modified: "2026-01-01T00:00:00.000+0000".into(),
+                    layers: Vec::new(),
+                };
+                (i, row)
+            })
+            .collect();
+        Self {
+            versions: RefCell::new(versions),
+            aliases: Vec::new(),
+            provisioned: Vec::new(),
+            mapped: Vec::new(),
+            page: 50,
+            latency: Duration::from_millis(2),
+            pages_read: Cell::new(0),
+            deletes: Cell::new(0),
+            in_flight: Cell::new(0),
+            most_in_flight: Cell::new(0),
+        }
+    }
+
+    pub fn remaining(&self) -> Vec<String> {
+        self.versions
+            .borrow()
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    async fn call(&self) {
+        tokio::time::sleep(self.latency).await;
+    }
+
+    fn page_of<T: Clone>(&self, items: &[T], marker: Option<String>) -> Page<T> {
+        self.pages_read.set(self.pages_read.get() + 1);
+        let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+        let end = (start + self.page).min(items.len());
+        Page {
+            items: items[start.min(end)..end].to_vec(),
+            next: (end < items.len()).then(|| end.to_string()),
+        }
+    }
+}
+
+impl History for Fake {
+    async fn latest(&self) -> Result<Option<Latest>, AwsError> {
+        self.call().await;
+        Ok(Some(Latest {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:fake".into(),
+            code_sha256: "latest".into(),
+        }))
+    }
+
+    async fn versions_page(&self, marker: Option<String>) -> Result<Page<VersionRow>, AwsError> {
+        self.call().await;
+        let all: Vec<VersionRow> = self.versions.borrow().values().cloned().collect();
+        Ok(self.page_of(&all, marker))
+    }
+
+    async fn aliases_page(&self, marker: Option<String>) -> Result<Page<AliasRow>, AwsError> {
+        self.call().await;
+        Ok(self.page_of(&self.aliases, marker))
+    }
+
+    async fn provisioned_page(&self, marker: Option<String>) -> Result<Page<String>, AwsError> {
+        self.call().await;
+        Ok(self.page_of(&self.provisioned, marker))
+    }
+
+    async fn mapped_page(&self, marker: Option<String>) -> Result<Page<String>, AwsError> {
+        self.call().await;
+        Ok(self.page_of(&self.mapped, marker))
+    }
+
+    async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.most_in_flight
+            .set(self.most_in_flight.get().max(self.in_flight.get()));
+        self.call().await;
+        self.in_flight.set(self.in_flight.get() - 1);
+        self.deletes.set(self.deletes.get() + 1);
+        if let Ok(n) = version.parse::<u64>() {
+            self.versions.borrow_mut().remove(&n);
+        }
+        Ok(())
+    }
+}

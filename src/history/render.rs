@@ -1,0 +1,249 @@
+//! How the history commands report: outputs, the job summary, text and JSON. Pure.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Origin;
+use super::prune::PruneOutcome;
+use super::rollback::RollbackOutcome;
+use super::status::StatusReport;
+use crate::domain::bytes;
+use crate::markdown::{code, text, url};
+
+/// How a history command ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Finished {
+    Rollback(RollbackOutcome),
+    Prune(PruneOutcome),
+    Status(StatusReport),
+}
+
+fn pair(k: &str, v: impl Into<String>) -> (String, String) {
+    (k.to_string(), v.into())
+}
+
+/// A version with its provenance, for the summary.
+fn version_md(version: &str, o: &Origin) -> String {
+    let mut s = code(version);
+    let mut parts = Vec::new();
+    if let Some(r) = &o.ref_label {
+        parts.push(text(r));
+    }
+    if let Some(c) = &o.commit {
+        parts.push(code(c));
+    }
+    if let Some(u) = &o.run {
+        parts.push(format!("[run]({})", url(u)));
+    }
+    if !parts.is_empty() {
+        let _ = write!(s, " ({})", parts.join(", "));
+    }
+    s
+}
+
+impl Finished {
+    /// The contract's outputs that apply.
+    pub fn outputs(&self) -> Vec<(String, String)> {
+        match self {
+            Finished::Rollback(r) => {
+                let status = if r.dry_run { "planned" } else { "rolled-back" };
+                let mut out = vec![
+                    pair("status", status),
+                    pair("function-arn", &r.function_arn),
+                ];
+                if let Some(s) = r.steps.first() {
+                    out.push(pair("version", &s.to));
+                }
+                let aliases: Vec<&str> = r.steps.iter().map(|s| s.alias.as_str()).collect();
+                out.push(pair("aliases", aliases.join(",")));
+                out
+            }
+            Finished::Prune(p) => {
+                let status = if p.dry_run { "planned" } else { "pruned" };
+                vec![
+                    pair("status", status),
+                    pair("function-arn", &p.function_arn),
+                ]
+            }
+            Finished::Status(s) => {
+                let mut out = vec![pair("function-arn", &s.function_arn)];
+                if let Some(v) = s.versions.first() {
+                    out.push(pair("version", &v.version));
+                }
+                out
+            }
+        }
+    }
+
+    /// The outputs and the details, as one JSON object (`--format json`).
+    pub fn json(&self) -> serde_json::Value {
+        let mut obj: serde_json::Map<String, serde_json::Value> = self
+            .outputs()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        if let Ok(serde_json::Value::Object(detail)) = serde_json::to_value(self) {
+            for (k, v) in detail {
+                obj.entry(k).or_insert(v);
+            }
+        }
+        serde_json::Value::Object(obj)
+    }
+
+    /// The job summary.
+    pub fn summary(&self) -> String {
+        let mut md = String::new();
+        match self {
+            Finished::Rollback(r) => rollback_md(r, &mut md),
+            Finished::Prune(p) => prune_md(p, &mut md),
+            Finished::Status(s) => status_md(s, &mut md),
+        }
+        md
+    }
+
+    /// What the CLI prints as text.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        match self {
+            Finished::Rollback(r) => {
+                let verb = if r.dry_run { "would move" } else { "moved" };
+                for s in &r.steps {
+                    let _ = writeln!(
+                        t,
+                        "alias {} {verb} back: {} [{}] -> {} [{}]",
+                        s.alias,
+                        s.from,
+                        s.from_origin.line(),
+                        s.to,
+                        s.to_origin.line()
+                    );
+                }
+            }
+            Finished::Prune(p) => prune_text(p, &mut t),
+            Finished::Status(s) => {
+                for v in &s.versions {
+                    let serving: Vec<String> = v
+                        .aliases
+                        .iter()
+                        .map(|a| format!("{} {}%", a.alias, a.weight))
+                        .collect();
+                    let _ = writeln!(
+                        t,
+                        "{:>6}  {}  {}  {}  {}",
+                        v.version,
+                        v.date,
+                        bytes(v.code_size.max(0) as u64),
+                        v.origin.line(),
+                        serving.join(", ")
+                    );
+                }
+            }
+        }
+        t
+    }
+}
+
+fn rollback_md(r: &RollbackOutcome, md: &mut String) {
+    let headline = if r.dry_run {
+        "rollback planned (dry run, nothing changed)"
+    } else {
+        "rolled back"
+    };
+    let _ = writeln!(md, "### λ {} {headline}\n", code(&r.function_name));
+    let _ = writeln!(md, "| Alias | From | To |\n|---|---|---|");
+    for s in &r.steps {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            code(&s.alias),
+            version_md(&s.from, &s.from_origin),
+            version_md(&s.to, &s.to_origin)
+        );
+    }
+    for s in &r.smoke {
+        let _ = writeln!(md, "\nSmoke test passed on {}.", code(&s.version));
+    }
+    let _ = writeln!(md, "\nNo version was published.");
+}
+
+fn prune_md(p: &PruneOutcome, md: &mut String) {
+    let headline = if p.dry_run {
+        "prune planned (dry run, nothing deleted)"
+    } else {
+        "pruned"
+    };
+    let _ = writeln!(md, "### λ {} {headline}\n", code(&p.function_name));
+    let verb = if p.dry_run { "To delete" } else { "Deleted" };
+    let listed: Vec<String> = p.deleted.iter().map(|v| code(v)).collect();
+    let _ = writeln!(
+        md,
+        "{verb}: {} version(s) ({} of code){}{}\n",
+        p.deleted.len(),
+        bytes(p.freed),
+        if listed.is_empty() { "" } else { ": " },
+        listed.join(", ")
+    );
+    let _ = writeln!(md, "| Kept | Why |\n|---|---|");
+    for k in &p.kept {
+        let _ = writeln!(md, "| {} | {} |", code(&k.version), text(&k.why.join(", ")));
+    }
+    if !p.s3_deleted.is_empty() {
+        let objects: Vec<String> = p.s3_deleted.iter().map(|o| code(o)).collect();
+        let _ = writeln!(
+            md,
+            "\nS3 packages {}: {}",
+            verb.to_lowercase(),
+            objects.join(", ")
+        );
+    }
+}
+
+fn prune_text(p: &PruneOutcome, t: &mut String) {
+    let verb = if p.dry_run { "would delete" } else { "deleted" };
+    let _ = writeln!(
+        t,
+        "{verb} {} version(s) of {} ({}): {}",
+        p.deleted.len(),
+        p.function_name,
+        bytes(p.freed),
+        p.deleted.join(", ")
+    );
+    for k in &p.kept {
+        let _ = writeln!(t, "kept {}: {}", k.version, k.why.join(", "));
+    }
+    for o in &p.s3_deleted {
+        let _ = writeln!(t, "{verb} {o}");
+    }
+}
+
+fn status_md(s: &StatusReport, md: &mut String) {
+    let _ = writeln!(md, "### λ {} versions\n", code(&s.function_name));
+    let _ = writeln!(
+        md,
+        "| Version | Ref | Commit | Run | Date | Size | Aliases |\n|---|---|---|---|---|---|---|"
+    );
+    for v in &s.versions {
+        let o = &v.origin;
+        let serving: Vec<String> = v
+            .aliases
+            .iter()
+            .map(|a| format!("{} {}%", code(&a.alias), a.weight))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            code(&v.version),
+            o.ref_label.as_deref().map(text).unwrap_or_default(),
+            o.commit.as_deref().map(code).unwrap_or_default(),
+            o.run
+                .as_deref()
+                .map(|u| format!("[run]({})", url(u)))
+                .unwrap_or_default(),
+            text(&v.date),
+            bytes(v.code_size.max(0) as u64),
+            serving.join(", ")
+        );
+    }
+}
