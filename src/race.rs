@@ -199,29 +199,7 @@ pub async fn move_aliases<L: LambdaApi>(
             }
         })
     };
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut pause = POLLS;
-    let mut watch = LockWatch::default();
-    loop {
-        match lock::try_lock(lambda, &owner, &mut watch).await? {
-            Taken::Yes => break,
-            Taken::Busy(other) => {
-                if !pause.fits_before(deadline) {
-                    return Err(AwsError {
-                        operation: "CreateAlias",
-                        resource: format!("alias '{LOCK_ALIAS}' of {}", lambda.resource()),
-                        kind: ErrorKind::Conflict,
-                        message: format!(
-                            "another deploy ({other}) held the alias lock for over {}s",
-                            wait.as_secs()
-                        ),
-                    });
-                }
-                tracing::info!(holder = %other, "another deploy is moving aliases; waiting for it");
-                pause.sleep().await;
-            }
-        }
-    }
+    take_lock(lambda, &owner, wait).await?;
     let mut results = Vec::new();
     let mut failed = None;
     for name in names {
@@ -240,6 +218,39 @@ pub async fn move_aliases<L: LambdaApi>(
         Some(e) => Err(e),
         None => Ok(results),
     }
+}
+
+/// Takes the alias lock for `owner`, waiting (at most `wait`) while another run holds it;
+/// a lock left by a dead run is broken once it is stale ([`crate::aws::lock`]).
+pub async fn take_lock<L: LambdaApi>(
+    lambda: &L,
+    owner: &str,
+    wait: Duration,
+) -> Result<(), AwsError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = POLLS;
+    let mut watch = LockWatch::default();
+    loop {
+        match lock::try_lock(lambda, owner, &mut watch).await? {
+            Taken::Yes => break,
+            Taken::Busy(other) => {
+                if !pause.fits_before(deadline) {
+                    return Err(AwsError {
+                        operation: "CreateAlias",
+                        resource: format!("alias '{LOCK_ALIAS}' of {}", lambda.resource()),
+                        kind: ErrorKind::Conflict,
+                        message: format!(
+                            "another deploy ({other}) held the alias lock for over {}s",
+                            wait.as_secs()
+                        ),
+                    });
+                }
+                tracing::info!(holder = %other, "another deploy is moving aliases; waiting for it");
+                pause.sleep().await;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Publishing gave up: another deploy replaced the code in each of `rounds` rounds.

@@ -7,8 +7,8 @@ pub mod api;
 pub mod ecr;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-pub mod iam;
 pub mod history;
+pub mod iam;
 pub mod invoke;
 pub mod lambda;
 pub mod layer;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{HistoryError, Origin};
 use crate::aws::lambda::Lambda;
-use crate::aws::lock::{LockWatch, Taken};
+use crate::aws::lock;
 use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
 use crate::domain::history;
@@ -172,26 +172,7 @@ async fn move_all(
 ) -> Result<(), HistoryError> {
     let run = ours.run_id.map_or("-".to_string(), |r| r.to_string());
     let owner = format!("rollback run {run} pid {}", std::process::id());
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut watch = LockWatch::default();
-    let mut pause = Duration::from_millis(100);
-    while let Taken::Busy(other) = lambda.try_lock(&owner, &mut watch).await? {
-        if tokio::time::Instant::now() + pause > deadline {
-            return Err(AwsError {
-                operation: "CreateAlias",
-                resource: format!("the alias lock of {}", lambda.resource()),
-                kind: ErrorKind::Conflict,
-                message: format!(
-                    "another deploy ({other}) held the alias lock for over {}s",
-                    wait.as_secs()
-                ),
-            }
-            .into());
-        }
-        tracing::info!(holder = %other, "another deploy is moving aliases; waiting for it");
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
-    }
+    race::take_lock(lambda, &owner, wait).await?;
     let mut result = Ok(());
     for t in targets {
         result = move_one(lambda, t, ours).await;
@@ -199,7 +180,7 @@ async fn move_all(
             break;
         }
     }
-    if let Err(e) = lambda.unlock(&owner).await {
+    if let Err(e) = lock::unlock(lambda, &owner).await {
         tracing::warn!(error = %e, "could not release the alias lock; the next run breaks it when it is stale");
     }
     result
