@@ -184,6 +184,16 @@ pub const INPUTS: &[InputSpec] = &[
         Some("300"),
         "Seconds to wait for each update to finish",
     ),
+    input(
+        "traffic-shift",
+        Some("all-at-once"),
+        "`all-at-once`, `canary <P>% <D>` or `linear <P>% every <D>` (D: <n>s, <n>m, <n>h): the stable aliases route P% to the new version through weighted routing, then all of it",
+    ),
+    input(
+        "alarms",
+        None,
+        "CloudWatch alarm names (lines): any in ALARM during a traffic shift sends the aliases back to the old version and fails the run",
+    ),
 ];
 
 /// Every output, in the order `action.yml` lists them.

@@ -22,6 +22,7 @@ pub use raw::RawInputs;
 
 use crate::domain::image_ref::ImageRef;
 pub use crate::domain::package::S3Target;
+pub use crate::domain::shift::TrafficShift;
 use crate::types::{AliasName, FunctionName};
 
 /// One bad input: which one, and a message that says what to do.
@@ -143,6 +144,10 @@ pub struct Config {
     pub layer_dirs: Vec<(String, PathBuf)>,
     /// Image repository, registry and command (image runs).
     pub image: ImageOptions,
+    /// How the stable aliases reach the new version (`traffic-shift`).
+    pub traffic_shift: TrafficShift,
+    /// CloudWatch alarms that gate a gradual shift (`alarms`).
+    pub alarms: Vec<String>,
 }
 
 /// Whether the run needs a package (`source-dir` or `zip-file`).
@@ -358,6 +363,7 @@ impl Config {
         let smoke_test = fields::smoke_test(&mut c, raw, publish);
         let switches = fields::switches(&mut c, raw);
         let s3 = fields::s3(&mut c, raw);
+        let (traffic_shift, alarms) = fields::rollout(&mut c, raw, publish);
         let github_token = raw
             .github_token
             .clone()
@@ -383,6 +389,8 @@ impl Config {
             s3,
             layer_dirs,
             image,
+            traffic_shift,
+            alarms,
         }
         .into_config()
     }

@@ -48,6 +48,8 @@ pub struct RawInputs {
     pub summary: Option<String>,
     pub dry_run: Option<String>,
     pub wait_timeout: Option<String>,
+    pub traffic_shift: Option<String>,
+    pub alarms: Option<String>,
 }
 
 /// Maps an environment variable name to an input name: `INPUT_FUNCTION-NAME` (as GitHub
