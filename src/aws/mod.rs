@@ -2,6 +2,7 @@
 //! data in [`crate::state`] and [`crate::plan`], and turn SDK errors into [`AwsError`]s
 //! that name the operation and say what to do.
 
+pub mod cloudwatch;
 pub mod ecr;
 pub mod invoke;
 pub mod lambda;
@@ -9,6 +10,7 @@ pub mod layer;
 pub mod lock;
 pub mod published;
 pub mod retry;
+pub mod routing;
 pub mod s3;
 pub mod url;
 pub mod versions;
