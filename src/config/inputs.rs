@@ -198,7 +198,10 @@ pub const INPUTS: &[InputSpec] = &[
 
 /// Every output, in the order `action.yml` lists them.
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("status", "deployed, unchanged, planned or removed"),
+    (
+        "status",
+        "deployed, unchanged, planned, removed or superseded (a newer deploy took over during the traffic shift)",
+    ),
     ("function-arn", "ARN of the function"),
     (
         "version",
