@@ -15,7 +15,9 @@
 # safe to eval; progress and errors go to stderr.
 #
 # Services
-#   moto_server      AWS APIs (Lambda, S3, ECR, IAM, STS)        -> AWS_ENDPOINT_URL
+#   moto_server      AWS APIs (Lambda, S3, ECR, IAM, STS, CloudWatch) -> AWS_ENDPOINT_URL
+#                    CloudWatch answers on the same endpoint (alarms for traffic shifts:
+#                    PutMetricAlarm, SetAlarmState, DescribeAlarms over the awsQuery protocol).
 #                    Lambda runs moto's "simple" backend (no Docker engine needed for Invoke).
 #                    An IAM role `lambda-deploy-test` (trusting lambda.amazonaws.com) is created
 #                    for tests and the demo                      -> LAMBDA_DEPLOY_TEST_ROLE
@@ -48,7 +50,7 @@ MODE="${1:-start}"
 STATE="${LAMBDA_DEPLOY_HARNESS_DIR:-$REPO/.harness}"
 MOTO_VERSION="${LAMBDA_DEPLOY_MOTO_VERSION:-5.2.5}"
 # Only the services lambda-deploy talks to: about half the install of moto[server].
-MOTO_EXTRAS="awslambda,ecr,s3,iam,sts"
+MOTO_EXTRAS="awslambda,ecr,s3,iam,sts,cloudwatch"
 VENV="${LAMBDA_DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/lambda-deploy/venv-moto-$MOTO_VERSION}"
 BASE_PYTHON="${LAMBDA_DEPLOY_PYTHON:-python3}"
 REGION="${LAMBDA_DEPLOY_REGION:-us-east-1}"
@@ -79,6 +81,7 @@ venv_ok() {
 import sys, importlib.metadata as md
 assert md.version("moto") == sys.argv[1]
 import bcrypt, boto3, flask, flask_cors  # noqa: F401
+import moto.cloudwatch.models  # noqa: F401
 EOF
 }
 

@@ -18,6 +18,7 @@ use crate::plan::{FunctionAction, Plan, Publish};
 use crate::race::{
     AliasResult, Held, Overtaken, PublishSpec, Published, move_aliases, publish_own,
 };
+use crate::shift::{Rollout, ShiftError};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::LiveFunction;
 
@@ -44,6 +45,8 @@ pub struct Outcome {
     pub held: Vec<Held>,
     /// The smoke test's result, when one ran.
     pub smoke: Option<SmokePassed>,
+    /// Leftover routing cleared, and the gradual traffic shift (`traffic-shift`).
+    pub rollout: Rollout,
 }
 
 /// Why applying a plan stopped.
@@ -71,6 +74,14 @@ pub enum DeployError {
     Overtaken { rounds: u32 },
     #[error(transparent)]
     Smoke(#[from] SmokeError),
+    #[error(transparent)]
+    Shift(Box<ShiftError>),
+}
+
+impl From<ShiftError> for DeployError {
+    fn from(e: ShiftError) -> Self {
+        Self::Shift(Box::new(e))
+    }
 }
 
 impl From<Overtaken> for DeployError {
@@ -207,6 +218,7 @@ pub async fn apply<L: LambdaApi>(
                 moved: Vec::new(),
                 held,
                 smoke: None,
+                rollout: Rollout::default(),
             });
         }
     };
@@ -214,7 +226,24 @@ pub async fn apply<L: LambdaApi>(
         Some(payload) => Some(smoke::run(lambda, &version, payload, wait).await?),
         None => None,
     };
-    let (moved, held) = move_all(lambda, plan, &version, ours, wait).await?;
+    let rollout = crate::shift::before_moves(lambda, config, plan, &version, ours).await?;
+    let (moved, held) = match &rollout.shifted {
+        Some(s) if !s.overtaken.is_empty() => (Vec::new(), s.overtaken.clone()),
+        shifted => {
+            let (mut moved, held) = move_all(lambda, plan, &version, ours, wait).await?;
+            // The shifted aliases were already on the version when the plain moves came.
+            for s in shifted.iter().filter(|s| s.completed) {
+                for (name, from) in s.aliases.iter().zip(&s.from) {
+                    moved.push(Moved {
+                        name: name.clone(),
+                        from: Some(from.clone()),
+                        to: version.clone(),
+                    });
+                }
+            }
+            (moved, held)
+        }
+    };
     Ok(Outcome {
         function_arn: written.arn,
         version,
@@ -224,6 +253,7 @@ pub async fn apply<L: LambdaApi>(
         moved,
         held,
         smoke,
+        rollout,
     })
 }
 

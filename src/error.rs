@@ -81,6 +81,7 @@ impl Error {
             Error::Aws(e) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Aws(e)) => format!("lambda-deploy: {} failed", e.operation),
             Error::Deploy(DeployError::Smoke(_)) => "lambda-deploy: smoke test failed".into(),
+            Error::Deploy(DeployError::Shift(_)) => "lambda-deploy: traffic shift failed".into(),
             Error::Deploy(DeployError::Overtaken { .. }) => {
                 "lambda-deploy: overtaken by another deploy".into()
             }

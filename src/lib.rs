@@ -24,7 +24,9 @@
 //!    through S3 ([`aws::s3`]) when `s3-bucket` is set. Every AWS call retries within
 //!    bounds ([`aws::retry`]), a run that loses `$LATEST` to a concurrent one never serves
 //!    a mixed version and never moves an alias back to an older run or release ([`race`],
-//!    [`order`]), and [`smoke`] invokes the new version first.
+//!    [`order`]), and [`smoke`] invokes the new version first. With `traffic-shift`,
+//!    [`shift`] moves the stable aliases gradually through weighted routing, gated on
+//!    CloudWatch alarms.
 //! 6. [`report`]: one report, the plan plus what applying it did, becomes outputs, the
 //!    job summary and JSON ([`gha`]); pull request runs also get a sticky comment and a
 //!    deployment ([`github`]). The summary and the comment show the plan in a collapsible
@@ -68,6 +70,7 @@ pub mod registry;
 pub mod release;
 pub mod report;
 pub mod run;
+pub mod shift;
 pub mod smoke;
 pub mod state;
 pub mod tags;

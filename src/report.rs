@@ -30,6 +30,8 @@ pub enum Status {
     Unchanged,
     Planned,
     Removed,
+    /// A newer deploy took the aliases over during this run's traffic shift.
+    Superseded,
 }
 
 impl Status {
@@ -39,6 +41,7 @@ impl Status {
             Status::Unchanged => "unchanged",
             Status::Planned => "planned",
             Status::Removed => "removed",
+            Status::Superseded => "superseded",
         }
     }
 }
@@ -212,6 +215,7 @@ impl Report {
             Status::Unchanged => "unchanged: nothing to deploy",
             Status::Planned => "planned (dry run, nothing changed)",
             Status::Removed => "removed",
+            Status::Superseded => "superseded by a newer deploy during its traffic shift",
         };
         let _ = writeln!(md, "### λ {} {headline}\n", code(&self.function_name));
         let _ = writeln!(md, "| | |\n|---|---|");

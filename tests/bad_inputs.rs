@@ -259,6 +259,26 @@ const CASES: &[Case] = &[
         "layer-dirs",
         "layer 'deps' is given twice",
     ),
+    (
+        &[("traffic-shift", "canary 100% 5m")],
+        "traffic-shift",
+        "is not a percentage from 1",
+    ),
+    (
+        &[("traffic-shift", "linear 10% 5m")],
+        "traffic-shift",
+        "is not a traffic shift; use `all-at-once`, `canary <P>",
+    ),
+    (
+        &[("publish", "false"), ("traffic-shift", "canary 10% 1m")],
+        "traffic-shift",
+        "set publish: true or traffic-shift: all-at-once",
+    ),
+    (
+        &[("alarms", "hello-errors")],
+        "alarms",
+        "are read only during a gradual shift",
+    ),
 ];
 
 #[test]

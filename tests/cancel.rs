@@ -256,3 +256,54 @@ fn sigterm_while_holding_the_alias_lock_releases_it_and_moves_nothing() {
         "calls after the signal: {after:?}"
     );
 }
+
+/// `live`'s version and the weights of its routing.
+fn live_routing(function: &str) -> (String, Vec<(String, f64)>) {
+    let c = support::lambda();
+    let a = support::block(async {
+        c.get_alias()
+            .function_name(function)
+            .name("live")
+            .send()
+            .await
+    })
+    .expect("GetAlias");
+    let weights = a
+        .routing_config()
+        .and_then(|r| r.additional_version_weights())
+        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
+    (
+        a.function_version().unwrap_or_default().to_string(),
+        weights,
+    )
+}
+
+#[test]
+fn sigterm_during_a_traffic_shift_sends_the_traffic_back_before_exiting() {
+    let f = Deployed::new("cancel-shift");
+    f.change_code("v2");
+    let mut run = Pid1::deploy(&f, &[("traffic-shift", "canary 25% 60s")], &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while live_routing(&f.name) != ("1".to_string(), vec![("2".to_string(), 0.25)]) {
+        if let Some(st) = run.unshare.try_wait().expect("wait") {
+            panic!("lambda-deploy ended ({st}) before the shift began");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alias was never seen routed 25%"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.signal("TERM");
+    let (code, secs, text, summary) = run.wait(Duration::from_secs(20));
+
+    assert_eq!(code, Some(143), "{text}");
+    assert!(secs < 10.0, "took {secs:.1}s to stop");
+    assert!(
+        text.contains("traffic shift undone: alias 'live' is back on version 1"),
+        "{text}"
+    );
+    assert!(summary.contains("**Status: cancelled**"), "{summary}");
+    assert_eq!(live_routing(&f.name), ("1".to_string(), Vec::new()));
+}

@@ -199,6 +199,7 @@ fn report(t: &Texts) -> Report {
             removal: None,
             github: None,
             preview_of: Some("orders-api".into()),
+            shift: None,
         },
     }
 }

@@ -117,6 +117,17 @@ pub struct Invoked {
     pub payload: Vec<u8>,
 }
 
+/// An alias as a traffic shift reads it: the version it serves and, when routed, the
+/// second version with the share of requests (0 to 1) it gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutedAlias {
+    pub version: String,
+    /// The second version and the share of requests it gets (0 to 1), when routed.
+    pub weight: Option<(String, f64)>,
+    pub description: Option<String>,
+    pub revision_id: Option<String>,
+}
+
 /// The Lambda calls on one function that a run makes. Reads that find nothing return
 /// `None`; deletes of something already gone succeed. Errors carry an
 /// [`super::ErrorKind`] matched from the modelled error (Conflict for
@@ -213,6 +224,21 @@ pub trait LambdaApi: Clone + Send + Sync + 'static {
         version: &str,
         description: &str,
         exists: bool,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// `name` with its weighted routing; `None` when the alias does not exist.
+    fn get_routed_alias(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<RoutedAlias>, AwsError>> + Send;
+    /// Points `name` at `version`, sending `weight` of the requests to a second version
+    /// (or none: the routing is removed), guarded by the alias's `revision_id`.
+    fn route_alias(
+        &self,
+        name: &str,
+        version: &str,
+        weight: Option<(&str, f64)>,
+        description: &str,
         revision_id: Option<&str>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Deletes an alias; one already gone is fine.

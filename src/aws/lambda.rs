@@ -13,7 +13,9 @@ use aws_sdk_lambda::types::{
     Runtime,
 };
 
-use super::api::{AliasTargets, Invoked, LambdaApi, UrlAuth, UrlConfig, UrlGrant, VersionInfo};
+use super::api::{
+    AliasTargets, Invoked, LambdaApi, RoutedAlias, UrlAuth, UrlConfig, UrlGrant, VersionInfo,
+};
 pub use super::api::{CodeSource, Written};
 use super::{AwsError, ErrorKind, or_absent};
 use crate::domain::function::ConfigUpdate;
@@ -687,6 +689,22 @@ impl LambdaApi for Lambda {
     }
     fn list_aliases(&self) -> impl Future<Output = Result<Vec<AliasTargets>, AwsError>> + Send {
         Lambda::list_aliases(self)
+    }
+    fn get_routed_alias(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<RoutedAlias>, AwsError>> + Send {
+        Lambda::get_routed_alias(self, name)
+    }
+    fn route_alias(
+        &self,
+        name: &str,
+        version: &str,
+        weight: Option<(&str, f64)>,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        Lambda::route_alias(self, name, version, weight, description, revision_id)
     }
     fn point_alias(
         &self,

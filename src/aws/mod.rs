@@ -4,6 +4,7 @@
 //! above calls through, so it runs against an in-memory fake in unit tests.
 
 pub mod api;
+pub mod cloudwatch;
 pub mod ecr;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
@@ -15,6 +16,7 @@ pub mod layer;
 pub mod lock;
 pub mod published;
 pub mod retry;
+pub mod routing;
 pub mod s3;
 pub mod url;
 pub mod versions;

@@ -10,8 +10,8 @@ use secrecy::SecretString;
 
 use super::{
     Artifact, Checker, Config, ConfigErrors, EnvMode, FunctionSettings, FunctionUrl, ImageOptions,
-    InputError, RawInputs, S3Target, existing_dir, existing_file, glob, handler, runtime,
-    stable_alias, validate,
+    InputError, RawInputs, S3Target, TrafficShift, existing_dir, existing_file, glob, handler,
+    runtime, stable_alias, validate,
 };
 use crate::types::{AliasName, FunctionName};
 
@@ -286,6 +286,52 @@ pub(super) fn switches(c: &mut Checker, raw: &RawInputs) -> Switches {
     }
 }
 
+/// Most alarm names one DescribeAlarms call reads.
+const MAX_ALARMS: usize = 100;
+
+/// `traffic-shift` and the `alarms` that gate it. A gradual shift routes between two
+/// published versions, so it needs `publish: true`; alarms are read only during a shift.
+pub(super) fn rollout(
+    c: &mut Checker,
+    raw: &RawInputs,
+    publish: Option<bool>,
+) -> (Option<TrafficShift>, Vec<String>) {
+    let shift = c.with_default("traffic-shift", &raw.traffic_shift, TrafficShift::parse);
+    let gradual = shift.is_some_and(|s| s.is_gradual());
+    if gradual && publish == Some(false) {
+        c.fail(
+            "traffic-shift",
+            "routes traffic between two published versions, but publish is false; set publish: true or traffic-shift: all-at-once",
+        );
+    }
+    let alarms = raw
+        .alarms
+        .as_deref()
+        .map(|v| validate::lines(v, false))
+        .unwrap_or_default();
+    for name in &alarms {
+        if name.chars().count() > 255 || name.chars().any(char::is_control) {
+            c.fail(
+                "alarms",
+                format!("'{name}' is not a CloudWatch alarm name (up to 255 characters, no control characters); give one alarm name a line"),
+            );
+        }
+    }
+    if alarms.len() > MAX_ALARMS {
+        c.fail(
+            "alarms",
+            format!("{} alarms given; give at most {MAX_ALARMS}", alarms.len()),
+        );
+    }
+    if !alarms.is_empty() && shift == Some(TrafficShift::AllAtOnce) {
+        c.fail(
+            "alarms",
+            "are read only during a gradual shift, but traffic-shift is all-at-once; set traffic-shift (e.g. canary 10% 5m) or remove alarms",
+        );
+    }
+    (shift, alarms)
+}
+
 /// `s3-bucket` with `s3-key-prefix`.
 pub(super) fn s3(c: &mut Checker, raw: &RawInputs) -> Option<S3Target> {
     let s3_prefix = c.with_default("s3-key-prefix", &raw.s3_key_prefix, |v| {
@@ -322,6 +368,8 @@ pub(super) struct Checked {
     pub layer_dirs: Vec<(String, PathBuf)>,
     pub image: ImageOptions,
     pub history: super::HistoryOptions,
+    pub traffic_shift: Option<TrafficShift>,
+    pub alarms: Vec<String>,
 }
 
 impl Checked {
@@ -341,6 +389,7 @@ impl Checked {
             Some(summary),
             Some(dry_run),
             Some(wait),
+            Some(traffic_shift),
         ) = (
             self.function_name,
             self.environment_mode,
@@ -353,6 +402,7 @@ impl Checked {
             s.summary,
             s.dry_run,
             s.wait_timeout,
+            self.traffic_shift,
         )
         else {
             return Err(ConfigErrors(vec![InputError {
@@ -381,6 +431,8 @@ impl Checked {
             layer_dirs: self.layer_dirs,
             image: self.image,
             history: self.history,
+            traffic_shift,
+            alarms: self.alarms,
         })
     }
 }

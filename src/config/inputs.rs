@@ -199,13 +199,23 @@ pub const INPUTS: &[InputSpec] = &[
         None,
         "Keep the newest N versions plus every version an alias, provisioned concurrency or event source mapping uses; older ones are deleted after a successful deploy, or by command: prune",
     ),
+    input(
+        "traffic-shift",
+        Some("all-at-once"),
+        "`all-at-once`, `canary <P>% <D>` or `linear <P>% every <D>` (D: <n>s, <n>m, <n>h): the stable aliases route P% to the new version through weighted routing, then all of it",
+    ),
+    input(
+        "alarms",
+        None,
+        "CloudWatch alarm names (lines): any in ALARM during a traffic shift sends the aliases back to the old version and fails the run",
+    ),
 ];
 
 /// Every output, in the order `action.yml` lists them.
 pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "status",
-        "deployed, unchanged, planned, removed, rolled-back or pruned",
+        "deployed, unchanged, planned, removed, rolled-back, pruned or superseded (a newer deploy took over during the traffic shift)",
     ),
     ("function-arn", "ARN of the function"),
     (

@@ -24,6 +24,7 @@ pub use raw::RawInputs;
 
 use crate::domain::image_ref::ImageRef;
 pub use crate::domain::package::S3Target;
+pub use crate::domain::shift::TrafficShift;
 use crate::types::{AliasName, FunctionName};
 
 /// One bad input: which one, and a message that says what to do.
@@ -147,6 +148,10 @@ pub struct Config {
     pub image: ImageOptions,
     /// `command`, `to-version` and `keep-versions`.
     pub history: HistoryOptions,
+    /// How the stable aliases reach the new version (`traffic-shift`).
+    pub traffic_shift: TrafficShift,
+    /// CloudWatch alarms that gate a gradual shift (`alarms`).
+    pub alarms: Vec<String>,
 }
 
 /// Whether the run needs a package (`source-dir` or `zip-file`).
@@ -366,6 +371,7 @@ impl Config {
         let switches = fields::switches(&mut c, raw);
         let s3 = fields::s3(&mut c, raw);
         let history = history::options(&mut c, raw, command);
+        let (traffic_shift, alarms) = fields::rollout(&mut c, raw, publish);
         let github_token = raw
             .github_token
             .clone()
@@ -392,6 +398,8 @@ impl Config {
             layer_dirs,
             image,
             history,
+            traffic_shift,
+            alarms,
         }
         .into_config()
     }

@@ -51,6 +51,8 @@ pub struct RawInputs {
     pub command: Option<String>,
     pub to_version: Option<String>,
     pub keep_versions: Option<String>,
+    pub traffic_shift: Option<String>,
+    pub alarms: Option<String>,
 }
 
 /// Maps an environment variable name to an input name: `INPUT_FUNCTION-NAME` (as GitHub

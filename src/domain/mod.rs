@@ -9,6 +9,7 @@ pub mod image_ref;
 pub mod limits;
 pub mod oci;
 pub mod package;
+pub mod shift;
 
 /// The alias name lambda-deploy creates and deletes as a lock while it moves aliases;
 /// no input may name it.

@@ -255,6 +255,7 @@ impl Section<'_> {
             Status::Unchanged => "unchanged",
             Status::Planned => "planned",
             Status::Removed => "removed",
+            Status::Superseded => "superseded",
         };
         let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {

@@ -11,6 +11,7 @@ use crate::config::FunctionUrl;
 use crate::markdown::{code, text};
 use crate::preview::Removal;
 use crate::release::SkippedMove;
+use crate::shift::Shifted;
 
 /// What GitHub was told, or why not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -43,6 +44,9 @@ pub struct ReportExtra {
     /// What closing the pull request removed.
     pub removal: Option<Removal>,
     pub github: Option<GitHubNotes>,
+    /// The gradual traffic shift, when one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<Shifted>,
 }
 
 /// The region in a function ARN (`arn:aws:lambda:<region>:…`).
@@ -115,8 +119,45 @@ pub(super) fn sections(report: &Report, md: &mut String) {
     if let Some(r) = &x.removal {
         removal(r, x.pull_request, report.status == Status::Planned, md);
     }
+    if let Some(s) = &x.shift {
+        shift(s, md);
+    }
     if let Some(g) = &x.github {
         github(g, md);
+    }
+}
+
+/// The traffic shift: what moved from where, then each step with its time, weight and
+/// the alarms' states.
+fn shift(s: &Shifted, md: &mut String) {
+    let ended = if s.completed {
+        "completed".to_string()
+    } else {
+        let names: Vec<String> = s.overtaken.iter().map(|h| code(&h.name)).collect();
+        format!("stopped: a newer deploy took over {}", names.join(", "))
+    };
+    let from: Vec<String> = s.from.iter().map(|v| code(v)).collect();
+    let aliases: Vec<String> = s.aliases.iter().map(|a| code(a)).collect();
+    let _ = writeln!(
+        md,
+        "\n**Traffic shift** {} of {} from version {} to {}: {ended}\n\n| Time (UTC) | On the new version | Alarms |\n|---|---|---|",
+        code(&s.shift),
+        aliases.join(", "),
+        from.join(", "),
+        code(&s.to)
+    );
+    for step in &s.timeline {
+        let alarms: Vec<String> = step
+            .alarms
+            .iter()
+            .map(|(n, st)| format!("{} {}", code(n), text(st)))
+            .collect();
+        let alarms = if alarms.is_empty() {
+            "none".to_string()
+        } else {
+            alarms.join(", ")
+        };
+        let _ = writeln!(md, "| {} | {}% | {alarms} |", step.at, step.weight);
     }
 }
 

@@ -20,6 +20,9 @@ use crate::{function_url, github, preview};
 pub(super) fn config_for(config: &Config, number: u64) -> Config {
     let mut c = config.clone();
     c.function_name = config.function_name.preview(number);
+    // A preview serves only its pull request: its alias moves at once, never gradually.
+    c.traffic_shift = crate::config::TrafficShift::AllAtOnce;
+    c.alarms.clear();
     c.settings.tags.insert(
         preview::PREVIEW_TAG.to_string(),
         config.function_name.short_name().to_string(),
@@ -72,6 +75,7 @@ pub(super) fn extra(
         skipped,
         removal: None,
         github: None,
+        shift: None,
     }
 }
 

@@ -176,6 +176,21 @@ pub(super) fn record(report: &mut Report, plan: &Plan, outcome: Outcome, actions
         report.warnings.push(h.warning());
     }
     report.smoke = outcome.smoke.clone();
+    for w in &outcome.rollout.warnings {
+        gha::annotate(
+            actions,
+            Level::Warning,
+            "lambda-deploy: leftover routing",
+            w,
+        );
+        report.warnings.push(w.clone());
+    }
+    if let Some(s) = &outcome.rollout.shifted
+        && !s.completed
+    {
+        report.status = crate::report::Status::Superseded;
+    }
+    report.extra.shift = outcome.rollout.shifted.clone();
     report.published = outcome.published;
     report.aliases = plan
         .aliases_in_place

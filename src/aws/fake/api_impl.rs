@@ -9,8 +9,8 @@ use super::{
 use crate::aws::AwsError;
 use crate::aws::ErrorKind;
 use crate::aws::api::{
-    AliasTargets, CodeSource, Invoked, LambdaApi, UrlAuth, UrlConfig, UrlGrant, VersionInfo,
-    Written,
+    AliasTargets, CodeSource, Invoked, LambdaApi, RoutedAlias, UrlAuth, UrlConfig, UrlGrant,
+    VersionInfo, Written,
 };
 use crate::domain::function::ConfigUpdate;
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
@@ -293,6 +293,35 @@ impl LambdaApi for FakeLambda {
                 Ok(())
             }
         }
+    }
+
+    async fn get_routed_alias(&self, name: &str) -> Result<Option<RoutedAlias>, AwsError> {
+        self.enter("GetAlias").await?;
+        Ok(self.world().aliases.get(name).map(|a| RoutedAlias {
+            version: a.version.clone(),
+            weight: a.weights.iter().next().map(|(v, w)| (v.clone(), *w)),
+            description: Some(a.description.clone()).filter(|d| !d.is_empty()),
+            revision_id: Some(a.revision_id.clone()),
+        }))
+    }
+
+    async fn route_alias(
+        &self,
+        name: &str,
+        version: &str,
+        weight: Option<(&str, f64)>,
+        description: &str,
+        revision_id: Option<&str>,
+    ) -> Result<(), AwsError> {
+        self.point_alias(name, version, description, true, revision_id)
+            .await?;
+        if let Some(a) = self.world().aliases.get_mut(name) {
+            a.weights = weight
+                .map(|(v, w)| (v.to_string(), w))
+                .into_iter()
+                .collect();
+        }
+        Ok(())
     }
 
     async fn delete_alias(&self, name: &str) -> Result<(), AwsError> {

@@ -95,6 +95,7 @@ fn base() -> Report {
                 deployment: Some(("preview-pr-12-hello".into(), "success".into())),
                 deployment_skipped: None,
             }),
+            shift: None,
         },
     }
 }
