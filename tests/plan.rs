@@ -64,6 +64,8 @@ fn has_url(function: &str, alias: &str) -> bool {
 /// bucket and key, the configuration fields with old and new values (environment: key
 /// names only), the function URL and its grants; and nothing in AWS changes.
 #[test]
+// Long on purpose: one dry run, and every part of its JSON checked in the order it is listed.
+#[allow(clippy::too_many_lines)]
 fn dry_run_json_names_every_change_and_aws_stays_as_it_was() {
     let name = unique("plan-all");
     let layer = unique("plan-tools");
