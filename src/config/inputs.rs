@@ -184,6 +184,21 @@ pub const INPUTS: &[InputSpec] = &[
         Some("300"),
         "Seconds to wait for each update to finish",
     ),
+    input(
+        "command",
+        Some("deploy"),
+        "`deploy`, or `matrix`: with manifest, output the entries whose package differs from what is live",
+    ),
+    input(
+        "manifest",
+        None,
+        "A YAML file listing several functions (defaults + functions); with function-name only that entry is deployed",
+    ),
+    input(
+        "max-parallel",
+        Some("4"),
+        "With manifest: how many functions are deployed at the same time",
+    ),
 ];
 
 /// Every output, in the order `action.yml` lists them.
@@ -221,6 +236,14 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "layer-arns",
         "Comma-separated layer version ARNs on the function: layers, then layer-dirs (when either is given)",
+    ),
+    (
+        "results",
+        "With manifest: a JSON object keyed by function name, each value that function's outputs",
+    ),
+    (
+        "matrix",
+        "With command: matrix, a GitHub Actions matrix {\"include\":[{\"function-name\": ...}]} of the entries whose package differs from what is live",
     ),
 ];
 

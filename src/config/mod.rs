@@ -5,6 +5,7 @@
 mod fields;
 mod image;
 pub mod inputs;
+pub mod manifest;
 pub mod raw;
 mod validate;
 
