@@ -25,6 +25,7 @@ use crate::targets::{Mode, Rules, Targets};
 use crate::types::AliasName;
 use crate::{aws, image, layers, release, tags, targets};
 
+mod many;
 mod planning;
 mod previews;
 mod stages;
@@ -112,6 +113,18 @@ pub(crate) async fn connect() -> Result<aws_config::SdkConfig, Error> {
 
 /// Runs one deploy as the config says, and reports what happened (or would happen).
 pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
+    deploy_with(config, ctx, None).await
+}
+
+pub use many::{Outcome as EntryOutcome, deploy_all, matrix};
+
+/// Like [`deploy`], reusing an AWS configuration (credentials included) already loaded
+/// for another function of the same step.
+pub async fn deploy_with(
+    config: &Config,
+    ctx: &GitHubContext,
+    shared: Option<&aws_config::SdkConfig>,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let targets = resolve_targets(config, ctx)?;
     // A preview is deployed to (or removed from) its own function; from here on the
@@ -143,7 +156,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
         &scratch.0,
         layer_scratch.path(),
     )?;
-    let (mut planned, skipped) = plan_run(config, ctx, &targets, &packaged).await?;
+    let (mut planned, skipped) = plan_run(config, ctx, &targets, &packaged, shared).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {
@@ -205,9 +218,13 @@ async fn plan_run<'c>(
     ctx: &GitHubContext,
     targets: &Targets,
     packaged: &Packaged,
+    shared: Option<&aws_config::SdkConfig>,
 ) -> Result<(Planned<'c>, Vec<SkippedMove>), Error> {
     let _g = Group::start(ctx.in_actions, "lambda-deploy: plan");
-    let sdk = connect().await?;
+    let sdk = match shared {
+        Some(sdk) => sdk.clone(),
+        None => connect().await?,
+    };
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let layer_client = Layers::new(&sdk);
     let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
