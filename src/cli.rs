@@ -64,7 +64,19 @@ pub fn command() -> Command {
                 .help(help),
         );
     }
-    cmd.subcommand(
+    let mut matrix = Command::new("matrix")
+        .about("With --manifest: print the GitHub Actions matrix of the functions whose package differs from what is live; deploys nothing");
+    for spec in INPUTS {
+        matrix = matrix.arg(
+            Arg::new(spec.name)
+                .long(spec.name)
+                .value_name("VALUE")
+                .action(ArgAction::Append)
+                .help(spec.description),
+        );
+    }
+    cmd.subcommand(matrix)
+    .subcommand(
         Command::new("package")
             .about("Write the reproducible zip a deploy would upload, and print its CodeSha256 and size")
             .arg(Arg::new("source-dir").long("source-dir").value_name("DIR").required(true).help("Directory to package"))
@@ -105,10 +117,12 @@ where
             format: format_of(&m),
         });
     }
-    let flags = INPUTS
+    let matrix = m.subcommand_matches("matrix");
+    let given = matrix.unwrap_or(&m);
+    let mut flags: Vec<(String, String)> = INPUTS
         .iter()
         .filter_map(|s| {
-            m.get_many::<String>(s.name).map(|v| {
+            given.get_many::<String>(s.name).map(|v| {
                 (
                     s.name.to_string(),
                     v.cloned().collect::<Vec<_>>().join("\n"),
@@ -116,6 +130,9 @@ where
             })
         })
         .collect();
+    if matrix.is_some() {
+        flags.push(("command".into(), "matrix".into()));
+    }
     Ok(Invocation::Deploy {
         flags,
         format: format_of(&m),

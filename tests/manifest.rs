@@ -61,11 +61,15 @@ impl Repo {
 
     /// Runs the step with the manifest and `inputs`.
     fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        self.run_args(inputs, &[])
+    }
+
+    fn run_args(&self, inputs: &[(&str, &str)], args: &[&str]) -> Run {
         let manifest = path_str(&self.path().join("deploy/manifest.yml"));
         let mut all = vec![("manifest", manifest.as_str())];
         all.extend_from_slice(inputs);
         let ws = path_str(self.path());
-        deploy(&all, &[("GITHUB_WORKSPACE", ws.as_str())], &[])
+        deploy(&all, &[("GITHUB_WORKSPACE", ws.as_str())], args)
     }
 }
 
@@ -119,6 +123,11 @@ fn three_functions_deploy_then_only_the_changed_one_publishes() {
         snapshot(&repo.names[0]).versions,
         "matrix published a version"
     );
+
+    // The command line's `matrix` subcommand gives the same list.
+    let cli = repo.run_args(&[], &["matrix"]);
+    cli.assert_ok();
+    assert_eq!(cli.out("matrix"), matrix.out("matrix"));
 
     let again = repo.run(&[]);
     again.assert_ok();
