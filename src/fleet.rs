@@ -51,6 +51,25 @@ pub fn load(raw: &RawInputs, base: &Path, root: &Path, rule: PackageRule) -> Res
     })
 }
 
+/// Asks the runner to mask the environment values every entry sets, as the step's own
+/// `environment` is masked, before anything could print them.
+pub fn mask_environment(step: &Step, in_actions: bool) {
+    if !in_actions {
+        return;
+    }
+    for entry in &step.entries {
+        for value in entry
+            .config
+            .settings
+            .environment
+            .iter()
+            .flat_map(|e| e.values())
+        {
+            gha::add_mask(value);
+        }
+    }
+}
+
 /// How a manifest step ended.
 pub enum Finished {
     Deployed(Vec<EntryResult>),

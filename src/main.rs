@@ -149,6 +149,7 @@ fn manifest_step(
         Ok(s) => s,
         Err(e) => return fail(ctx.in_actions, &e),
     };
+    fleet::mask_environment(&step, ctx.in_actions);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -256,3 +256,43 @@ fn bad_manifests_give_one_clear_error_and_change_nothing() {
         assert!(run.out("results").is_empty(), "{what}");
     }
 }
+
+/// Environment values from a manifest are secrets like the step's own: masked before
+/// anything is printed, and never in the summary or the outputs.
+#[test]
+fn manifest_environment_values_are_masked_and_never_printed() {
+    let repo = Repo::new("mask", 1);
+    let text = fs::read_to_string(repo.path().join("deploy/manifest.yml")).expect("read");
+    repo.write(
+        "deploy/manifest.yml",
+        &text.replace(
+            "  alias: live\n",
+            "  alias: live\n  environment:\n    API_TOKEN: m4nifest-s3cret-value\n",
+        ),
+    );
+    let manifest = path_str(&repo.path().join("deploy/manifest.yml"));
+    let ws = path_str(repo.path());
+    let run = deploy(
+        &[("manifest", manifest.as_str()), ("dry-run", "true")],
+        &[
+            ("GITHUB_WORKSPACE", ws.as_str()),
+            ("GITHUB_ACTIONS", "true"),
+        ],
+        &[],
+    );
+    run.assert_ok();
+    let mask = "::add-mask::m4nifest-s3cret-value";
+    let stdout = run.stdout();
+    let first = stdout.find(mask).expect("the value is masked");
+    assert!(
+        !stdout[..first].contains("m4nifest-s3cret-value"),
+        "printed before the mask"
+    );
+    let rest = run.everything().replace(mask, "");
+    assert!(!rest.contains("m4nifest-s3cret-value"), "{rest}");
+    assert_eq!(results(&run)[&repo.names[0]]["status"], "planned");
+    assert!(
+        !snapshot(&repo.names[0]).exists,
+        "a dry run created the function"
+    );
+}
