@@ -96,7 +96,9 @@ pub fn command() -> Command {
     for (name, about) in HISTORY_COMMANDS {
         cmd = cmd.subcommand(with_inputs(Command::new(name).about(about)));
     }
-    cmd.subcommand(
+    cmd = cmd.subcommand(with_inputs(Command::new("matrix").about("With --manifest: print the GitHub Actions matrix of the functions whose package differs from what is live; deploys nothing")));
+    cmd
+    .subcommand(
         Command::new("package")
             .about("Write the reproducible zip a deploy would upload, and print its CodeSha256 and size")
             .arg(Arg::new("source-dir").long("source-dir").value_name("DIR").required(true).help("Directory to package"))

@@ -18,6 +18,8 @@ use crate::targets::TargetError;
 pub enum Error {
     #[error("{0}")]
     Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Manifest(#[from] crate::config::manifest::ManifestErrors),
     #[error(transparent)]
     Context(#[from] ContextError),
     #[error(transparent)]
@@ -73,6 +75,7 @@ impl Error {
     pub fn title(&self) -> String {
         match self {
             Error::Config(_) => "lambda-deploy: invalid input".into(),
+            Error::Manifest(_) => "lambda-deploy: invalid manifest".into(),
             Error::Package(_) => "lambda-deploy: packaging failed".into(),
             Error::Limit(_) => "lambda-deploy: package too large".into(),
             Error::Plan(_) | Error::NoPackage => "lambda-deploy: cannot deploy".into(),

@@ -64,6 +64,15 @@ pub fn annotate(in_actions: bool, level: Level, title: &str, message: &str) {
     }
 }
 
+/// Whether log groups are opened: a step that deploys several functions at once turns
+/// them off, since the runner cannot nest or interleave them.
+static GROUPS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Stops opening `::group::` blocks for the rest of the process.
+pub fn disable_groups() {
+    GROUPS.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A `::group::` that ends when dropped, so every early return closes it.
 pub struct Group {
     active: bool,
@@ -74,6 +83,7 @@ impl Group {
     /// Opens a collapsible log group (only inside Actions), and records the phase for
     /// the report of a cancelled run.
     pub fn start(in_actions: bool, title: &str) -> Self {
+        let in_actions = in_actions && GROUPS.load(std::sync::atomic::Ordering::Relaxed);
         if in_actions {
             println!("::group::{}", escape_data(title));
         }

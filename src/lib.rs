@@ -36,6 +36,9 @@
 //! to Lambda, package facts, Lambda's limits, image references and OCI documents); it
 //! imports nothing above it, so the adapters never reach into the plan or the config.
 //!
+//! A `manifest` lists several functions; [`fleet`] validates them all, then deploys each
+//! through the same stages, several at a time, and reports them together.
+//!
 //! Besides deploying, [`history`] rolls aliases back, prunes old versions and lists them;
 //! [`app`] picks the command. [`run`] wires the deploy's stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
@@ -51,6 +54,7 @@ pub mod context;
 pub mod deploy;
 pub mod domain;
 pub mod error;
+pub mod fleet;
 pub mod function_url;
 pub mod gha;
 pub mod github;

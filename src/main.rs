@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use lambda_deploy::cli::{self, Format, Invocation};
 use lambda_deploy::config::Config;
+use lambda_deploy::config::PackageRule;
 use lambda_deploy::context::GitHubContext;
 use lambda_deploy::gha::{self, Level};
-use lambda_deploy::{Error, app, cancel};
+use lambda_deploy::{Error, app, cancel, fleet};
 
 /// The log without `RUNNER_DEBUG` or `LAMBDA_DEPLOY_LOG`: this program's own events, and
 /// only errors of the libraries. The AWS SDK's warnings (a credential or region probe of
@@ -52,6 +53,16 @@ fn fail(in_actions: bool, err: &Error) -> ExitCode {
                 );
             }
         }
+        Error::Manifest(errors) => {
+            for p in &errors.0 {
+                gha::annotate(
+                    in_actions,
+                    Level::Error,
+                    "lambda-deploy: invalid manifest",
+                    &p.to_string(),
+                );
+            }
+        }
         other => gha::annotate(in_actions, Level::Error, &other.title(), &other.to_string()),
     }
     ExitCode::from(err.exit_code())
@@ -89,6 +100,9 @@ fn deploy(flags: Vec<(String, String)>, format: Format) -> ExitCode {
     }
     let base = std::env::current_dir().unwrap_or_default();
     let rule = lambda_deploy::targets::package_rule(&ctx);
+    if fleet::wanted(&raw) {
+        return manifest_step(&raw, &ctx, &base, rule, format);
+    }
     let config = match Config::from_raw_with(&raw, &base, rule) {
         Ok(c) => c,
         Err(e) => return fail(ctx.in_actions, &Error::Config(e)),
@@ -134,6 +148,54 @@ fn deploy(flags: Vec<(String, String)>, format: Format) -> ExitCode {
             lambda_deploy::output::failure_summary(&config, &e);
             fail(ctx.in_actions, &e)
         }
+    }
+}
+
+/// A step with a manifest: every entry validated first, then deployed (or listed for a
+/// matrix) in one process; outputs are written once at the end.
+fn manifest_step(
+    raw: &lambda_deploy::config::RawInputs,
+    ctx: &GitHubContext,
+    base: &std::path::Path,
+    rule: PackageRule,
+    format: Format,
+) -> ExitCode {
+    let root = std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| base.to_path_buf(), std::path::PathBuf::from);
+    let step = match fleet::load(raw, base, &root, rule) {
+        Ok(s) => s,
+        Err(e) => return fail(ctx.in_actions, &e),
+    };
+    fleet::mask_environment(&step, ctx.in_actions);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let summary = step.summary;
+    let first = step.entries.first().map(|e| e.config.clone());
+    let result = runtime.block_on(async {
+        let in_actions = ctx.in_actions;
+        if let Some(c) = first
+            && let Err(e) = cancel::listen(move |done| cancelled(&c, in_actions, done))
+        {
+            tracing::warn!(error = %e, "cannot handle SIGTERM/SIGINT; a cancelled job will be killed");
+        }
+        fleet::run(step, ctx).await
+    });
+    if cancel::received().is_some() {
+        runtime.block_on(std::future::pending::<()>());
+    }
+    match result.and_then(|f| fleet::publish(&f, summary, ctx.in_actions, format)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => fail(ctx.in_actions, &e),
     }
 }
 

@@ -2,6 +2,7 @@
 //! markdown, and JSON for `--format json`. Rendering is pure.
 
 mod extra;
+pub mod many;
 
 use std::fmt::Write as _;
 

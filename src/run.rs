@@ -25,6 +25,7 @@ use crate::targets::{Mode, Rules, Targets};
 use crate::types::AliasName;
 use crate::{aws, image, layers, release, tags, targets};
 
+mod many;
 mod planning;
 mod previews;
 mod stages;
@@ -112,6 +113,18 @@ pub(crate) async fn connect() -> Result<aws_config::SdkConfig, Error> {
 
 /// Runs one deploy as the config says, and reports what happened (or would happen).
 pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Error> {
+    deploy_with(config, ctx, None).await
+}
+
+pub use many::{Outcome as EntryOutcome, deploy_all, matrix};
+
+/// Like [`deploy`], reusing an AWS configuration (credentials included) already loaded
+/// for another function of the same step.
+pub async fn deploy_with(
+    config: &Config,
+    ctx: &GitHubContext,
+    shared: Option<&aws_config::SdkConfig>,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let targets = resolve_targets(config, ctx)?;
     // A preview is deployed to (or removed from) its own function; from here on the
@@ -131,7 +144,10 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
     // Region and credentials before the package: a job missing either gets one error
     // and nothing is built.
-    let sdk = connect().await?;
+    let sdk = match shared {
+        Some(sdk) => sdk.clone(),
+        None => connect().await?,
+    };
 
     let scratch = TempZip::new(&function);
     let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {

@@ -209,6 +209,16 @@ pub const INPUTS: &[InputSpec] = &[
         None,
         "CloudWatch alarm names (lines): any in ALARM during a traffic shift sends the aliases back to the old version and fails the run",
     ),
+    input(
+        "manifest",
+        None,
+        "A YAML file listing several functions (defaults + functions); with function-name only that entry is deployed",
+    ),
+    input(
+        "max-parallel",
+        Some("4"),
+        "With manifest: how many functions are deployed at the same time",
+    ),
 ];
 
 /// Every output, in the order `action.yml` lists them.
@@ -249,6 +259,14 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "layer-arns",
         "Comma-separated layer version ARNs on the function: layers, then layer-dirs (when either is given)",
+    ),
+    (
+        "results",
+        "With manifest: a JSON object keyed by function name, each value that function's outputs",
+    ),
+    (
+        "matrix",
+        "With command: matrix, a GitHub Actions matrix {\"include\":[{\"function-name\": ...}]} of the entries whose package differs from what is live",
     ),
 ];
 

@@ -6,6 +6,7 @@ mod fields;
 mod history;
 mod image;
 pub mod inputs;
+pub mod manifest;
 pub mod raw;
 mod validate;
 

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::inputs::INPUTS;
 
 /// Every input as the user wrote it. Field names are the inputs' names in kebab-case;
 /// `tests` in this module check that they match [`INPUTS`] one to one.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RawInputs {
     pub function_name: Option<String>,
@@ -53,6 +53,8 @@ pub struct RawInputs {
     pub keep_versions: Option<String>,
     pub traffic_shift: Option<String>,
     pub alarms: Option<String>,
+    pub manifest: Option<String>,
+    pub max_parallel: Option<String>,
 }
 
 /// Maps an environment variable name to an input name: `INPUT_FUNCTION-NAME` (as GitHub
