@@ -79,10 +79,7 @@ fn layer_meta(config: &Config, live: Option<&LiveFunction>, description: &str) -
         .runtime
         .clone()
         .or_else(|| live.and_then(|f| f.runtime.clone()));
-    let arch = s
-        .architecture
-        .clone()
-        .or_else(|| live.and_then(|f| f.architecture.clone()));
+    let arch = s.architecture.or_else(|| live.and_then(|f| f.architecture));
     LayerMeta {
         description: description.chars().take(256).collect(),
         runtimes: runtime.into_iter().collect(),
@@ -308,10 +305,9 @@ async fn local_code(
     let arch = config
         .settings
         .architecture
-        .clone()
-        .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
-        .unwrap_or_else(|| "x86_64".into());
-    let prepared = image::prepare(config, ecr, &arch, actions).await?;
+        .or_else(|| live.function.as_ref().and_then(|f| f.architecture))
+        .unwrap_or_default();
+    let prepared = image::prepare(config, ecr, arch.as_str(), actions).await?;
     let code = prepared.code();
     Ok((Some(prepared), code))
 }

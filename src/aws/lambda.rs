@@ -8,12 +8,12 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, FunctionConfiguration, ImageConfig, PackageType,
-    Runtime,
+    Environment, FunctionCode, FunctionConfiguration, ImageConfig, PackageType, Runtime,
 };
 
-use super::{AwsError, ErrorKind, or_absent};
+use super::{AwsError, ErrorKind, kind, or_absent};
 use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::Architecture;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
@@ -85,8 +85,8 @@ pub struct Lambda {
     function: String,
 }
 
-fn arch_str(c: &FunctionConfiguration) -> Option<String> {
-    c.architectures().first().map(|a| a.as_str().to_string())
+fn arch(c: &FunctionConfiguration) -> Option<Architecture> {
+    c.architectures().first().and_then(kind::from_sdk_arch)
 }
 
 pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
@@ -94,7 +94,7 @@ pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         role: c.role().map(str::to_string),
         handler: c.handler().map(str::to_string),
-        architecture: arch_str(c),
+        architecture: arch(c),
         memory_size: c.memory_size(),
         timeout: c.timeout(),
         description: c
@@ -214,10 +214,7 @@ impl Lambda {
         let fp = fingerprint(c);
         Ok(Some(LiveFunction {
             arn: c.function_arn().unwrap_or_default().to_string(),
-            package_type: c
-                .package_type()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "Zip".into()),
+            package_type: kind::from_sdk_package_type(c.package_type()),
             runtime: fp.runtime,
             role: fp.role,
             handler: fp.handler,
@@ -235,8 +232,10 @@ impl Lambda {
                 .map(|i| i.command().to_vec())
                 .filter(|v| !v.is_empty()),
             revision_id: c.revision_id().map(str::to_string),
-            state: c.state().map(|s| s.as_str().to_string()),
-            last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
+            state: c.state().and_then(kind::from_sdk_state),
+            last_update_status: c
+                .last_update_status()
+                .and_then(kind::from_sdk_update_status),
             tags: out
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -344,7 +343,7 @@ impl Lambda {
     pub async fn create(
         &self,
         code: CodeSource,
-        architecture: &str,
+        architecture: Architecture,
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> Result<Written, AwsError> {
@@ -355,7 +354,7 @@ impl Lambda {
             .package_type(code.package_type())
             .set_image_config(image_config(&cfg.image_command))
             .code(code.function_code())
-            .architectures(Architecture::from(architecture))
+            .architectures(kind::to_sdk_arch(architecture))
             .set_role(cfg.role.clone())
             .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
             .set_handler(cfg.handler.clone())
@@ -394,7 +393,7 @@ impl Lambda {
     pub async fn update_code(
         &self,
         code: CodeSource,
-        architecture: Option<&str>,
+        architecture: Option<Architecture>,
         revision_id: Option<&str>,
     ) -> Result<Written, AwsError> {
         let req = self
@@ -414,7 +413,7 @@ impl Lambda {
                 .set_s3_object_version(version),
         };
         let out = req
-            .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))
+            .set_architectures(architecture.map(|a| vec![kind::to_sdk_arch(a)]))
             .set_revision_id(revision_id.map(str::to_string))
             .publish(false)
             .send()

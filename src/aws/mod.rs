@@ -4,6 +4,7 @@
 
 pub mod ecr;
 pub mod invoke;
+pub(crate) mod kind;
 pub mod lambda;
 pub mod layer;
 pub mod lock;

@@ -21,6 +21,7 @@ pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
 
 use crate::domain::image_ref::ImageRef;
+use crate::domain::kind::{Architecture, PackageType};
 pub use crate::domain::package::S3Target;
 use crate::types::{AliasName, FunctionName};
 
@@ -98,7 +99,7 @@ pub struct FunctionSettings {
     pub role: Option<String>,
     pub runtime: Option<String>,
     pub handler: Option<String>,
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
     pub description: Option<String>,
@@ -330,7 +331,7 @@ impl Config {
         // Removing a preview builds nothing: the package inputs are not even looked at (the
         // checkout is usually skipped for a closed pull request).
         let removes_preview = rule == PackageRule::ClosingPullRequest && preview == Some(true);
-        let is_image = package_type == Some("image");
+        let is_image = package_type == Some(PackageType::Image);
         let image = image::options(&mut c, raw, function_name.as_ref(), is_image);
         let artifact = if removes_preview {
             None

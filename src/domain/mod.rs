@@ -4,6 +4,7 @@
 
 pub mod function;
 pub mod image_ref;
+pub mod kind;
 pub mod limits;
 pub mod oci;
 pub mod package;

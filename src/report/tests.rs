@@ -43,11 +43,11 @@ fn code() -> LocalCode {
 fn live_function() -> LiveFunction {
     LiveFunction {
         arn: ARN.into(),
-        package_type: "Zip".into(),
+        package_type: crate::domain::kind::PackageType::Zip,
         runtime: Some("python3.12".into()),
         role: Some(ROLE.into()),
         handler: Some("app.handler".into()),
-        architecture: Some("x86_64".into()),
+        architecture: Some(crate::domain::kind::Architecture::X86_64),
         memory_size: Some(128),
         timeout: Some(3),
         environment: BTreeMap::from([
