@@ -31,28 +31,6 @@ mod stages;
 
 use stages::Packaged;
 
-/// A zip written for this run only, removed when dropped.
-struct TempZip(PathBuf);
-
-impl TempZip {
-    fn new(function: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Self(std::env::temp_dir().join(format!(
-            "lambda-deploy-{function}-{}-{nanos}.zip",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempZip {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Builds (or inspects) the package named by the config.
 fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo), Error> {
     match artifact {
@@ -127,19 +105,18 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let function = config.function_name.short_name().to_string();
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
 
-    let scratch = TempZip::new(&function);
-    let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {
-        what: "layer packages",
-        path: std::env::temp_dir().display().to_string(),
-        source,
-    })?;
-    let packaged = stages::package(
-        config,
-        artifact,
-        ctx.in_actions,
-        &scratch.0,
-        layer_scratch.path(),
-    )?;
+    // The package and the layer packages, removed with the directory when the run ends,
+    // fails or is cancelled. Layer zips are named `layer-<name>.zip`, so never this one.
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!("lambda-deploy-{function}-"))
+        .tempdir()
+        .map_err(|source| Error::Write {
+            what: "the package",
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })?;
+    let zip = scratch.path().join("function.zip");
+    let packaged = stages::package(config, artifact, ctx.in_actions, &zip, scratch.path())?;
     let (mut planned, skipped) = plan_run(config, ctx, &targets, &packaged).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
