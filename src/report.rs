@@ -170,20 +170,10 @@ impl Report {
 
     /// The job summary, in GitHub-flavoured markdown, under GitHub's size cap.
     pub fn summary_markdown(&self) -> String {
-        let full = self.render_summary(usize::MAX);
-        if full.len() <= GITHUB_BODY_LIMIT {
-            return full;
-        }
         // Drop detail first: long change and warning lists are cut to a count.
-        let short = self.render_summary(20);
-        if short.len() <= GITHUB_BODY_LIMIT {
-            return short;
-        }
-        let mut cut = GITHUB_BODY_LIMIT - 64;
-        while !short.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}\n\n_(summary truncated)_\n", &short[..cut])
+        markdown::fit(GITHUB_BODY_LIMIT, 20, "summary", |rows| {
+            self.render_summary(rows)
+        })
     }
 
     fn render_summary(&self, max_rows: usize) -> String {
@@ -368,21 +358,12 @@ impl Report {
 
     /// What ends every summary: the warnings, the plan and the link to the run.
     fn footer(&self, md: &mut String, max_rows: usize) {
-        if !self.warnings.is_empty() {
-            let _ = writeln!(md, "\n**Warnings**\n");
-            for w in self.warnings.iter().take(max_rows) {
-                let _ = writeln!(md, "- {}", text(w));
-            }
-        }
+        markdown::warnings(md, &self.warnings, max_rows);
         if let Some(plan) = &self.plan {
             md.push_str(&plan::render::markdown(plan, max_rows));
         }
         if let Some(run) = &self.provenance.run_url {
-            let _ = writeln!(
-                md,
-                "\n<sub>[workflow run]({run}) · lambda-deploy {}</sub>",
-                env!("CARGO_PKG_VERSION")
-            );
+            md.push_str(&markdown::footer(Some(run)));
         }
     }
 }
