@@ -121,27 +121,27 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {
-        report.version = match &planned.plan.publish {
+        report.outcome.version = match &planned.plan.publish {
             Publish::Reuse { version } => Some(version.clone()),
             Publish::No => Some("$LATEST".into()),
             Publish::New { .. } => None,
         };
-        report.elapsed_ms = started.elapsed().as_millis();
+        report.outcome.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
     push_image(&planned, ctx, &mut report).await?;
     if planned.plan.is_noop() {
-        report.status = Status::Unchanged;
-        report.version = Some(match &planned.plan.publish {
+        report.outcome.status = Status::Unchanged;
+        report.outcome.version = Some(match &planned.plan.publish {
             Publish::Reuse { version } => version.clone(),
             _ => "$LATEST".into(),
         });
-        report.aliases = planned.plan.aliases_in_place.clone();
+        report.outcome.aliases = planned.plan.aliases_in_place.clone();
     } else {
         apply_plan(config, ctx, &mut planned, &packaged, &mut report).await?;
     }
     previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
-    report.elapsed_ms = started.elapsed().as_millis();
+    report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }
 
@@ -317,20 +317,22 @@ fn planned_report(
     let plan = &planned.plan;
     let layer_targets: Vec<String> = planned.layer_plans.iter().map(LayerPlan::target).collect();
     Report {
-        status: Status::Planned,
+        outcome: crate::report::Outcome {
+            status: Status::Planned,
+            version: None,
+            published: false,
+            aliases: Vec::new(),
+            moved: Vec::new(),
+            warnings: targets.warnings.clone(),
+            elapsed_ms: 0,
+        },
         function_name: config.function_name.short_name().to_string(),
         function_arn: planned.live.function.as_ref().map(|f| f.arn.clone()),
-        version: None,
-        published: false,
-        aliases: Vec::new(),
-        moved: Vec::new(),
         s3_uri: None,
         layers: stages::planned_layers(&planned.layer_plans),
         layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
         function_url: None,
         provenance: provenance(ctx),
-        elapsed_ms: 0,
-        warnings: targets.warnings.clone(),
         image: planned.image.as_ref().map(|i| i.report()),
         plan: Some(plan.clone()),
         smoke: None,
@@ -353,7 +355,7 @@ async fn push_image(
     for w in &pushed.warnings {
         tracing::warn!("{w}");
     }
-    report.warnings.extend(pushed.warnings);
+    report.outcome.warnings.extend(pushed.warnings);
     Ok(())
 }
 

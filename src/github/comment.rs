@@ -230,8 +230,8 @@ impl Section<'_> {
         let alias = x
             .preview_alias
             .clone()
-            .or_else(|| report.aliases.first().cloned());
-        let state = report.status.as_str();
+            .or_else(|| report.outcome.aliases.first().cloned());
+        let state = report.outcome.status.as_str();
         let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {
             format!(
@@ -244,7 +244,7 @@ impl Section<'_> {
         let _ = writeln!(md, "### λ {title}\n");
         let _ = writeln!(md, "| | |\n|---|---|");
         let _ = writeln!(md, "| Function | {name} |");
-        let version = report.version.as_deref().unwrap_or("(none)");
+        let version = report.outcome.version.as_deref().unwrap_or("(none)");
         let _ = writeln!(md, "| Version | {} |", code(version));
         if let Some(a) = &alias {
             let _ = writeln!(md, "| Alias | {} |", code(a));
@@ -265,7 +265,7 @@ impl Section<'_> {
             let lines = invoke_lines(report, a).join("\n");
             let _ = write!(md, "\n**Invoke it**\n\n{}", markdown::block(&lines, "sh"));
         }
-        markdown::warnings(md, &report.warnings, self.max_rows);
+        markdown::warnings(md, &report.outcome.warnings, self.max_rows);
     }
 }
 
