@@ -82,7 +82,7 @@ async fn prune_after_deploy(
 ) -> Option<PruneOutcome> {
     let keep = config.history.keep_versions?;
     let production = report.function_name == config.function_name.short_name();
-    if !production || !matches!(report.status, Status::Deployed | Status::Unchanged) {
+    if !production || !matches!(report.outcome.status, Status::Deployed | Status::Unchanged) {
         return None;
     }
     match prune_function(config, keep).await {

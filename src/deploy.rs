@@ -13,6 +13,7 @@ use crate::aws::s3::S3Object;
 use crate::aws::{AwsError, ErrorKind};
 use crate::config::Config;
 use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::Architecture;
 use crate::order::OrderKey;
 use crate::plan::{FunctionAction, Plan, Publish};
 use crate::race::{
@@ -20,7 +21,7 @@ use crate::race::{
 };
 use crate::shift::{Rollout, ShiftError};
 use crate::smoke::{self, SmokeError, SmokePassed};
-use crate::state::LiveFunction;
+use crate::state::{FunctionState, LastUpdateStatus, LiveFunction};
 
 /// An alias that moved, with both ends known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,7 +177,7 @@ async fn upload<L: LambdaApi>(
     lambda: &L,
     plan: &Plan,
     code: &PackageAt,
-    architecture: Option<&str>,
+    architecture: Option<Architecture>,
     revision: Option<&str>,
     wait: Duration,
 ) -> Result<Written, DeployError> {
@@ -269,7 +270,7 @@ async fn create_or_find<L: LambdaApi>(
     if let (FunctionAction::Update, Some(f)) = (plan.action, live) {
         return Ok((Written::default(), Some(f.clone())));
     }
-    let arch = plan.architecture.as_deref().unwrap_or("x86_64");
+    let arch = plan.architecture.unwrap_or_default();
     tracing::info!(function = %plan.function_name, "creating function");
     match lambda
         .create(code_source(plan, code)?, arch, &plan.config, &plan.tags)
@@ -303,26 +304,18 @@ async fn update_function<L: LambdaApi>(
     let first_update = plan.action == FunctionAction::Create;
     let mut written = Written::from_live(f);
     // An update still running (from another run or the console) must finish first.
-    if f.state.as_deref() == Some("Pending") {
+    if f.state == Some(FunctionState::Pending) {
         tracing::info!("waiting for the function to become Active");
         written.revision_id = lambda.wait_active(wait).await?.or(written.revision_id);
     }
-    if f.last_update_status.as_deref() == Some("InProgress") {
+    if f.last_update_status == Some(LastUpdateStatus::InProgress) {
         tracing::info!("waiting for an update in progress to finish");
         written.revision_id = lambda.wait_updated(wait).await?.or(written.revision_id);
     }
     if first_update || plan.code_changed || plan.architecture.is_some() {
         tracing::info!(size = plan.code.size, "uploading code");
         let rev = written.revision_id.clone();
-        written = upload(
-            lambda,
-            plan,
-            code,
-            plan.architecture.as_deref(),
-            rev.as_deref(),
-            wait,
-        )
-        .await?;
+        written = upload(lambda, plan, code, plan.architecture, rev.as_deref(), wait).await?;
     }
     let mut update_config = plan.config.clone();
     if first_update {
@@ -426,7 +419,7 @@ async fn version<L: LambdaApi>(
         aliases: &alias_names,
         wait,
     };
-    let arch = plan.architecture.as_deref();
+    let arch = plan.architecture;
     let reupload = async || {
         upload(lambda, plan, code, arch, None, wait)
             .await

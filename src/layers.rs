@@ -18,37 +18,6 @@ use crate::aws::s3::{S3, S3Error};
 use crate::config::S3Target;
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo};
 
-/// A directory of scratch files, removed with everything in it when dropped.
-#[derive(Debug)]
-pub struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    /// Creates a fresh directory under the system's temporary directory.
-    pub fn new(label: &str) -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "lambda-deploy-{label}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A layer directory packaged locally.
 #[derive(Debug, Clone)]
 pub struct BuiltLayer {

@@ -47,6 +47,53 @@ pub fn code(s: &str) -> String {
     format!("{fence}{pad}{body}{pad}{fence}")
 }
 
+/// `render(max_rows)` under `limit` bytes: in full when it fits, else with its long lists
+/// cut to `short_rows` rows, else cut at a character boundary with a note that the `what`
+/// was truncated.
+pub fn fit(
+    limit: usize,
+    short_rows: usize,
+    what: &str,
+    render: impl Fn(usize) -> String,
+) -> String {
+    let full = render(usize::MAX);
+    if full.len() <= limit {
+        return full;
+    }
+    let short = render(short_rows);
+    if short.len() <= limit {
+        return short;
+    }
+    let mut cut = limit.saturating_sub(64);
+    while !short.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}\n\n_({what} truncated)_\n", &short[..cut])
+}
+
+/// The run's warnings as a list under a bold heading, at most `max_rows` of them; nothing
+/// when there are none.
+pub fn warnings(md: &mut String, warnings: &[String], max_rows: usize) {
+    if warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n**Warnings**\n");
+    for w in warnings.iter().take(max_rows) {
+        let _ = writeln!(md, "- {}", text(w));
+    }
+}
+
+/// The closing line: a link to the workflow run when known, and lambda-deploy's version.
+pub fn footer(run_url: Option<&str>) -> String {
+    let run = run_url
+        .map(|u| format!("[workflow run]({u}) · "))
+        .unwrap_or_default();
+    format!(
+        "\n<sub>{run}lambda-deploy {}</sub>\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// A fenced code block holding `s` as it is (info string `lang`), with a fence no line
 /// of `s` can close.
 pub fn block(s: &str, lang: &str) -> String {

@@ -107,19 +107,19 @@ pub fn publish(
             if let Some(plan) = report
                 .plan
                 .as_ref()
-                .filter(|_| report.status == Status::Planned)
+                .filter(|_| report.outcome.status == Status::Planned)
             {
                 print!("{plan}");
             }
-            let version = report.version.as_deref().unwrap_or("(new)");
-            let aliases = if report.aliases.is_empty() {
+            let version = report.outcome.version.as_deref().unwrap_or("(new)");
+            let aliases = if report.outcome.aliases.is_empty() {
                 String::new()
             } else {
-                format!(", aliases {}", report.aliases.join(", "))
+                format!(", aliases {}", report.outcome.aliases.join(", "))
             };
             println!(
                 "{}: {} version {version}{aliases}",
-                report.status.as_str(),
+                report.outcome.status.as_str(),
                 report.function_name
             );
         }

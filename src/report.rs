@@ -56,18 +56,29 @@ pub struct Provenance {
     pub run_url: Option<String>,
 }
 
-/// Everything a run reports.
+/// What applying the plan did (or, for a dry run, what is known without applying it).
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Outcome {
     pub status: Status,
-    pub function_name: String,
-    pub function_arn: Option<String>,
     /// The version the aliases serve; `None` for a dry run that would publish.
     pub version: Option<String>,
     pub published: bool,
     /// Every alias named in the run that now serves `version`.
     pub aliases: Vec<String>,
     pub moved: Vec<Moved>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u128,
+}
+
+/// Everything a run reports: what it was to do ([`Report::plan`]), what it did
+/// ([`Report::outcome`]) and where it came from ([`Report::provenance`]); every renderer
+/// reads each part from its place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub function_name: String,
+    pub function_arn: Option<String>,
     pub s3_uri: Option<String>,
     /// Layers from `layer-dirs`: published or reused (planned, for a dry run).
     pub layers: Vec<LayerOutcome>,
@@ -75,8 +86,6 @@ pub struct Report {
     pub layer_arns: Option<Vec<String>>,
     pub function_url: Option<String>,
     pub provenance: Provenance,
-    pub elapsed_ms: u128,
-    pub warnings: Vec<String>,
     /// The container image deployed (image runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageReport>,
@@ -122,14 +131,15 @@ impl Report {
 
     /// The outputs of the contract that apply to this run, in contract order.
     pub fn outputs(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(&str, String)> = vec![("status", self.status.as_str().to_string())];
+        let mut out: Vec<(&str, String)> =
+            vec![("status", self.outcome.status.as_str().to_string())];
         if let Some(arn) = &self.function_arn {
             out.push(("function-arn", arn.clone()));
         }
-        if let Some(v) = &self.version {
+        if let Some(v) = &self.outcome.version {
             out.push(("version", v.clone()));
         }
-        out.push(("aliases", self.aliases.join(",")));
+        out.push(("aliases", self.outcome.aliases.join(",")));
         if let Some(u) = &self.function_url {
             out.push(("function-url", u.clone()));
         }
@@ -174,20 +184,10 @@ impl Report {
 
     /// The job summary, in GitHub-flavoured markdown, under GitHub's size cap.
     pub fn summary_markdown(&self) -> String {
-        let full = self.render_summary(usize::MAX);
-        if full.len() <= GITHUB_BODY_LIMIT {
-            return full;
-        }
         // Drop detail first: long change and warning lists are cut to a count.
-        let short = self.render_summary(20);
-        if short.len() <= GITHUB_BODY_LIMIT {
-            return short;
-        }
-        let mut cut = GITHUB_BODY_LIMIT - 64;
-        while !short.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}\n\n_(summary truncated)_\n", &short[..cut])
+        markdown::fit(GITHUB_BODY_LIMIT, 20, "summary", |rows| {
+            self.render_summary(rows)
+        })
     }
 
     fn render_summary(&self, max_rows: usize) -> String {
@@ -210,7 +210,7 @@ impl Report {
 
     /// The headline and the first row of the facts table: the function.
     fn title(&self, md: &mut String) {
-        let headline = match self.status {
+        let headline = match self.outcome.status {
             Status::Deployed if self.created() => "created and deployed",
             Status::Deployed => "deployed",
             Status::Unchanged => "unchanged: nothing to deploy",
@@ -227,7 +227,7 @@ impl Report {
 
     /// The version, the code (zip or image) and where it went.
     fn code_rows(&self, md: &mut String) {
-        let version = match (&self.version, self.published) {
+        let version = match (&self.outcome.version, self.outcome.published) {
             (Some(v), true) => format!("{} (new)", code(v)),
             (Some(v), false) => code(v),
             (None, _) => "new version to publish".into(),
@@ -284,16 +284,20 @@ impl Report {
                 code(shown)
             );
         }
-        let _ = writeln!(md, "| Time | {:.1} s |", self.elapsed_ms as f64 / 1000.0);
+        let _ = writeln!(
+            md,
+            "| Time | {:.1} s |",
+            self.outcome.elapsed_ms as f64 / 1000.0
+        );
     }
 
     /// The aliases moved, and those already on the version.
     fn alias_table(&self, md: &mut String, max_rows: usize) {
-        if self.moved.is_empty() && self.aliases.is_empty() {
+        if self.outcome.moved.is_empty() && self.outcome.aliases.is_empty() {
             return;
         }
         let _ = writeln!(md, "\n**Aliases**\n\n| Alias | From | To |\n|---|---|---|");
-        for m in self.moved.iter().take(max_rows) {
+        for m in self.outcome.moved.iter().take(max_rows) {
             let from = m
                 .from
                 .as_deref()
@@ -302,12 +306,13 @@ impl Report {
             let _ = writeln!(md, "| {} | {from} | {} |", code(&m.name), code(&m.to));
         }
         for a in self
+            .outcome
             .aliases
             .iter()
-            .filter(|a| !self.moved.iter().any(|m| &m.name == *a))
+            .filter(|a| !self.outcome.moved.iter().any(|m| &m.name == *a))
             .take(max_rows)
         {
-            let v = code(self.version.as_deref().unwrap_or("new"));
+            let v = code(self.outcome.version.as_deref().unwrap_or("new"));
             let _ = writeln!(md, "| {} | {v} | {v} (already there) |", code(a));
         }
     }
@@ -330,7 +335,7 @@ impl Report {
         if !self.layers.is_empty() {
             let _ = writeln!(md, "\n**Layers**\n\n| Layer | Version | |\n|---|---|---|");
             for l in self.layers.iter().take(max_rows) {
-                let what = match (self.status, l.published) {
+                let what = match (self.outcome.status, l.published) {
                     (Status::Planned, true) => "to publish",
                     (_, true) => "published",
                     (_, false) => "reused (unchanged)",
@@ -373,21 +378,12 @@ impl Report {
 
     /// What ends every summary: the warnings, the plan and the link to the run.
     fn footer(&self, md: &mut String, max_rows: usize) {
-        if !self.warnings.is_empty() {
-            let _ = writeln!(md, "\n**Warnings**\n");
-            for w in self.warnings.iter().take(max_rows) {
-                let _ = writeln!(md, "- {}", text(w));
-            }
-        }
+        markdown::warnings(md, &self.outcome.warnings, max_rows);
         if let Some(plan) = &self.plan {
             md.push_str(&plan::render::markdown(plan, max_rows));
         }
         if let Some(run) = &self.provenance.run_url {
-            let _ = writeln!(
-                md,
-                "\n<sub>[workflow run]({run}) · lambda-deploy {}</sub>",
-                env!("CARGO_PKG_VERSION")
-            );
+            md.push_str(&markdown::footer(Some(run)));
         }
     }
 }

@@ -32,28 +32,6 @@ mod stages;
 
 use stages::Packaged;
 
-/// A zip written for this run only, removed when dropped.
-struct TempZip(PathBuf);
-
-impl TempZip {
-    fn new(function: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Self(std::env::temp_dir().join(format!(
-            "lambda-deploy-{function}-{}-{nanos}.zip",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempZip {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Builds (or inspects) the package named by the config.
 fn prepare(artifact: &Artifact, scratch: &Path) -> Result<(PathBuf, PackageInfo), Error> {
     match artifact {
@@ -80,10 +58,7 @@ fn layer_meta(config: &Config, live: Option<&LiveFunction>, description: &str) -
         .runtime
         .clone()
         .or_else(|| live.and_then(|f| f.runtime.clone()));
-    let arch = s
-        .architecture
-        .clone()
-        .or_else(|| live.and_then(|f| f.architecture.clone()));
+    let arch = s.architecture.or_else(|| live.and_then(|f| f.architecture));
     LayerMeta {
         description: description.chars().take(256).collect(),
         runtimes: runtime.into_iter().collect(),
@@ -149,29 +124,28 @@ pub async fn deploy_with(
         None => connect().await?,
     };
 
-    let scratch = TempZip::new(&function);
-    let layer_scratch = layers::ScratchDir::new(&function).map_err(|source| Error::Write {
-        what: "layer packages",
-        path: std::env::temp_dir().display().to_string(),
-        source,
-    })?;
-    let packaged = stages::package(
-        config,
-        artifact,
-        ctx.in_actions,
-        &scratch.0,
-        layer_scratch.path(),
-    )?;
+    // The package and the layer packages, removed with the directory when the run ends,
+    // fails or is cancelled. Layer zips are named `layer-<name>.zip`, so never this one.
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!("lambda-deploy-{function}-"))
+        .tempdir()
+        .map_err(|source| Error::Write {
+            what: "the package",
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })?;
+    let zip = scratch.path().join("function.zip");
+    let packaged = stages::package(config, artifact, ctx.in_actions, &zip, scratch.path())?;
     let (mut planned, skipped) = plan_run(&sdk, config, ctx, &targets, &packaged).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {
-        report.version = match &planned.plan.publish {
+        report.outcome.version = match &planned.plan.publish {
             Publish::Reuse { version } => Some(version.clone()),
             Publish::No => Some("$LATEST".into()),
             Publish::New { .. } => None,
         };
-        report.elapsed_ms = started.elapsed().as_millis();
+        report.outcome.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
     if planned.plan.code_changed && planned.image.is_none() {
@@ -179,17 +153,17 @@ pub async fn deploy_with(
     }
     push_image(&planned, ctx, &mut report).await?;
     if planned.plan.is_noop() {
-        report.status = Status::Unchanged;
-        report.version = Some(match &planned.plan.publish {
+        report.outcome.status = Status::Unchanged;
+        report.outcome.version = Some(match &planned.plan.publish {
             Publish::Reuse { version } => version.clone(),
             _ => "$LATEST".into(),
         });
-        report.aliases = planned.plan.aliases_in_place.clone();
+        report.outcome.aliases = planned.plan.aliases_in_place.clone();
     } else {
         apply_plan(config, ctx, &mut planned, &packaged, &mut report).await?;
     }
     previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
-    report.elapsed_ms = started.elapsed().as_millis();
+    report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }
 
@@ -215,7 +189,7 @@ async fn storage_preflight(
             "lambda-deploy: code storage",
             &w,
         );
-        report.warnings.push(w);
+        report.outcome.warnings.push(w);
     }
     Ok(())
 }
@@ -357,10 +331,9 @@ async fn local_code(
     let arch = config
         .settings
         .architecture
-        .clone()
-        .or_else(|| live.function.as_ref().and_then(|f| f.architecture.clone()))
-        .unwrap_or_else(|| "x86_64".into());
-    let prepared = image::prepare(config, ecr, &arch, actions).await?;
+        .or_else(|| live.function.as_ref().and_then(|f| f.architecture))
+        .unwrap_or_default();
+    let prepared = image::prepare(config, ecr, arch.as_str(), actions).await?;
     let code = prepared.code();
     Ok((Some(prepared), code))
 }
@@ -393,20 +366,22 @@ fn planned_report(
     let plan = &planned.plan;
     let layer_targets: Vec<String> = planned.layer_plans.iter().map(LayerPlan::target).collect();
     Report {
-        status: Status::Planned,
+        outcome: crate::report::Outcome {
+            status: Status::Planned,
+            version: None,
+            published: false,
+            aliases: Vec::new(),
+            moved: Vec::new(),
+            warnings: targets.warnings.clone(),
+            elapsed_ms: 0,
+        },
         function_name: config.function_name.short_name().to_string(),
         function_arn: planned.live.function.as_ref().map(|f| f.arn.clone()),
-        version: None,
-        published: false,
-        aliases: Vec::new(),
-        moved: Vec::new(),
         s3_uri: None,
         layers: stages::planned_layers(&planned.layer_plans),
         layer_arns: layers::desired(config.settings.layers.as_ref(), &layer_targets),
         function_url: None,
         provenance: provenance(ctx),
-        elapsed_ms: 0,
-        warnings: targets.warnings.clone(),
         image: planned.image.as_ref().map(|i| i.report()),
         plan: Some(plan.clone()),
         smoke: None,
@@ -429,7 +404,7 @@ async fn push_image(
     for w in &pushed.warnings {
         tracing::warn!("{w}");
     }
-    report.warnings.extend(pushed.warnings);
+    report.outcome.warnings.extend(pushed.warnings);
     Ok(())
 }
 

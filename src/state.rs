@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::kind::{Architecture, PackageType};
+
 /// The function's `$LATEST` configuration and tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LiveFunction {
     pub arn: String,
-    pub package_type: String,
+    pub package_type: PackageType,
     pub runtime: Option<String>,
     pub role: Option<String>,
     pub handler: Option<String>,
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
     pub description: Option<String>,
@@ -23,9 +25,28 @@ pub struct LiveFunction {
     /// `CMD` override of an image function (ImageConfig), when set.
     pub image_command: Option<Vec<String>>,
     pub revision_id: Option<String>,
-    pub state: Option<String>,
-    pub last_update_status: Option<String>,
+    pub state: Option<FunctionState>,
+    pub last_update_status: Option<LastUpdateStatus>,
     pub tags: BTreeMap<String, String>,
+}
+
+/// Where a function is in its life (Lambda's `State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FunctionState {
+    /// Just created: no write is accepted until it is active.
+    Pending,
+    Active,
+    Inactive,
+    Failed,
+}
+
+/// How the last update of `$LATEST` went (Lambda's `LastUpdateStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LastUpdateStatus {
+    /// Still being applied: the next write must wait for it.
+    InProgress,
+    Successful,
+    Failed,
 }
 
 /// A published version's snapshot (the fields that decide whether `$LATEST` differs).
@@ -44,7 +65,7 @@ pub struct ConfigFingerprint {
     pub runtime: Option<String>,
     pub role: Option<String>,
     pub handler: Option<String>,
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
     pub description: Option<String>,
@@ -59,7 +80,7 @@ impl LiveFunction {
             runtime: self.runtime.clone(),
             role: self.role.clone(),
             handler: self.handler.clone(),
-            architecture: self.architecture.clone(),
+            architecture: self.architecture,
             memory_size: self.memory_size,
             timeout: self.timeout,
             description: self.description.clone(),

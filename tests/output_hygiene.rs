@@ -19,7 +19,7 @@ use lambda_deploy::plan::{
     LocalCode, Plan, Publish, UrlAction, UrlStep,
 };
 use lambda_deploy::release::SkippedMove;
-use lambda_deploy::report::{Provenance, Report, ReportExtra, Status};
+use lambda_deploy::report::{Outcome, Provenance, Report, ReportExtra, Status};
 use lambda_deploy::smoke::SmokePassed;
 use proptest::prelude::*;
 
@@ -141,17 +141,21 @@ fn plan(t: &Texts) -> Plan {
 
 fn report(t: &Texts) -> Report {
     Report {
-        status: Status::Deployed,
+        outcome: Outcome {
+            status: Status::Deployed,
+            version: Some("7".into()),
+            published: true,
+            aliases: vec!["live".into(), t.tag.clone()],
+            moved: vec![Moved {
+                name: t.tag.clone(),
+                from: Some(t.value.clone()),
+                to: "7".into(),
+            }],
+            warnings: vec![t.error.clone()],
+            elapsed_ms: 2500,
+        },
         function_name: "hello".into(),
         function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into()),
-        version: Some("7".into()),
-        published: true,
-        aliases: vec!["live".into(), t.tag.clone()],
-        moved: vec![Moved {
-            name: t.tag.clone(),
-            from: Some(t.value.clone()),
-            to: "7".into(),
-        }],
         s3_uri: None,
         layers: vec![LayerOutcome {
             name: t.value.clone(),
@@ -166,8 +170,6 @@ fn report(t: &Texts) -> Report {
             commit_url: Some("https://github.com/o/r/commit/e5f6071".into()),
             run_url: Some("https://github.com/o/r/actions/runs/1".into()),
         },
-        elapsed_ms: 2500,
-        warnings: vec![t.error.clone()],
         image: Some(ImageReport {
             uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hello@sha256:00".into(),
             digest: "sha256:00".into(),

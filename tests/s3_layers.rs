@@ -776,3 +776,44 @@ fn layers_replace_the_functions_layers() {
     assert_eq!(layer_arns_of(&name), vec![c.clone()], "{}", run.summary);
     assert_eq!(run.out("layer-arns"), c);
 }
+
+/// The scratch space of a run (the function's zip and the layer zips) is gone when the run
+/// ends, whether it planned its changes or was refused after packaging.
+#[test]
+fn scratch_space_is_removed_after_a_run_and_after_a_refusal() {
+    let name = unique("scratch");
+    let dir = example_copy("python-hello");
+    let layer_dir = tempfile::tempdir().expect("temp");
+    std::fs::write(layer_dir.path().join("shared.py"), "VALUE = 1\n").expect("write");
+    let (d, role) = (path_str(dir.path()), role());
+    let layer_dirs = format!("{}={}", unique("scratch-layer"), path_str(layer_dir.path()));
+    let tmp = tempfile::tempdir().expect("temp");
+    let tmp_dir = path_str(tmp.path());
+    let left = || {
+        std::fs::read_dir(tmp.path())
+            .expect("read TMPDIR")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    let mut inputs = base_inputs(&name, &d, &role);
+    inputs.push(("layer-dirs", layer_dirs.as_str()));
+
+    let dry = deploy(
+        &inputs,
+        &[("TMPDIR", tmp_dir.as_str())],
+        &["--dry-run", "true"],
+    );
+    dry.assert_ok();
+    assert_eq!(left(), Vec::<String>::new(), "after a dry run");
+
+    // A new function needs a role: the plan refuses it once everything is packaged.
+    inputs.retain(|(k, _)| *k != "role");
+    let refused = deploy(&inputs, &[("TMPDIR", tmp_dir.as_str())], &[]);
+    assert!(!refused.ok(), "{}", refused.everything());
+    assert!(
+        refused.everything().contains("role"),
+        "{}",
+        refused.everything()
+    );
+    assert_eq!(left(), Vec::<String>::new(), "after a refusal");
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::AwsError;
 use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::Architecture;
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
 
 /// Where new code comes from.
@@ -166,7 +167,7 @@ pub trait LambdaApi: Clone + Send + Sync + 'static {
     fn create(
         &self,
         code: CodeSource,
-        architecture: &str,
+        architecture: Architecture,
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<Written, AwsError>> + Send;
@@ -174,7 +175,7 @@ pub trait LambdaApi: Clone + Send + Sync + 'static {
     fn update_code(
         &self,
         code: CodeSource,
-        architecture: Option<&str>,
+        architecture: Option<Architecture>,
         revision_id: Option<&str>,
     ) -> impl Future<Output = Result<Written, AwsError>> + Send;
     /// Sends the configuration fields that change, guarded by `revision_id` when given.

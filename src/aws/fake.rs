@@ -28,7 +28,8 @@ use std::time::Duration;
 use super::api::{CodeSource, LambdaApi, UrlConfig, UrlGrant, Written};
 use super::{AwsError, ErrorKind};
 use crate::domain::function::ConfigUpdate;
-use crate::state::{LiveFunction, LiveVersion};
+use crate::domain::kind::{Architecture, PackageType};
+use crate::state::{FunctionState, LastUpdateStatus, LiveFunction, LiveVersion};
 
 type HookFuture = Pin<Box<dyn Future<Output = Option<AwsError>> + Send>>;
 type Hook = Box<dyn FnOnce(FakeLambda) -> HookFuture + Send>;
@@ -140,15 +141,16 @@ impl World {
     /// running update or creation comes one step nearer its end.
     fn observe(&mut self) -> Option<LiveFunction> {
         let f = self.function.as_mut()?;
-        f.live.state = Some(if f.pending > 0 { "Pending" } else { "Active" }.into());
-        f.live.last_update_status = Some(
-            if f.busy > 0 {
-                "InProgress"
-            } else {
-                "Successful"
-            }
-            .into(),
-        );
+        f.live.state = Some(if f.pending > 0 {
+            FunctionState::Pending
+        } else {
+            FunctionState::Active
+        });
+        f.live.last_update_status = Some(if f.busy > 0 {
+            LastUpdateStatus::InProgress
+        } else {
+            LastUpdateStatus::Successful
+        });
         f.pending = f.pending.saturating_sub(1);
         f.busy = f.busy.saturating_sub(1);
         Some(f.live.clone())
@@ -302,13 +304,13 @@ impl FakeLambda {
                         "arn:aws:lambda:us-east-1:123456789012:function:{}",
                         self.function
                     ),
-                    package_type: "Zip".into(),
+                    package_type: PackageType::Zip,
                     runtime: Some("python3.12".into()),
-                    architecture: Some("x86_64".into()),
+                    architecture: Some(Architecture::X86_64),
                     code_sha256: sha.to_string(),
                     revision_id,
-                    state: Some("Active".into()),
-                    last_update_status: Some("Successful".into()),
+                    state: Some(FunctionState::Active),
+                    last_update_status: Some(LastUpdateStatus::Successful),
                     tags: tags
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))

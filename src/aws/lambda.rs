@@ -9,16 +9,16 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, FunctionConfiguration, ImageConfig, PackageType,
-    Runtime,
+    Environment, FunctionCode, FunctionConfiguration, ImageConfig, PackageType, Runtime,
 };
 
 use super::api::{
     AliasTargets, Invoked, LambdaApi, RoutedAlias, UrlAuth, UrlConfig, UrlGrant, VersionInfo,
 };
 pub use super::api::{CodeSource, Written};
-use super::{AwsError, ErrorKind, or_absent};
+use super::{AwsError, ErrorKind, kind, or_absent};
 use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::Architecture;
 use crate::state::{ConfigFingerprint, LiveAlias, LiveFunction, LiveVersion};
 use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
@@ -62,8 +62,8 @@ pub struct Lambda {
     function: String,
 }
 
-fn arch_str(c: &FunctionConfiguration) -> Option<String> {
-    c.architectures().first().map(|a| a.as_str().to_string())
+fn arch(c: &FunctionConfiguration) -> Option<Architecture> {
+    c.architectures().first().and_then(kind::from_sdk_arch)
 }
 
 pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
@@ -71,7 +71,7 @@ pub(crate) fn fingerprint(c: &FunctionConfiguration) -> ConfigFingerprint {
         runtime: c.runtime().map(|r| r.as_str().to_string()),
         role: c.role().map(str::to_string),
         handler: c.handler().map(str::to_string),
-        architecture: arch_str(c),
+        architecture: arch(c),
         memory_size: c.memory_size(),
         timeout: c.timeout(),
         description: c
@@ -191,10 +191,7 @@ impl Lambda {
         let fp = fingerprint(c);
         Ok(Some(LiveFunction {
             arn: c.function_arn().unwrap_or_default().to_string(),
-            package_type: c
-                .package_type()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "Zip".into()),
+            package_type: kind::from_sdk_package_type(c.package_type()),
             runtime: fp.runtime,
             role: fp.role,
             handler: fp.handler,
@@ -212,8 +209,10 @@ impl Lambda {
                 .map(|i| i.command().to_vec())
                 .filter(|v| !v.is_empty()),
             revision_id: c.revision_id().map(str::to_string),
-            state: c.state().map(|s| s.as_str().to_string()),
-            last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
+            state: c.state().and_then(kind::from_sdk_state),
+            last_update_status: c
+                .last_update_status()
+                .and_then(kind::from_sdk_update_status),
             tags: out
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -321,7 +320,7 @@ impl Lambda {
     pub async fn create(
         &self,
         code: CodeSource,
-        architecture: &str,
+        architecture: Architecture,
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> Result<Written, AwsError> {
@@ -332,7 +331,7 @@ impl Lambda {
             .package_type(package_type(&code))
             .set_image_config(image_config(&cfg.image_command))
             .code(function_code(code))
-            .architectures(Architecture::from(architecture))
+            .architectures(kind::to_sdk_arch(architecture))
             .set_role(cfg.role.clone())
             .set_runtime(cfg.runtime.as_deref().map(Runtime::from))
             .set_handler(cfg.handler.clone())
@@ -373,7 +372,7 @@ impl Lambda {
     pub async fn update_code(
         &self,
         code: CodeSource,
-        architecture: Option<&str>,
+        architecture: Option<Architecture>,
         revision_id: Option<&str>,
     ) -> Result<Written, AwsError> {
         let req = self
@@ -393,7 +392,7 @@ impl Lambda {
                 .set_s3_object_version(version),
         };
         let out = req
-            .set_architectures(architecture.map(|a| vec![Architecture::from(a)]))
+            .set_architectures(architecture.map(|a| vec![kind::to_sdk_arch(a)]))
             .set_revision_id(revision_id.map(str::to_string))
             .publish(false)
             .send()
@@ -631,7 +630,7 @@ impl LambdaApi for Lambda {
     fn create(
         &self,
         code: CodeSource,
-        architecture: &str,
+        architecture: Architecture,
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<Written, AwsError>> + Send {
@@ -640,7 +639,7 @@ impl LambdaApi for Lambda {
     fn update_code(
         &self,
         code: CodeSource,
-        architecture: Option<&str>,
+        architecture: Option<Architecture>,
         revision_id: Option<&str>,
     ) -> impl Future<Output = Result<Written, AwsError>> + Send {
         Lambda::update_code(self, code, architecture, revision_id)

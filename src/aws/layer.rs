@@ -2,9 +2,10 @@
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
+use aws_sdk_lambda::types::{LayerVersionContentInput, Runtime};
 
-use super::{AwsError, ErrorKind};
+use super::{AwsError, ErrorKind, kind};
+use crate::domain::kind::Architecture;
 
 /// Where a layer version's zip comes from (layers are always zips).
 #[derive(Debug, Clone)]
@@ -33,7 +34,7 @@ pub struct LayerVersion {
 pub struct LayerMeta {
     pub description: String,
     pub runtimes: Vec<String>,
-    pub architectures: Vec<String>,
+    pub architectures: Vec<Architecture>,
 }
 
 /// A Lambda client for layers.
@@ -194,7 +195,7 @@ impl Layers {
             .set_compatible_architectures((!meta.architectures.is_empty()).then(|| {
                 meta.architectures
                     .iter()
-                    .map(|a| Architecture::from(a.as_str()))
+                    .map(|&a| kind::to_sdk_arch(a))
                     .collect()
             }))
             .send()

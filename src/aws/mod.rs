@@ -11,6 +11,7 @@ pub mod fake;
 pub mod history;
 pub mod iam;
 pub mod invoke;
+pub(crate) mod kind;
 pub mod lambda;
 pub mod layer;
 pub mod lock;

@@ -13,6 +13,7 @@ use super::{
     InputError, RawInputs, S3Target, TrafficShift, existing_dir, existing_file, glob, handler,
     runtime, stable_alias, validate,
 };
+use crate::domain::kind::PackageType;
 use crate::types::{AliasName, FunctionName};
 
 pub(super) fn function_name(c: &mut Checker, raw: &RawInputs) -> Option<FunctionName> {
@@ -31,17 +32,15 @@ pub(super) fn function_name(c: &mut Checker, raw: &RawInputs) -> Option<Function
 }
 
 /// `package-type`, and the image inputs a zip deploy must not be given.
-pub(super) fn package_type(c: &mut Checker, raw: &RawInputs) -> Option<&'static str> {
-    let package_type = c.with_default("package-type", &raw.package_type, |v| {
-        validate::one_of(v, &["zip", "image"])
-    });
+pub(super) fn package_type(c: &mut Checker, raw: &RawInputs) -> Option<PackageType> {
+    let package_type = c.with_default("package-type", &raw.package_type, str::parse);
     for (input, value) in [
         ("image-uri", &raw.image_uri),
         ("image-command", &raw.image_command),
         ("ecr-repository", &raw.ecr_repository),
         ("registry-endpoint", &raw.registry_endpoint),
     ] {
-        if value.is_some() && package_type == Some("zip") {
+        if value.is_some() && package_type == Some(PackageType::Zip) {
             c.fail(
                 input,
                 "applies only to package-type image; remove it or set package-type: image",
@@ -102,9 +101,7 @@ pub(super) fn settings(c: &mut Checker, raw: &RawInputs) -> FunctionSettings {
         role: c.opt("role", &raw.role, validate::role_arn),
         runtime: c.opt("runtime", &raw.runtime, runtime),
         handler: c.opt("handler", &raw.handler, handler),
-        architecture: c.opt("architecture", &raw.architecture, |v| {
-            validate::one_of(v, &["x86_64", "arm64"]).map(str::to_string)
-        }),
+        architecture: c.opt("architecture", &raw.architecture, str::parse),
         memory_size: c
             .opt("memory-size", &raw.memory_size, |v| {
                 validate::int_in(v, 128, 10240, "a size in MB")

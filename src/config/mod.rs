@@ -24,6 +24,7 @@ pub use inputs::{INPUTS, InputSpec, OUTPUTS};
 pub use raw::RawInputs;
 
 use crate::domain::image_ref::ImageRef;
+use crate::domain::kind::{Architecture, PackageType};
 pub use crate::domain::package::S3Target;
 pub use crate::domain::shift::TrafficShift;
 use crate::types::{AliasName, FunctionName};
@@ -102,7 +103,7 @@ pub struct FunctionSettings {
     pub role: Option<String>,
     pub runtime: Option<String>,
     pub handler: Option<String>,
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
     pub description: Option<String>,
@@ -343,7 +344,7 @@ impl Config {
         // Only a deploy builds a package; rollback, prune and status read what is live.
         let removes_preview = (rule == PackageRule::ClosingPullRequest && preview == Some(true))
             || command.is_some_and(|c| c != Command::Deploy);
-        let is_image = package_type == Some("image");
+        let is_image = package_type == Some(PackageType::Image);
         let image = image::options(&mut c, raw, function_name.as_ref(), is_image);
         let artifact = if removes_preview {
             None

@@ -8,6 +8,7 @@ use super::*;
 use crate::aws::fake::{FakeLambda, code_sha256};
 use crate::config::RawInputs;
 use crate::plan::{Live, LocalCode};
+use crate::state::LastUpdateStatus;
 
 const CODE: &[u8] = b"this run's package";
 
@@ -77,7 +78,7 @@ async fn an_update_in_progress_when_the_run_starts_is_waited_for_then_the_deploy
         .function
         .as_ref()
         .and_then(|f| f.last_update_status.clone());
-    assert_eq!(seen.as_deref(), Some("InProgress"));
+    assert_eq!(seen, Some(LastUpdateStatus::InProgress));
     let at = PackageAt::File(zip.path().to_path_buf());
     let out = apply(
         &lambda,

@@ -6,6 +6,7 @@ pub mod description;
 pub mod function;
 pub mod history;
 pub mod image_ref;
+pub mod kind;
 pub mod limits;
 pub mod oci;
 pub mod package;

@@ -12,9 +12,9 @@ use octocrab::{Octocrab, Page};
 use serde::{Deserialize, Serialize};
 
 use super::GitHubError;
-use crate::markdown::{self, code, text};
+use crate::markdown::{self, code};
 use crate::plan::bytes;
-use crate::report::{GITHUB_BODY_LIMIT, Report, Status, invoke_lines};
+use crate::report::{GITHUB_BODY_LIMIT, Report, invoke_lines};
 
 /// The hidden line that identifies this function's comment.
 pub fn marker(function: &str) -> String {
@@ -135,19 +135,9 @@ pub async fn upsert(
 
 /// The comment body for a pull request run, under GitHub's size cap.
 pub fn render(report: &Report, pr: u64) -> String {
-    let full = render_full(report, pr, usize::MAX);
-    if full.len() <= GITHUB_BODY_LIMIT {
-        return full;
-    }
-    let short = render_full(report, pr, 5);
-    if short.len() <= GITHUB_BODY_LIMIT {
-        return short;
-    }
-    let mut cut = GITHUB_BODY_LIMIT - 64;
-    while !short.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}\n\n_(comment truncated)_\n", &short[..cut])
+    markdown::fit(GITHUB_BODY_LIMIT, 5, "comment", |rows| {
+        render_full(report, pr, rows)
+    })
 }
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
@@ -173,16 +163,7 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             md.push_str(&crate::plan::render::markdown(plan, max_rows));
         }
     }
-    let run = p
-        .run_url
-        .as_deref()
-        .map(|u| format!("[workflow run]({u}) · "))
-        .unwrap_or_default();
-    let _ = writeln!(
-        md,
-        "\n<sub>{run}lambda-deploy {}</sub>",
-        env!("CARGO_PKG_VERSION")
-    );
+    md.push_str(&markdown::footer(p.run_url.as_deref()));
     md
 }
 
@@ -249,14 +230,8 @@ impl Section<'_> {
         let alias = x
             .preview_alias
             .clone()
-            .or_else(|| report.aliases.first().cloned());
-        let state = match report.status {
-            Status::Deployed => "deployed",
-            Status::Unchanged => "unchanged",
-            Status::Planned => "planned",
-            Status::Removed => "removed",
-            Status::Superseded => "superseded",
-        };
+            .or_else(|| report.outcome.aliases.first().cloned());
+        let state = report.outcome.status.as_str();
         let name = code(&report.function_name);
         let title = if x.preview_alias.is_some() {
             format!(
@@ -269,7 +244,7 @@ impl Section<'_> {
         let _ = writeln!(md, "### λ {title}\n");
         let _ = writeln!(md, "| | |\n|---|---|");
         let _ = writeln!(md, "| Function | {name} |");
-        let version = report.version.as_deref().unwrap_or("(none)");
+        let version = report.outcome.version.as_deref().unwrap_or("(none)");
         let _ = writeln!(md, "| Version | {} |", code(version));
         if let Some(a) = &alias {
             let _ = writeln!(md, "| Alias | {} |", code(a));
@@ -290,12 +265,7 @@ impl Section<'_> {
             let lines = invoke_lines(report, a).join("\n");
             let _ = write!(md, "\n**Invoke it**\n\n{}", markdown::block(&lines, "sh"));
         }
-        if !report.warnings.is_empty() {
-            let _ = writeln!(md, "\n**Warnings**\n");
-            for w in report.warnings.iter().take(self.max_rows) {
-                let _ = writeln!(md, "- {}", text(w));
-            }
-        }
+        markdown::warnings(md, &report.outcome.warnings, self.max_rows);
     }
 }
 

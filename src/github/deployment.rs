@@ -65,7 +65,7 @@ pub async fn record(
             message: "the commit is unknown (no GITHUB_SHA or pull request head)".into(),
         });
     };
-    let version = report.version.clone().unwrap_or_default();
+    let version = report.outcome.version.clone().unwrap_or_default();
     let alias = report.extra.preview_alias.clone().unwrap_or_default();
     let body = NewDeployment {
         git_ref: &sha,

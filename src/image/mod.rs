@@ -17,7 +17,7 @@ pub mod layer;
 pub mod push;
 pub mod source;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -72,33 +72,6 @@ pub enum ImageError {
     Scratch(std::io::Error),
 }
 
-/// A directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Self, ImageError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let p = std::env::temp_dir().join(format!(
-            "lambda-deploy-image-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&p).map_err(ImageError::Scratch)?;
-        Ok(Self(p))
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// An image built here, waiting to be pushed.
 pub struct BuiltImage {
     pub base: BaseImage,
@@ -106,7 +79,7 @@ pub struct BuiltImage {
     pub built: Built,
     /// The registry the base is read from when it is not the target registry.
     base_registry: Option<Registry>,
-    scratch: Scratch,
+    scratch: tempfile::TempDir,
 }
 
 /// The image a run deploys, checked and ready.
@@ -253,7 +226,10 @@ async fn build_new(
     .await?;
     check_arch(base_image, &base.architecture, function_arch)?;
 
-    let scratch = Scratch::new()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("lambda-deploy-image-")
+        .tempdir()
+        .map_err(ImageError::Scratch)?;
     let layer = code_layer(src, &scratch).await?;
     let command = config
         .image
@@ -313,7 +289,10 @@ fn base_registry(
 }
 
 /// Writes `source-dir` as the code layer into the scratch directory.
-async fn code_layer(src: &BuildSource<'_>, scratch: &Scratch) -> Result<LayerInfo, ImageError> {
+async fn code_layer(
+    src: &BuildSource<'_>,
+    scratch: &tempfile::TempDir,
+) -> Result<LayerInfo, ImageError> {
     let out = scratch.path().join("code-layer.tar.gz");
     let (dir, patterns) = (src.dir.to_path_buf(), src.exclude.to_vec());
     let layer = tokio::task::spawn_blocking(move || {

@@ -11,12 +11,9 @@ use super::{
 };
 use crate::config::{Config, EnvMode, FunctionSettings, FunctionUrl};
 use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::{Architecture, PackageType};
 use crate::state::LiveFunction;
 use crate::types::AliasName;
-
-fn shown(v: &Option<String>) -> Option<String> {
-    v.clone()
-}
 
 fn env_change(from: &BTreeMap<String, String>, to: &BTreeMap<String, String>) -> String {
     let mut parts = Vec::new();
@@ -107,7 +104,7 @@ struct FunctionChange {
     action: FunctionAction,
     previous_code_sha256: Option<String>,
     code_changed: bool,
-    architecture: Option<String>,
+    architecture: Option<Architecture>,
 }
 
 /// What CreateFunction sends for a new function, once every required input is there.
@@ -147,7 +144,7 @@ fn create(
         action: FunctionAction::Create,
         previous_code_sha256: None,
         code_changed: true,
-        architecture: Some(s.architecture.clone().unwrap_or_else(|| "x86_64".into())),
+        architecture: Some(s.architecture.unwrap_or_default()),
     };
     Ok((update, head))
 }
@@ -169,7 +166,7 @@ impl Diff<'_> {
     ) -> Result<FunctionChange, PlanError> {
         // Image functions have no runtime, handler or layers of their own.
         let image = code.image.is_some();
-        if f.package_type.eq_ignore_ascii_case("image") != image {
+        if (f.package_type == PackageType::Image) != image {
             let function = function_name.to_string();
             return Err(if image {
                 PlanError::ImageToZipFunction { function }
@@ -182,15 +179,12 @@ impl Diff<'_> {
         self.layers(&config.settings, f);
         self.image_command(code, f);
         let s = &config.settings;
-        let arch = s
-            .architecture
-            .clone()
-            .filter(|a| f.architecture.as_ref() != Some(a));
-        if let Some(a) = &arch {
+        let arch = s.architecture.filter(|a| f.architecture != Some(*a));
+        if let Some(a) = arch {
             self.changes.push(FieldChange {
                 field: "architecture",
-                from: shown(&f.architecture),
-                to: a.clone(),
+                from: f.architecture.map(|a| a.to_string()),
+                to: a.to_string(),
             });
         }
         Ok(FunctionChange {

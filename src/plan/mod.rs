@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::config::FunctionUrl;
 pub use crate::domain::bytes;
 pub use crate::domain::function::ConfigUpdate;
+use crate::domain::kind::Architecture;
 use crate::state::{LiveAlias, LiveFunction, LiveVersion};
 
 mod build;
@@ -211,7 +212,7 @@ pub struct Plan {
     pub previous_code_sha256: Option<String>,
     pub code_changed: bool,
     /// Architecture sent with the code (`Some` on create, or when it changes).
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     pub config: ConfigUpdate,
     pub changes: Vec<FieldChange>,
     pub tags: BTreeMap<String, String>,

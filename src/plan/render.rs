@@ -11,6 +11,7 @@ use super::{
     AliasRow, CodeRoute, ConfigUpdate, FieldChange, FunctionAction, LayerStep, LocalCode, Plan,
     Publish, UrlAction, UrlStep, Verdict, bytes,
 };
+use crate::domain::kind::Architecture;
 use crate::markdown::{code, text};
 
 /// The JSON form of a [`Plan`]: its fields, with every alias listed once with its verdict.
@@ -21,7 +22,7 @@ pub struct PlanJson {
     code: LocalCode,
     previous_code_sha256: Option<String>,
     code_changed: bool,
-    architecture: Option<String>,
+    architecture: Option<Architecture>,
     config: ConfigUpdate,
     changes: Vec<FieldChange>,
     tags: BTreeMap<String, String>,
@@ -151,7 +152,7 @@ impl Plan {
             ("role", &u.role),
             ("runtime", &u.runtime),
             ("handler", &u.handler),
-            ("architecture", &self.architecture),
+            ("architecture", &self.architecture.map(|a| a.to_string())),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k, v)))

@@ -82,7 +82,7 @@ pub fn invoke_lines(report: &Report, alias: &str) -> Vec<String> {
 pub(super) fn sections(report: &Report, md: &mut String) {
     let x = &report.extra;
     if let Some(tag) = &x.release {
-        let version = report.version.as_deref().unwrap_or("new");
+        let version = report.outcome.version.as_deref().unwrap_or("new");
         let _ = writeln!(
             md,
             "\n**Release {}** → version {}",
@@ -117,7 +117,12 @@ pub(super) fn sections(report: &Report, md: &mut String) {
         let _ = write!(md, "{}", crate::markdown::block(&lines, "sh"));
     }
     if let Some(r) = &x.removal {
-        removal(r, x.pull_request, report.status == Status::Planned, md);
+        removal(
+            r,
+            x.pull_request,
+            report.outcome.status == Status::Planned,
+            md,
+        );
     }
     if let Some(s) = &x.shift {
         shift(s, md);

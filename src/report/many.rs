@@ -25,7 +25,7 @@ pub struct EntryResult {
 impl EntryResult {
     fn status(&self) -> &'static str {
         match &self.result {
-            Ok(r) => r.status.as_str(),
+            Ok(r) => r.outcome.status.as_str(),
             Err(_) => "failed",
         }
     }
@@ -95,14 +95,15 @@ fn summary_table(results: &[EntryResult]) -> String {
     for r in results {
         let (version, aliases, size, time) = match &r.result {
             Ok(rep) => (
-                rep.version.as_deref().map(code).unwrap_or_default(),
-                rep.aliases
+                rep.outcome.version.as_deref().map(code).unwrap_or_default(),
+                rep.outcome
+                    .aliases
                     .iter()
                     .map(|a| code(a))
                     .collect::<Vec<_>>()
                     .join(", "),
                 bytes(rep.code_size()),
-                format!("{:.1} s", rep.elapsed_ms as f64 / 1000.0),
+                format!("{:.1} s", rep.outcome.elapsed_ms as f64 / 1000.0),
             ),
             Err(_) => Default::default(),
         };

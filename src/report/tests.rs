@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Provenance, Report, ReportExtra, Status};
+use super::{Outcome, Provenance, Report, ReportExtra, Status};
 use crate::config::{Config, RawInputs};
 use crate::plan::{self, HeldAlias, Live, LocalCode, Plan, UrlLive, UrlStep};
 use crate::state::{LiveAlias, LiveFunction};
@@ -43,11 +43,11 @@ fn code() -> LocalCode {
 fn live_function() -> LiveFunction {
     LiveFunction {
         arn: ARN.into(),
-        package_type: "Zip".into(),
+        package_type: crate::domain::kind::PackageType::Zip,
         runtime: Some("python3.12".into()),
         role: Some(ROLE.into()),
         handler: Some("app.handler".into()),
-        architecture: Some("x86_64".into()),
+        architecture: Some(crate::domain::kind::Architecture::X86_64),
         memory_size: Some(128),
         timeout: Some(3),
         environment: BTreeMap::from([
@@ -89,13 +89,17 @@ fn planned(config: &Config, aliases: &[&str], live: &Live) -> Plan {
 /// The report of a dry run of `plan`, as the run builds it before anything is applied.
 fn dry_run(plan: Plan) -> Report {
     Report {
-        status: Status::Planned,
+        outcome: Outcome {
+            status: Status::Planned,
+            version: None,
+            published: false,
+            aliases: Vec::new(),
+            moved: Vec::new(),
+            warnings: Vec::new(),
+            elapsed_ms: 1500,
+        },
         function_name: "orders".into(),
         function_arn: (plan.action == plan::FunctionAction::Update).then(|| ARN.to_string()),
-        version: None,
-        published: false,
-        aliases: Vec::new(),
-        moved: Vec::new(),
         s3_uri: None,
         layers: Vec::new(),
         layer_arns: None,
@@ -106,8 +110,6 @@ fn dry_run(plan: Plan) -> Report {
             commit_url: None,
             run_url: Some("https://github.com/octo-org/orders/actions/runs/42".into()),
         },
-        elapsed_ms: 1500,
-        warnings: Vec::new(),
         image: None,
         plan: Some(plan),
         smoke: None,

@@ -10,7 +10,7 @@ use crate::context::{GitHubContext, Trigger};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::release::SkippedMove;
-use crate::report::{Report, ReportExtra, Status};
+use crate::report::{Outcome, Report, ReportExtra, Status};
 use crate::targets::{Mode, Targets};
 use crate::{function_url, github, preview};
 
@@ -105,12 +105,12 @@ pub(super) async fn finish(
         )
         .await?;
         for alias in removed {
-            report.warnings.push(format!(
+            report.outcome.warnings.push(format!(
                 "the function URL of alias '{alias}' (and its public grants), which lambda-deploy created, was removed: function-url no longer puts it there"
             ));
         }
         if let Some(alias) = wanted
-            && report.aliases.iter().any(|a| a == alias.as_str())
+            && report.outcome.aliases.iter().any(|a| a == alias.as_str())
         {
             let done = function_url::ensure(lambda, alias.as_str(), config.function_url).await?;
             tracing::info!(url = %done.url, created = done.created, "function URL ready");
@@ -139,18 +139,20 @@ pub(super) async fn remove(
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
     let production = production_of(config).unwrap_or_default().to_string();
     let mut report = Report {
-        status: Status::Removed,
+        outcome: Outcome {
+            status: Status::Removed,
+            version: None,
+            published: false,
+            aliases: Vec::new(),
+            moved: Vec::new(),
+            warnings: targets.warnings.clone(),
+            elapsed_ms: 0,
+        },
         function_name: config.function_name.short_name().to_string(),
         function_arn: None,
-        version: None,
-        published: false,
-        aliases: Vec::new(),
-        moved: Vec::new(),
         s3_uri: None,
         function_url: None,
         provenance: super::provenance(ctx),
-        elapsed_ms: 0,
-        warnings: targets.warnings.clone(),
         layers: Vec::new(),
         layer_arns: None,
         image: None,
@@ -168,12 +170,12 @@ pub(super) async fn remove(
     };
     if let Some(why) = &removal.kept_because {
         gha::annotate(ctx.in_actions, Level::Warning, "lambda-deploy", why);
-        report.warnings.push(why.clone());
+        report.outcome.warnings.push(why.clone());
     }
     if config.dry_run {
-        report.status = Status::Planned;
+        report.outcome.status = Status::Planned;
         report.extra.removal = Some(removal);
-        report.elapsed_ms = started.elapsed().as_millis();
+        report.outcome.elapsed_ms = started.elapsed().as_millis();
         return Ok(report);
     }
     report.extra.removal = Some(removal);
@@ -181,6 +183,6 @@ pub(super) async fn remove(
         let _g = Group::start(ctx.in_actions, "lambda-deploy: report to GitHub");
         report.extra.github = github::publish(config, ctx, &targets.mode, &report).await;
     }
-    report.elapsed_ms = started.elapsed().as_millis();
+    report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }

@@ -163,9 +163,9 @@ fn hex_of(code_sha256: &str) -> Option<String> {
 
 /// Puts what the apply step did into the report; aliases it held back become warnings.
 pub(super) fn record(report: &mut Report, plan: &Plan, outcome: Outcome, actions: bool) {
-    report.status = crate::report::Status::Deployed;
+    report.outcome.status = crate::report::Status::Deployed;
     report.function_arn = Some(outcome.function_arn.clone());
-    report.version = Some(outcome.version.clone()).filter(|v| !v.is_empty());
+    report.outcome.version = Some(outcome.version.clone()).filter(|v| !v.is_empty());
     for h in &outcome.held {
         gha::annotate(
             actions,
@@ -173,7 +173,7 @@ pub(super) fn record(report: &mut Report, plan: &Plan, outcome: Outcome, actions
             "lambda-deploy: alias not moved",
             &h.warning(),
         );
-        report.warnings.push(h.warning());
+        report.outcome.warnings.push(h.warning());
     }
     report.smoke = outcome.smoke.clone();
     for w in &outcome.rollout.warnings {
@@ -183,20 +183,20 @@ pub(super) fn record(report: &mut Report, plan: &Plan, outcome: Outcome, actions
             "lambda-deploy: leftover routing",
             w,
         );
-        report.warnings.push(w.clone());
+        report.outcome.warnings.push(w.clone());
     }
     if let Some(s) = &outcome.rollout.shifted
         && !s.completed
     {
-        report.status = crate::report::Status::Superseded;
+        report.outcome.status = crate::report::Status::Superseded;
     }
     report.extra.shift = outcome.rollout.shifted.clone();
-    report.published = outcome.published;
-    report.aliases = plan
+    report.outcome.published = outcome.published;
+    report.outcome.aliases = plan
         .aliases_in_place
         .iter()
         .cloned()
         .chain(outcome.moved.iter().map(|m| m.name.clone()))
         .collect();
-    report.moved = outcome.moved;
+    report.outcome.moved = outcome.moved;
 }

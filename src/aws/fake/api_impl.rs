@@ -13,7 +13,8 @@ use crate::aws::api::{
     VersionInfo, Written,
 };
 use crate::domain::function::ConfigUpdate;
-use crate::state::{LiveAlias, LiveFunction, LiveVersion};
+use crate::domain::kind::{Architecture, PackageType};
+use crate::state::{FunctionState, LastUpdateStatus, LiveAlias, LiveFunction, LiveVersion};
 
 impl LambdaApi for FakeLambda {
     fn function(&self) -> &str {
@@ -54,14 +55,14 @@ impl LambdaApi for FakeLambda {
 
     async fn wait_updated(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
         self.wait_until("waiting for LastUpdateStatus", timeout, |f| {
-            f.last_update_status.as_deref() == Some("Successful")
+            f.last_update_status == Some(LastUpdateStatus::Successful)
         })
         .await
     }
 
     async fn wait_active(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
         self.wait_until("waiting for State Active", timeout, |f| {
-            f.state.as_deref() == Some("Active")
+            f.state == Some(FunctionState::Active)
         })
         .await
     }
@@ -69,7 +70,7 @@ impl LambdaApi for FakeLambda {
     async fn create(
         &self,
         code: CodeSource,
-        architecture: &str,
+        architecture: Architecture,
         cfg: &ConfigUpdate,
         tags: &BTreeMap<String, String>,
     ) -> Result<Written, AwsError> {
@@ -91,11 +92,10 @@ impl LambdaApi for FakeLambda {
                 self.function
             ),
             package_type: match code {
-                CodeSource::Image { .. } => "Image",
-                _ => "Zip",
-            }
-            .into(),
-            architecture: Some(architecture.to_string()),
+                CodeSource::Image { .. } => PackageType::Image,
+                _ => PackageType::Zip,
+            },
+            architecture: Some(architecture),
             code_sha256,
             code_size,
             revision_id: Some(w.revision()),
@@ -116,7 +116,7 @@ impl LambdaApi for FakeLambda {
     async fn update_code(
         &self,
         code: CodeSource,
-        architecture: Option<&str>,
+        architecture: Option<Architecture>,
         revision_id: Option<&str>,
     ) -> Result<Written, AwsError> {
         self.enter("UpdateFunctionCode").await?;
@@ -127,7 +127,7 @@ impl LambdaApi for FakeLambda {
         let f = w.writable("UpdateFunctionCode", &resource, revision_id)?;
         (f.live.code_sha256, f.live.code_size) = sha_of(&code);
         if let Some(a) = architecture {
-            f.live.architecture = Some(a.to_string());
+            f.live.architecture = Some(a);
         }
         f.live.revision_id = Some(rev);
         f.busy = settle;

@@ -1,6 +1,7 @@
 //! The fake holds Lambda's rules the logic above it depends on.
 
 use super::*;
+use crate::state::LastUpdateStatus;
 
 #[tokio::test]
 async fn a_write_with_a_stale_revision_id_fails_as_a_precondition() {
@@ -24,8 +25,8 @@ async fn a_write_while_an_update_runs_conflicts_until_the_update_finishes() {
     assert_eq!(second.map_err(|e| e.kind).err(), Some(ErrorKind::Conflict));
     let seen = lambda.get_function().await.ok().flatten();
     assert_eq!(
-        seen.and_then(|f| f.last_update_status).as_deref(),
-        Some("InProgress")
+        seen.and_then(|f| f.last_update_status),
+        Some(LastUpdateStatus::InProgress)
     );
     assert!(lambda.wait_updated(Duration::from_secs(5)).await.is_ok());
     assert!(lambda.update_code(code, None, None).await.is_ok());

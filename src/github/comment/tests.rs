@@ -10,7 +10,7 @@ use crate::plan::{
 };
 use crate::preview::Removal;
 use crate::release::SkippedMove;
-use crate::report::{GitHubNotes, Provenance, Report, ReportExtra, Status};
+use crate::report::{GitHubNotes, Outcome, Provenance, Report, ReportExtra, Status};
 
 /// The plan of the preview deploy: new code for `hello-pr-12`, its alias moved.
 fn preview_plan() -> Plan {
@@ -49,17 +49,21 @@ fn preview_plan() -> Plan {
 
 fn base() -> Report {
     Report {
-        status: Status::Deployed,
+        outcome: Outcome {
+            status: Status::Deployed,
+            version: Some("7".into()),
+            published: true,
+            aliases: vec!["pr-12".into()],
+            moved: vec![Moved {
+                name: "pr-12".into(),
+                from: Some("6".into()),
+                to: "7".into(),
+            }],
+            warnings: Vec::new(),
+            elapsed_ms: 2500,
+        },
         function_name: "hello-pr-12".into(),
         function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:hello-pr-12".into()),
-        version: Some("7".into()),
-        published: true,
-        aliases: vec!["pr-12".into()],
-        moved: vec![Moved {
-            name: "pr-12".into(),
-            from: Some("6".into()),
-            to: "7".into(),
-        }],
         s3_uri: None,
         function_url: Some("https://abcdefghij.lambda-url.eu-west-1.on.aws/".into()),
         provenance: Provenance {
@@ -71,8 +75,6 @@ fn base() -> Report {
             ),
             run_url: Some("https://github.com/octo-org/hello-lambda/actions/runs/8123456704".into()),
         },
-        elapsed_ms: 2500,
-        warnings: Vec::new(),
         layers: Vec::new(),
         layer_arns: None,
         image: None,
@@ -102,11 +104,11 @@ fn base() -> Report {
 
 fn removed() -> Report {
     let mut r = base();
-    r.status = Status::Removed;
-    r.version = None;
-    r.published = false;
-    r.aliases = Vec::new();
-    r.moved = Vec::new();
+    r.outcome.status = Status::Removed;
+    r.outcome.version = None;
+    r.outcome.published = false;
+    r.outcome.aliases = Vec::new();
+    r.outcome.moved = Vec::new();
     r.function_url = None;
     r.plan = None;
     r.extra.removal = Some(Removal {
@@ -125,7 +127,7 @@ fn removed() -> Report {
         deployment: Some(("preview-pr-12-hello".into(), "inactive (2 deployment(s))".into())),
         deployment_skipped: None,
     });
-    r.warnings = vec!["version `5` is still served by alias `live`; it was kept".into()];
+    r.outcome.warnings = vec!["version `5` is still served by alias `live`; it was kept".into()];
     r
 }
 
@@ -133,8 +135,8 @@ fn release() -> Report {
     let mut r = base();
     r.function_name = "hello".into();
     r.function_arn = Some("arn:aws:lambda:eu-west-1:123456789012:function:hello".into());
-    r.aliases = vec!["live".into(), "v1-2-4".into(), "v1-2".into()];
-    r.moved = vec![
+    r.outcome.aliases = vec!["live".into(), "v1-2-4".into(), "v1-2".into()];
+    r.outcome.moved = vec![
         Moved {
             name: "live".into(),
             from: Some("3".into()),
@@ -151,7 +153,7 @@ fn release() -> Report {
             to: "4".into(),
         },
     ];
-    r.version = Some("4".into());
+    r.outcome.version = Some("4".into());
     r.function_url = None;
     r.plan = Some(release_plan());
     r.provenance.ref_label = Some("v1.2.4".into());
@@ -241,7 +243,7 @@ fn release_summary() {
 #[test]
 fn comment_starts_with_its_marker_and_stays_under_the_limit() {
     let mut r = base();
-    r.warnings = vec!["w".repeat(1000); 200];
+    r.outcome.warnings = vec!["w".repeat(1000); 200];
     let body = super::render(&r, 12);
     assert!(body.starts_with("<!-- lambda-deploy:hello -->\n"));
     assert!(
