@@ -8,10 +8,8 @@
 
 use std::fmt::Write as _;
 
-use octocrab::{Octocrab, Page};
-use serde::{Deserialize, Serialize};
-
 use super::GitHubError;
+use super::api::{Comment, GitHubApi};
 use crate::markdown::{self, code};
 use crate::plan::bytes;
 use crate::report::{GITHUB_BODY_LIMIT, Report, invoke_lines};
@@ -35,99 +33,44 @@ pub fn sticky_name(report: &Report) -> &str {
 /// app) writes.
 pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
-/// An issue comment, as much of it as is read here.
-#[derive(Debug, Deserialize)]
-struct IssueComment {
-    id: u64,
-    #[serde(default)]
-    body: Option<String>,
-    html_url: String,
-    #[serde(default)]
-    user: Option<Author>,
-}
-
-/// A comment's author, or the authenticated user.
-#[derive(Debug, Deserialize)]
-struct Author {
-    login: String,
-}
-
 /// Who the token writes comments as. A user's token (personal or fine-grained) can read
 /// `GET /user`, which names its user; an installation token cannot (GitHub answers 403
 /// "Resource not accessible by integration"), and the installation behind `GITHUB_TOKEN`
 /// writes as [`ACTIONS_BOT`].
-pub async fn token_identity(crab: &Octocrab) -> String {
-    match crab.get::<Author, _, ()>("/user", None).await {
-        Ok(me) => me.login,
+pub async fn token_identity(api: &impl GitHubApi) -> String {
+    match api.token_login().await {
+        Ok(login) => login,
         Err(e) => {
-            tracing::debug!(error = %GitHubError::from_octocrab("reading the token's user", e), "taking the token for GITHUB_TOKEN, whose comments are {ACTIONS_BOT}'s");
+            tracing::debug!(error = %e, "taking the token for GITHUB_TOKEN, whose comments are {ACTIONS_BOT}'s");
             ACTIONS_BOT.to_string()
         }
     }
-}
-
-#[derive(Serialize)]
-struct ListQuery {
-    per_page: u8,
-}
-
-#[derive(Serialize)]
-struct CommentBody<'a> {
-    body: &'a str,
 }
 
 /// Creates the comment, or updates the one holding `marker` that the token's own identity
 /// wrote ([`token_identity`]); a comment with the marker by anyone else is left alone.
 /// Returns its URL and whether it was created.
 pub async fn upsert(
-    crab: &Octocrab,
+    api: &impl GitHubApi,
     owner: &str,
     repo: &str,
     pr: u64,
     marker: &str,
     body: &str,
 ) -> Result<(String, bool), GitHubError> {
-    let list = format!("/repos/{owner}/{repo}/issues/{pr}/comments");
-    let err = |what| move |e| GitHubError::from_octocrab(what, e);
-    let me = token_identity(crab).await;
-    let ours = |c: &IssueComment| {
+    let me = token_identity(api).await;
+    let ours = |c: &Comment| {
         c.user.as_ref().is_some_and(|u| u.login == me)
             && c.body.as_deref().is_some_and(|b| b.contains(marker))
     };
-    let mut page: Page<IssueComment> = crab
-        .get(&list, Some(&ListQuery { per_page: 100 }))
-        .await
-        .map_err(err("listing the pull request's comments"))?;
-    let existing = loop {
-        let found = page.items.iter().find(|c| ours(c)).map(|c| c.id);
-        if found.is_some() {
-            break found;
-        }
-        match crab
-            .get_page::<IssueComment>(&page.next)
-            .await
-            .map_err(err("listing the pull request's comments"))?
-        {
-            Some(next) => page = next,
-            None => break None,
-        }
-    };
-    match existing {
-        Some(id) => {
-            let c: IssueComment = crab
-                .patch(
-                    format!("/repos/{owner}/{repo}/issues/comments/{id}"),
-                    Some(&CommentBody { body }),
-                )
-                .await
-                .map_err(err("updating the pull request comment"))?;
+    let comments = api.list_comments(owner, repo, pr, &ours).await?;
+    match comments.iter().find(|c| ours(c)) {
+        Some(c) => {
+            let c = api.update_comment(owner, repo, c.id, body).await?;
             Ok((c.html_url, false))
         }
         None => {
-            let c: IssueComment = crab
-                .post(&list, Some(&CommentBody { body }))
-                .await
-                .map_err(err("creating the pull request comment"))?;
+            let c = api.create_comment(owner, repo, pr, body).await?;
             Ok((c.html_url, true))
         }
     }

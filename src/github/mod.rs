@@ -6,12 +6,16 @@
 //! gives a warning, and the summary says why no comment was posted. The token is kept in a
 //! `SecretString` and only octocrab's Authorization header ever sees it.
 
+pub mod api;
 pub mod comment;
 pub mod deployment;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 
 use octocrab::Octocrab;
 use secrecy::SecretString;
 
+use self::api::GitHubApi;
 use crate::config::Config;
 use crate::context::GitHubContext;
 use crate::gha::{self, Level};
@@ -144,12 +148,40 @@ pub async fn publish(
 
 /// Warns that GitHub was not updated.
 fn warn(ctx: &GitHubContext, msg: &str) {
+    warn_in(ctx.in_actions, msg)
+}
+
+fn warn_in(in_actions: bool, msg: &str) {
     gha::annotate(
-        ctx.in_actions,
+        in_actions,
         Level::Warning,
         "lambda-deploy: GitHub not updated",
         msg,
     )
+}
+
+/// Creates or updates the sticky comment `(marker, body)` on pull request `pr` of
+/// `owner/repo` and notes what happened. A failure, a refusal of a read-only token
+/// included, is a warning and a note, never an error: the deploy itself succeeded.
+async fn sticky(
+    api: &impl GitHubApi,
+    in_actions: bool,
+    (owner, repo, pr): (&str, &str, u64),
+    (marker, body): (&str, &str),
+    notes: &mut GitHubNotes,
+) {
+    match comment::upsert(api, owner, repo, pr, marker, body).await {
+        Ok((url, created)) => {
+            let done = if created { "created" } else { "updated" };
+            tracing::info!(%url, "pull request comment {done}");
+            notes.comment = Some((url, done));
+        }
+        Err(e) => {
+            let msg = format!("no pull request comment: {e}; the deploy itself succeeded");
+            warn_in(in_actions, &msg);
+            notes.comment_skipped = Some(e.to_string());
+        }
+    }
 }
 
 /// The pull request a run reports to, with the client that writes there.
@@ -165,31 +197,11 @@ impl Target<'_> {
     /// named after the production function, so every push of the pull request finds the
     /// same ones.
     async fn comment(&self, ctx: &GitHubContext, report: &Report, notes: &mut GitHubNotes) {
-        let (owner, repo, pr) = (self.owner, self.repo, self.pr);
         let function = comment::sticky_name(report);
-        let body = comment::render(report, pr);
-        match comment::upsert(
-            self.crab,
-            owner,
-            repo,
-            pr,
-            &comment::marker(function),
-            &body,
-        )
-        .await
-        {
-            Ok((url, created)) => {
-                tracing::info!(%url, "pull request comment {}", if created { "created" } else { "updated" });
-                notes.comment = Some((url, if created { "created" } else { "updated" }));
-            }
-            Err(e) => {
-                warn(
-                    ctx,
-                    &format!("no pull request comment: {e}; the deploy itself succeeded"),
-                );
-                notes.comment_skipped = Some(e.to_string());
-            }
-        }
+        let body = comment::render(report, self.pr);
+        let at = (self.owner, self.repo, self.pr);
+        let marker = comment::marker(function);
+        sticky(self.crab, ctx.in_actions, at, (&marker, &body), notes).await;
     }
 
     /// Records the preview's deployment, or marks it inactive once the preview is removed.
@@ -222,3 +234,6 @@ impl Target<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

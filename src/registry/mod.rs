@@ -14,8 +14,11 @@
 //! cross-repository mount, and uploads: one PUT up to [`CHUNK`], PATCH parts above it.
 //! Credentials are sent only to the registry's own address and never logged.
 
+pub mod api;
 mod auth;
 mod blobs;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};

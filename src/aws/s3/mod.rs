@@ -12,14 +12,19 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+use aws_sdk_s3::types::ChecksumAlgorithm;
 use sha2::{Digest, Sha256};
 
 use super::{AwsError, ErrorKind};
 use crate::domain::package::{PackageInfo, S3Target};
 
 mod delete;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 mod multipart;
+pub mod store;
+
+pub use store::ObjectStore;
 
 /// Default size of one multipart part.
 pub const PART_SIZE: u64 = 16 * 1024 * 1024;
@@ -227,78 +232,16 @@ impl S3 {
 
     /// Checks that `bucket` exists and is in `region` (read-only; before any change).
     pub async fn check_bucket(&self, bucket: &str, region: &str) -> Result<(), S3Error> {
-        let out = match self
-            .client
-            .get_bucket_location()
-            .bucket(bucket)
-            .set_expected_bucket_owner(self.owner())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-                return Err(S3Error::NoBucket {
-                    bucket: bucket.to_string(),
-                    region: region.to_string(),
-                });
-            }
-            Err(e) => {
-                return Err(AwsError::from_sdk(
-                    "GetBucketLocation",
-                    &format!("s3-bucket '{bucket}'"),
-                    e,
-                    |_| ErrorKind::Other,
-                )
-                .into());
-            }
-        };
-        // An empty constraint means us-east-1; "EU" is the old name of eu-west-1.
-        let bucket_region = match out.location_constraint().map(|c| c.as_str()) {
-            None | Some("") => "us-east-1".to_string(),
-            Some("EU") => "eu-west-1".to_string(),
-            Some(r) => r.to_string(),
-        };
-        if bucket_region != region {
-            return Err(S3Error::WrongRegion {
-                bucket: bucket.to_string(),
-                bucket_region,
-                region: region.to_string(),
-            });
-        }
-        Ok(())
+        store::check_bucket(self, bucket, region).await
     }
 
     /// The object's size, SHA-256 checksum and metadata; `None` when it does not exist.
     pub async fn head(&self, obj: &S3Object) -> Result<Option<Head>, AwsError> {
-        match self
-            .client
-            .head_object()
-            .bucket(&obj.bucket)
-            .key(&obj.key)
-            .set_expected_bucket_owner(self.owner())
-            .checksum_mode(ChecksumMode::Enabled)
-            .send()
-            .await
-        {
-            Ok(h) => Ok(Some(Head {
-                size: h.content_length().unwrap_or(0).max(0) as u64,
-                checksum_sha256: h.checksum_sha256().map(str::to_string),
-                metadata: h
-                    .metadata()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-                version_id: h.version_id().map(str::to_string),
-            })),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(AwsError::from_sdk("HeadObject", &obj.uri(), e, |_| {
-                ErrorKind::Other
-            })),
-        }
+        self.head_object(obj).await
     }
 
-    /// Makes `obj` hold `file`: skips the upload when it is already there with the same
-    /// size and checksum, else uploads it; then reads the object back (HeadObject) and
-    /// refuses to go on unless its size and checksum are the file's.
+    /// Makes `obj` hold `file` ([`store::put_file`]): skips the upload when it is
+    /// already there with the same size and checksum, and reads the object back after.
     pub async fn put_file(
         &self,
         obj: &S3Object,
@@ -306,63 +249,7 @@ impl S3 {
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
     ) -> Result<(Uploaded, Option<String>), S3Error> {
-        let read_err = |source| S3Error::Read {
-            path: file.path.to_path_buf(),
-            source,
-        };
-        let expected = {
-            let owned = (
-                file.path.to_path_buf(),
-                file.size,
-                file.sha256_base64.to_string(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let f = LocalFile {
-                    path: &owned.0,
-                    size: owned.1,
-                    sha256_base64: &owned.2,
-                };
-                expected_checksum(&f, opts)
-            })
-            .await
-            .map_err(|e| read_err(std::io::Error::other(e.to_string())))?
-            .map_err(read_err)?
-        };
-        let matches = |h: &Head| {
-            h.size == file.size
-                && h.checksum_sha256
-                    .as_deref()
-                    .is_some_and(|c| digest_part(c) == digest_part(&expected))
-        };
-        if let Some(h) = self.head(obj).await?
-            && matches(&h)
-        {
-            tracing::info!(uri = %obj.uri(), "package already in S3 with the same checksum; not uploading");
-            return Ok((Uploaded::AlreadyThere, h.version_id));
-        }
-        let how = if file.size <= opts.part_size {
-            self.put_single(obj, file, metadata).await?;
-            Uploaded::Single
-        } else {
-            let parts = self.put_multipart(obj, file, metadata, opts).await?;
-            Uploaded::Multipart { parts }
-        };
-        match self.head(obj).await? {
-            Some(h) if matches(&h) => Ok((how, h.version_id)),
-            Some(h) => Err(S3Error::Verify {
-                uri: obj.uri(),
-                reason: format!(
-                    "size {} and checksum {} instead of {} and {expected}",
-                    h.size,
-                    h.checksum_sha256.as_deref().unwrap_or("none"),
-                    file.size
-                ),
-            }),
-            None => Err(S3Error::Verify {
-                uri: obj.uri(),
-                reason: "the object is missing".into(),
-            }),
-        }
+        store::put_file(self, obj, file, metadata, opts).await
     }
 
     /// Puts a function or layer package at its content-addressed key under `target`
@@ -375,21 +262,8 @@ impl S3 {
         info: &PackageInfo,
         metadata: &BTreeMap<String, String>,
     ) -> Result<S3Object, S3Error> {
-        let mut obj =
-            S3Object::content_addressed(&target.bucket, &target.prefix, name, &info.sha256_hex);
-        let file = LocalFile {
-            path: zip,
-            size: info.size,
-            sha256_base64: &info.code_sha256,
-        };
-        let mut metadata = metadata.clone();
-        metadata.insert("sha256".to_string(), info.sha256_hex.clone());
-        let (how, version) = self
-            .put_file(&obj, &file, &metadata, UploadOptions::default())
-            .await?;
-        obj.version = version;
-        tracing::info!(uri = %obj.uri(), ?how, version = ?obj.version, "package in S3");
-        Ok(obj)
+        let opts = UploadOptions::default();
+        store::put_package(self, target, name, (zip, info), metadata, opts).await
     }
 
     /// The package with this SHA-256 (hex) from an earlier deploy, when it is still at
@@ -401,14 +275,7 @@ impl S3 {
         name: &str,
         sha256_hex: &str,
     ) -> Result<Option<S3Object>, AwsError> {
-        let mut obj = S3Object::content_addressed(&target.bucket, &target.prefix, name, sha256_hex);
-        match self.head(&obj).await? {
-            Some(h) if h.metadata.get("sha256").map(String::as_str) == Some(sha256_hex) => {
-                obj.version = h.version_id;
-                Ok(Some(obj))
-            }
-            _ => Ok(None),
-        }
+        store::earlier_package(self, target, name, sha256_hex).await
     }
 
     async fn put_single(
