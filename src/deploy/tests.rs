@@ -77,7 +77,7 @@ async fn an_update_in_progress_when_the_run_starts_is_waited_for_then_the_deploy
     let seen = live
         .function
         .as_ref()
-        .and_then(|f| f.last_update_status.clone());
+        .and_then(|f| f.last_update_status);
     assert_eq!(seen, Some(LastUpdateStatus::InProgress));
     let at = PackageAt::File(zip.path().to_path_buf());
     let out = apply(
