@@ -93,7 +93,7 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
 
 pub use many::{Outcome as EntryOutcome, deploy_all, matrix};
 
-/// Like [`deploy`], reusing an AWS configuration (credentials included) already loaded
+/// Like [`deploy()`], reusing an AWS configuration (credentials included) already loaded
 /// for another function of the same step.
 pub async fn deploy_with(
     config: &Config,
