@@ -173,6 +173,13 @@ pub const TABLE: &[Grant] = &[
         &["iam:PassRole"],
         Resource::ExecutionRole,
     ),
+    // The code-storage check before an upload; without it the deploy goes on unchecked.
+    grant(
+        Feature::Deploy,
+        "ReadCodeStorage",
+        &["lambda:GetAccountSettings"],
+        Resource::Any,
+    ),
     grant(
         Feature::S3,
         "UploadPackages",
@@ -265,9 +272,26 @@ pub const TABLE: &[Grant] = &[
             "lambda:GetAlias",
             "lambda:UpdateAlias",
             "lambda:DeleteFunction",
+            "lambda:ListProvisionedConcurrencyConfigs",
         ],
         Resource::Function,
     ),
+    // Event source mappings are listed account-wide: the action takes no resource.
+    grant(
+        Feature::Prune,
+        "ReadEventSources",
+        &["lambda:ListEventSourceMappings"],
+        Resource::Any,
+    ),
+    Grant {
+        with: Some(Feature::S3),
+        ..grant(
+            Feature::Prune,
+            "ListPackages",
+            &["s3:ListBucket"],
+            Resource::Bucket,
+        )
+    },
     Grant {
         with: Some(Feature::S3),
         ..grant(

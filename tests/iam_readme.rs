@@ -65,6 +65,7 @@ fn action_of(service: &str, op: &str) -> Option<String> {
         (_, w) if w.starts_with("wait_until_") => return None,
         ("lambda", "invoke") => "InvokeFunction",
         ("s3", "head_object") => "GetObject",
+        ("s3", "list_objects_v2") => "ListBucket",
         ("s3", "create_multipart_upload" | "upload_part" | "complete_multipart_upload") => {
             "PutObject"
         }
@@ -112,6 +113,7 @@ fn every_sdk_operation_the_code_calls_is_in_the_permission_table() {
         let service = match name.as_str() {
             "iam.rs" => continue, // bootstrap's own calls, made by an IAM administrator
             "ecr.rs" => "ecr",
+            "cloudwatch.rs" => "cloudwatch",
             _ if file.parent().is_some_and(|p| p.ends_with("s3")) => "s3",
             _ => "lambda",
         };

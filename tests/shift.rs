@@ -93,7 +93,12 @@ fn deploy_watching(
     let run = deploy(&pairs, &[], &[]);
     *done.lock().unwrap() = true;
     watcher.join().expect("watcher");
-    let seen = seen.lock().unwrap().clone();
+    let mut seen = seen.lock().unwrap().clone();
+    // The run may end between two looks: the state it left is the last one seen.
+    let last = read_alias(name);
+    if seen.last() != Some(&last) {
+        seen.push(last);
+    }
     (run, seen)
 }
 

@@ -381,7 +381,10 @@ fn overlay(step: &RawInputs, pairs: &[(String, String)]) -> RawInputs {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
+    // The step runs the command (deploy or matrix) over the entries; each entry is one
+    // function's deploy.
     map.remove("manifest");
+    map.remove("command");
     for (k, v) in pairs {
         map.insert(k.clone(), serde_json::Value::String(v.clone()));
     }
@@ -524,7 +527,7 @@ pub fn step_options(raw: &RawInputs) -> Result<StepOptions, super::ConfigErrors>
     if matrix && raw.manifest.is_none() {
         c.fail(
             "command",
-            "matrix lists the entries of a manifest; give the manifest input too",
+            "'matrix' needs manifest, a YAML file listing the functions, and this step gives none; add manifest or use deploy, rollback, prune or status",
         );
     }
     if !c.errors.is_empty() {

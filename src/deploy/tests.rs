@@ -74,10 +74,7 @@ async fn an_update_in_progress_when_the_run_starts_is_waited_for_then_the_deploy
     // InProgress, then it stays so for two more looks.
     lambda.world().start_update(3);
     let (plan, live) = planned(&lambda, &config).await;
-    let seen = live
-        .function
-        .as_ref()
-        .and_then(|f| f.last_update_status);
+    let seen = live.function.as_ref().and_then(|f| f.last_update_status);
     assert_eq!(seen, Some(LastUpdateStatus::InProgress));
     let at = PackageAt::File(zip.path().to_path_buf());
     let out = apply(

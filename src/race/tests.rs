@@ -162,7 +162,11 @@ async fn the_newer_run_moves_the_alias_over_an_older_one() {
     );
     let alias = lambda.alias("live").expect("live exists");
     assert_eq!(alias.version, "2");
-    assert_eq!(alias.description, key(300).alias_description());
+    // The move records this run and what the alias served before it (for rollbacks).
+    assert_eq!(
+        alias.description,
+        format!("{}, served 1", key(300).alias_description())
+    );
 }
 
 #[tokio::test]
