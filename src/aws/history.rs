@@ -4,7 +4,6 @@
 //! real one; the use cases' tests also run them against an in-memory fake.
 
 use super::lambda::Lambda;
-use super::or_absent;
 use super::{AwsError, ErrorKind};
 
 /// One page of a listing and the marker of the next (`None`: the last page).
@@ -209,29 +208,7 @@ impl History for Lambda {
     }
 
     async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
-        let result = self
-            .client()
-            .delete_function()
-            .function_name(self.function())
-            .qualifier(version)
-            .send()
-            .await;
-        or_absent(result, |s| s.is_resource_not_found_exception())
-            .map(|_| ())
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    "DeleteFunction",
-                    &format!("version {version} of {}", self.resource()),
-                    e,
-                    |s| {
-                        if s.is_resource_conflict_exception() {
-                            ErrorKind::Conflict
-                        } else {
-                            ErrorKind::Other
-                        }
-                    },
-                )
-            })
+        Lambda::delete_version(self, version).await
     }
 }
 
