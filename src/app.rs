@@ -99,12 +99,6 @@ async fn prune_after_deploy(
     }
 }
 
-fn env_path(var: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-}
-
 /// Writes a history command's outputs and summary where the runner reads them, and
 /// prints it; after a deploy (`after_deploy`), only the summary and the text are added.
 pub fn publish(
@@ -113,24 +107,10 @@ pub fn publish(
     format: Format,
     after_deploy: bool,
 ) -> Result<(), Error> {
-    if !after_deploy && let Some(path) = env_path("GITHUB_OUTPUT") {
-        gha::append(&path, &gha::render_outputs(&done.outputs())).map_err(|source| {
-            Error::Write {
-                what: "outputs",
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+    if !after_deploy {
+        crate::output::write_outputs(&done.outputs())?;
     }
-    if config.summary
-        && let Some(path) = env_path("GITHUB_STEP_SUMMARY")
-    {
-        gha::append(&path, &done.summary()).map_err(|source| Error::Write {
-            what: "the job summary",
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
+    crate::output::write_summary(config, &done.summary())?;
     match format {
         Format::Json if !after_deploy => println!(
             "{}",

@@ -70,6 +70,30 @@ fn env_path(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Appends `outputs` to `$GITHUB_OUTPUT`, when the runner gives one.
+pub(crate) fn write_outputs(outputs: &[(String, String)]) -> Result<(), Error> {
+    let Some(path) = env_path("GITHUB_OUTPUT") else {
+        return Ok(());
+    };
+    gha::append(&path, &gha::render_outputs(outputs)).map_err(|source| Error::Write {
+        what: "outputs",
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Appends `markdown` to the job summary, unless `summary: false` or there is none.
+pub(crate) fn write_summary(config: &Config, markdown: &str) -> Result<(), Error> {
+    let Some(path) = env_path("GITHUB_STEP_SUMMARY").filter(|_| config.summary) else {
+        return Ok(());
+    };
+    gha::append(&path, markdown).map_err(|source| Error::Write {
+        what: "the job summary",
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// Writes outputs and the summary where the runner reads them, and prints the result.
 pub fn publish(
     report: &Report,
@@ -77,24 +101,8 @@ pub fn publish(
     _ctx: &GitHubContext,
     format: Format,
 ) -> Result<(), Error> {
-    if let Some(path) = env_path("GITHUB_OUTPUT") {
-        gha::append(&path, &gha::render_outputs(&report.outputs())).map_err(|source| {
-            Error::Write {
-                what: "outputs",
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
-    }
-    if config.summary
-        && let Some(path) = env_path("GITHUB_STEP_SUMMARY")
-    {
-        gha::append(&path, &report.summary_markdown()).map_err(|source| Error::Write {
-            what: "the job summary",
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
+    write_outputs(&report.outputs())?;
+    write_summary(config, &report.summary_markdown())?;
     match format {
         Format::Json => {
             println!(
