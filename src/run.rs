@@ -135,8 +135,19 @@ pub async fn deploy_with(
             source,
         })?;
     let zip = scratch.path().join("function.zip");
-    let packaged = stages::package(config, artifact, ctx.in_actions, &zip, scratch.path())?;
-    let (mut planned, skipped) = plan_run(&sdk, config, ctx, &targets, &packaged).await?;
+    let lambda = Lambda::new(&sdk, config.function_name.as_str());
+    let early = stages::read_early(&lambda, artifact, scratch.path()).await?;
+    let function = early.function.clone();
+    let packaged = stages::package(
+        config,
+        artifact,
+        ctx.in_actions,
+        &zip,
+        scratch.path(),
+        early,
+    )?;
+    let (mut planned, skipped) =
+        plan_run(&sdk, config, ctx, &targets, &packaged, function).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {
@@ -162,6 +173,7 @@ pub async fn deploy_with(
     } else {
         apply_plan(config, ctx, &mut planned, &packaged, &mut report).await?;
     }
+    stages::record_tree(&planned.lambda, &planned.live, &packaged, &mut report).await;
     previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
     report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
@@ -229,6 +241,7 @@ async fn plan_run<'c>(
     ctx: &GitHubContext,
     targets: &Targets,
     packaged: &Packaged,
+    function: Option<LiveFunction>,
 ) -> Result<(Planned<'c>, Vec<SkippedMove>), Error> {
     let _g = Group::start(ctx.in_actions, "lambda-deploy: plan");
     let lambda = Lambda::new(sdk, config.function_name.as_str());
@@ -236,7 +249,7 @@ async fn plan_run<'c>(
     let layer_plans = layers::plan(&layer_client, &packaged.layers).await?;
     stages::check_given_layers(&layer_client, config, packaged).await?;
     let mut live = Live {
-        function: lambda.get_function().await?,
+        function,
         ..Live::default()
     };
     let s3 = s3_client(sdk, config, &live).await?;

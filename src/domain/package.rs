@@ -28,3 +28,94 @@ pub struct S3Target {
     pub bucket: String,
     pub prefix: String,
 }
+
+/// The function tag that says which source tree gave the function's code.
+pub const TREE_TAG: &str = "lambda-deploy:tree";
+
+/// What [`TREE_TAG`] holds: a tree digest and the `CodeSha256` of the package built from
+/// that tree. Recorded after a deploy; read by the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRecord {
+    /// Lowercase hex SHA-256 of the tree ([`crate::package::TreeDigest::hex`]).
+    pub digest: String,
+    /// `CodeSha256` (base64) of the package that tree gave.
+    pub code_sha256: String,
+}
+
+impl TreeRecord {
+    /// The tag value: `<digest> <CodeSha256>` (tag values allow spaces and base64's
+    /// `+`, `/` and `=`).
+    pub fn tag_value(&self) -> String {
+        format!("{} {}", self.digest, self.code_sha256)
+    }
+
+    /// Reads a tag value; anything not written by [`Self::tag_value`] is `None`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (digest, code) = value.trim().split_once(' ')?;
+        let hex = digest.len() == 64
+            && digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let base64 = code.len() == 44
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+        (hex && base64).then(|| Self {
+            digest: digest.to_string(),
+            code_sha256: code.to_string(),
+        })
+    }
+
+    /// Whether a function whose code is `live_code_sha256` holds the package of the tree
+    /// with `digest`. The digest alone is never enough: code changed since the record
+    /// was written (in the console, by another tool) has another `CodeSha256`.
+    pub fn vouches_for(&self, digest: &str, live_code_sha256: &str) -> bool {
+        self.digest == digest && self.code_sha256 == live_code_sha256
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const CODE: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+
+    #[test]
+    fn a_record_reads_back_what_it_wrote() {
+        let r = TreeRecord {
+            digest: DIGEST.into(),
+            code_sha256: CODE.into(),
+        };
+        assert_eq!(TreeRecord::parse(&r.tag_value()), Some(r.clone()));
+        assert!(r.tag_value().len() <= 256, "Lambda's limit for a tag value");
+    }
+
+    #[test]
+    fn anything_else_is_no_record() {
+        for bad in [
+            "",
+            DIGEST,
+            &format!("{DIGEST}{CODE}"),
+            &format!("{} {CODE}", &DIGEST[1..]),
+            &format!("{} {CODE}", DIGEST.to_uppercase()),
+            &format!("{DIGEST} {}", &CODE[1..]),
+            &format!("{DIGEST} {CODE} extra"),
+        ] {
+            assert_eq!(TreeRecord::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_same_tree_on_the_same_code_is_vouched_for() {
+        let r = TreeRecord {
+            digest: DIGEST.into(),
+            code_sha256: CODE.into(),
+        };
+        assert!(r.vouches_for(DIGEST, CODE));
+        let other_tree = DIGEST.replace('0', "1");
+        assert!(!r.vouches_for(&other_tree, CODE));
+        let changed_in_console = "AAAAgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+        assert!(!r.vouches_for(DIGEST, changed_in_console));
+    }
+}

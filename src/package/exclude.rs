@@ -17,6 +17,8 @@ pub struct ExcludeSet {
     any: GlobSet,
     dirs_only: GlobSet,
     count: usize,
+    /// The patterns as given (trimmed, comments and blank lines left out), in order.
+    rules: Vec<String>,
 }
 
 impl Default for ExcludeSet {
@@ -25,6 +27,7 @@ impl Default for ExcludeSet {
             any: GlobSet::empty(),
             dirs_only: GlobSet::empty(),
             count: 0,
+            rules: Vec::new(),
         }
     }
 }
@@ -38,6 +41,7 @@ impl ExcludeSet {
         let mut any = GlobSetBuilder::new();
         let mut dirs_only = GlobSetBuilder::new();
         let mut count = 0;
+        let mut rules = Vec::new();
         for line in patterns.iter().flat_map(|p| p.as_ref().lines()) {
             let raw = line.trim();
             if raw.is_empty() || raw.starts_with('#') {
@@ -72,6 +76,7 @@ impl ExcludeSet {
                 any.add(glob);
             }
             count += 1;
+            rules.push(raw.to_string());
         }
         let build = |b: GlobSetBuilder| {
             b.build().map_err(|e| PackageError::Pattern {
@@ -83,12 +88,18 @@ impl ExcludeSet {
             any: build(any)?,
             dirs_only: build(dirs_only)?,
             count,
+            rules,
         })
     }
 
     /// True when no pattern was given (comments and blank lines aside).
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// The patterns as given, in order (what a tree digest covers of the rules).
+    pub(crate) fn rules(&self) -> &[String] {
+        &self.rules
     }
 
     /// Whether `rel` (relative, '/' separators, no trailing '/') is excluded.

@@ -28,6 +28,7 @@
 //! through chains and `..`) stays inside the source directory is stored as a
 //! link; one that leaves it, dangles or is absolute is an error.
 
+mod digest;
 mod exclude;
 mod inspect;
 // The walker (excludes, symlink checks, sorted entries) is shared with the image layer.
@@ -43,6 +44,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::package::PackageInfo;
+pub use digest::{TreeDigest, tree_digest};
 pub use exclude::ExcludeSet;
 pub use inspect::inspect_zip;
 

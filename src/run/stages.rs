@@ -15,7 +15,10 @@ use crate::domain::limits;
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::layers::{self, BuiltLayer, LayerAction, LayerOutcome, LayerPlan};
-use crate::package::PackageInfo;
+use crate::domain::kind::PackageType;
+use crate::domain::package::{TREE_TAG, TreeRecord};
+use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
+use crate::state::LiveFunction;
 use crate::plan::{Live, Plan};
 use crate::report::Report;
 use crate::targets::Targets;
@@ -26,6 +29,69 @@ pub(super) struct Packaged {
     pub zip: PathBuf,
     pub info: Option<PackageInfo>,
     pub layers: Vec<BuiltLayer>,
+    /// The source tree's digest (`source-dir` runs), recorded on the function after
+    /// the deploy.
+    pub digest: Option<TreeDigest>,
+}
+
+/// What is known before anything is compressed: the live function and the digest of
+/// the source tree, read at the same time.
+pub(super) struct Early {
+    pub function: Option<LiveFunction>,
+    pub digest: Option<TreeDigest>,
+}
+
+/// Reads the live function while the source tree is hashed (`source-dir` only).
+pub(super) async fn read_early(
+    lambda: &Lambda,
+    artifact: &Artifact,
+    scratch_dir: &Path,
+) -> Result<Early, Error> {
+    let Artifact::SourceDir { dir, exclude } = artifact else {
+        return Ok(Early {
+            function: lambda.get_function().await?,
+            digest: None,
+        });
+    };
+    let exclude = ExcludeSet::new(exclude)?;
+    let (dir, skip) = (dir.clone(), vec![scratch_dir.to_path_buf()]);
+    let hashing =
+        tokio::task::spawn_blocking(move || package::tree_digest(&dir, &exclude, &skip));
+    let function = lambda.get_function().await;
+    let digest = hashing.await.map_err(|e| PackageError::Read {
+        path: ".".into(),
+        source: std::io::Error::other(e),
+    })??;
+    Ok(Early {
+        function: function?,
+        digest: Some(digest),
+    })
+}
+
+/// The package the function already holds, when its tree record vouches for this tree
+/// and nothing else would make the run send code (a new architecture is set through
+/// the code update). `None`: build the zip.
+fn already_deployed(config: &Config, early: &Early) -> Option<PackageInfo> {
+    let (Some(f), Some(digest)) = (&early.function, &early.digest) else {
+        return None;
+    };
+    let record = f.tags.get(TREE_TAG).and_then(|v| TreeRecord::parse(v))?;
+    let same_arch = config
+        .settings
+        .architecture
+        .is_none_or(|a| Some(a) == f.architecture);
+    let zip = f.package_type == PackageType::Zip;
+    if !(zip && same_arch && record.vouches_for(&digest.hex, &f.code_sha256)) {
+        return None;
+    }
+    Some(PackageInfo {
+        code_sha256: f.code_sha256.clone(),
+        sha256_hex: hex_of(&f.code_sha256)?,
+        size: u64::try_from(f.code_size).ok()?,
+        unzipped_size: digest.unzipped_size,
+        entries: digest.entries,
+        largest: digest.largest.clone(),
+    })
 }
 
 /// Builds the zip and the `layer-dirs` layers, and checks Lambda's size limits on them.
@@ -35,16 +101,24 @@ pub(super) fn package(
     actions: bool,
     scratch: &Path,
     layer_dir: &Path,
+    early: Early,
 ) -> Result<Packaged, Error> {
     if artifact.is_image() {
         return Ok(Packaged {
             zip: scratch.to_path_buf(),
             info: None,
             layers: Vec::new(),
+            digest: None,
         });
     }
     let _g = Group::start(actions, "lambda-deploy: package");
-    let (zip, info) = prepare(artifact, scratch)?;
+    let (zip, info) = match already_deployed(config, &early) {
+        Some(info) => {
+            tracing::info!(digest = %early.digest.as_ref().map_or("", |d| d.hex.as_str()), sha256 = %info.code_sha256, "the function already holds this tree's package: nothing to compress");
+            (scratch.to_path_buf(), info)
+        }
+        None => prepare(artifact, scratch)?,
+    };
     tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
     let built = layers::build(&config.layer_dirs, layer_dir)?;
     let sizes: Vec<_> = built
@@ -59,6 +133,7 @@ pub(super) fn package(
         zip,
         info: Some(info),
         layers: built,
+        digest: early.digest,
     })
 }
 
@@ -148,6 +223,48 @@ pub(super) async fn code_location(
             Ok(PackageAt::S3 { object, previous })
         }
         _ => Ok(PackageAt::File(packaged.zip.clone())),
+    }
+}
+
+/// Records on the function which tree its code came from ([`TREE_TAG`]), so the next
+/// run with the same tree knows it unchanged without compressing it. Only after a run
+/// that left the function holding this package, and only when no file was written
+/// since it was hashed. A failure costs the next run a compression, nothing more: it is
+/// a warning.
+pub(super) async fn record_tree(
+    lambda: &Lambda,
+    live: &Live,
+    packaged: &Packaged,
+    report: &mut Report,
+) {
+    use crate::report::Status;
+    let (Some(digest), Some(info), Some(arn)) =
+        (&packaged.digest, &packaged.info, &report.function_arn)
+    else {
+        return;
+    };
+    if !matches!(
+        report.outcome.status,
+        Status::Deployed | Status::Unchanged | Status::Superseded
+    ) {
+        return;
+    }
+    let record = TreeRecord {
+        digest: digest.hex.clone(),
+        code_sha256: info.code_sha256.clone(),
+    }
+    .tag_value();
+    let recorded = live.function.as_ref().and_then(|f| f.tags.get(TREE_TAG));
+    if recorded == Some(&record) || !digest.still_current() {
+        return;
+    }
+    let tags = BTreeMap::from([(TREE_TAG.to_string(), record)]);
+    if let Err(e) = lambda.tag(arn, &tags).await {
+        let w = format!(
+            "could not record the source tree on the function ({e}); the next run packages it again to find out whether it changed"
+        );
+        tracing::warn!("{w}");
+        report.outcome.warnings.push(w);
     }
 }
 
