@@ -146,8 +146,7 @@ pub async fn deploy_with(
         scratch.path(),
         early,
     )?;
-    let (mut planned, skipped) =
-        plan_run(&sdk, config, ctx, &targets, &packaged, function).await?;
+    let (mut planned, skipped) = plan_run(&sdk, config, ctx, &targets, &packaged, function).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
     if config.dry_run {

@@ -102,12 +102,7 @@ fn digest_with(
     threads: usize,
 ) -> Result<TreeDigest, PackageError> {
     let root = walk::canonical_root(source_dir)?;
-    let entries = walk::walk_within(
-        &root,
-        exclude,
-        skip,
-        crate::domain::limits::UNZIPPED_MAX,
-    )?;
+    let entries = walk::walk_within(&root, exclude, skip, crate::domain::limits::UNZIPPED_MAX)?;
     let files = hash_files(&root, &entries, threads)?;
     let mut tree = Sha256::new();
     tree.update(FORMAT.as_bytes());
@@ -170,11 +165,7 @@ struct Hashed {
 }
 
 /// Hashes the regular files of `entries`, in parallel; the result is in entry order.
-fn hash_files(
-    root: &Path,
-    entries: &[Entry],
-    threads: usize,
-) -> Result<Vec<Hashed>, PackageError> {
+fn hash_files(root: &Path, entries: &[Entry], threads: usize) -> Result<Vec<Hashed>, PackageError> {
     let files: Vec<&Entry> = entries
         .iter()
         .filter(|e| matches!(e.kind, Kind::File { .. }))

@@ -11,16 +11,16 @@ use crate::aws::layer::Layers;
 use crate::aws::s3::S3;
 use crate::config::{Artifact, Config, S3Target};
 use crate::deploy::{Outcome, PackageAt};
+use crate::domain::kind::PackageType;
 use crate::domain::limits;
+use crate::domain::package::{TREE_TAG, TreeRecord};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::layers::{self, BuiltLayer, LayerAction, LayerOutcome, LayerPlan};
-use crate::domain::kind::PackageType;
-use crate::domain::package::{TREE_TAG, TreeRecord};
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
-use crate::state::LiveFunction;
 use crate::plan::{Live, Plan};
 use crate::report::Report;
+use crate::state::LiveFunction;
 use crate::targets::Targets;
 
 /// What the package stage made: the zip (with its facts) and the layer zips. Images
@@ -55,8 +55,7 @@ pub(super) async fn read_early(
     };
     let exclude = ExcludeSet::new(exclude)?;
     let (dir, skip) = (dir.clone(), vec![scratch_dir.to_path_buf()]);
-    let hashing =
-        tokio::task::spawn_blocking(move || package::tree_digest(&dir, &exclude, &skip));
+    let hashing = tokio::task::spawn_blocking(move || package::tree_digest(&dir, &exclude, &skip));
     let function = lambda.get_function().await;
     let digest = hashing.await.map_err(|e| PackageError::Read {
         path: ".".into(),

@@ -36,7 +36,10 @@ fn the_same_tree_anywhere_and_at_any_thread_count_has_one_digest() {
     let none = ExcludeSet::default();
     let one = digest_with(a.path(), &none, &[], 1).unwrap();
     for threads in [2, 3, 8] {
-        assert_eq!(digest_with(b.path(), &none, &[], threads).unwrap().hex, one.hex);
+        assert_eq!(
+            digest_with(b.path(), &none, &[], threads).unwrap().hex,
+            one.hex
+        );
     }
     assert_eq!(one.hex.len(), 64);
     assert_eq!(one.entries, 6, "3 files, 1 link, 2 folders");
