@@ -13,32 +13,77 @@ use serde::Serialize;
 
 use crate::aws::AwsError;
 use crate::aws::layer::LayerCode;
-use crate::aws::layer::{LayerMeta, Layers};
+use crate::aws::layer::{LayerMeta, LayerVersion, Layers};
 use crate::aws::s3::{S3, S3Error};
 use crate::config::S3Target;
-use crate::package::{self, ExcludeSet, PackageError, PackageInfo};
+use crate::domain::package::{hex_of, layer_description, layer_tree};
+use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
 
 /// A layer directory packaged locally.
 #[derive(Debug, Clone)]
 pub struct BuiltLayer {
     pub name: String,
+    /// The zip; not written when the latest version already holds this tree.
     pub zip: PathBuf,
     pub info: PackageInfo,
+    /// The directory's tree digest, recorded in the description of a version published
+    /// from it.
+    pub digest: Option<TreeDigest>,
+}
+
+/// A `layer-dirs` directory as known before it is packaged: its tree digest and the
+/// layer's latest version.
+#[derive(Debug, Clone)]
+pub struct LayerSource {
+    pub digest: TreeDigest,
+    pub latest: Option<LayerVersion>,
+}
+
+/// The package `latest` holds, when its description names `digest`'s tree (a layer
+/// version never changes, so that record cannot go stale).
+fn already_published(source: &LayerSource) -> Option<PackageInfo> {
+    let v = source.latest.as_ref()?;
+    let digest = &source.digest;
+    if layer_tree(&v.description) != Some(digest.hex.as_str()) || v.code_size == 0 {
+        return None;
+    }
+    Some(PackageInfo {
+        code_sha256: v.code_sha256.clone(),
+        sha256_hex: hex_of(&v.code_sha256)?,
+        size: v.code_size,
+        unzipped_size: digest.unzipped_size,
+        entries: digest.entries,
+        largest: digest.largest.clone(),
+    })
 }
 
 /// Packages every `layer-dirs` directory into `scratch`, with the same reproducible
-/// writer as the function's code.
-pub fn build(dirs: &[(String, PathBuf)], scratch: &Path) -> Result<Vec<BuiltLayer>, PackageError> {
+/// writer as the function's code, except those whose latest version already holds the
+/// same tree (`sources`, in the same order, when they were read).
+pub fn build(
+    dirs: &[(String, PathBuf)],
+    scratch: &Path,
+    sources: &[LayerSource],
+) -> Result<Vec<BuiltLayer>, PackageError> {
     let none = ExcludeSet::new::<&str>(&[])?;
     dirs.iter()
-        .map(|(name, dir)| {
+        .enumerate()
+        .map(|(i, (name, dir))| {
             let zip = scratch.join(format!("layer-{name}.zip"));
-            let info = package::write_zip(dir, &none, &zip)?;
+            let source = sources.get(i);
+            let info = match source.and_then(already_published) {
+                Some(info) => {
+                    tracing::info!(layer = %name, sha256 = %info.code_sha256, "the layer's latest version already holds this tree: nothing to compress");
+                    info
+                }
+                None => package::write_zip(dir, &none, &zip)?,
+            };
             tracing::info!(layer = %name, size = info.size, unzipped = info.unzipped_size, sha256 = %info.code_sha256, "layer package ready");
             Ok(BuiltLayer {
                 name: name.clone(),
                 zip,
                 info,
+                digest: source.map(|s| s.digest.clone()),
             })
         })
         .collect()
@@ -198,7 +243,14 @@ pub async fn publish(
             })?),
         };
         tracing::info!(layer = %b.name, "publishing a layer version");
-        let v = layers.publish(&b.name, code, meta).await?;
+        // The tree is named only when no file was written since it was hashed, so a
+        // later run can trust the record.
+        let tree = b.digest.as_ref().filter(|d| d.still_current());
+        let meta = LayerMeta {
+            description: layer_description(&meta.description, tree.map(|d| d.hex.as_str())),
+            ..meta.clone()
+        };
+        let v = layers.publish(&b.name, code, &meta).await?;
         out.push(LayerOutcome {
             name: p.name.clone(),
             arn: v.arn,

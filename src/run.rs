@@ -136,7 +136,14 @@ pub async fn deploy_with(
         })?;
     let zip = scratch.path().join("function.zip");
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
-    let early = stages::read_early(&lambda, artifact, scratch.path()).await?;
+    let early = stages::read_early(
+        &lambda,
+        &Layers::new(&sdk),
+        config,
+        artifact,
+        scratch.path(),
+    )
+    .await?;
     let function = early.function.clone();
     let packaged = stages::package(
         config,

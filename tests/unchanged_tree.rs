@@ -134,3 +134,87 @@ fn a_dry_run_records_nothing() {
     assert_eq!(writes(&proxy, &d.name), (0, 0, 0), "{:?}", proxy.requests());
     assert_eq!(snapshot(&d.name), before);
 }
+
+/// The tree digest a layer version's description names (`tree:<hex> ...`).
+fn layer_tree(v: &aws_sdk_lambda::types::LayerVersionsListItem) -> String {
+    let d = v.description().unwrap_or_default();
+    let digest = d
+        .strip_prefix("tree:")
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("no tree in the description {d:?}"));
+    assert_eq!(digest.len(), 64, "{d}");
+    digest.to_string()
+}
+
+/// Versions of layer `name`, newest first.
+fn layer_versions(name: &str) -> Vec<aws_sdk_lambda::types::LayerVersionsListItem> {
+    block(async {
+        let out = support::lambda()
+            .list_layer_versions()
+            .layer_name(name)
+            .send()
+            .await
+            .expect("ListLayerVersions");
+        let mut v = out.layer_versions().to_vec();
+        v.sort_by_key(|v| std::cmp::Reverse(v.version()));
+        v
+    })
+}
+
+#[test]
+fn an_unchanged_layer_dir_is_not_packaged_again() {
+    let d = Deployed::new("tree-layered");
+    let layer = support::unique("tree-deps");
+    let layer_dir = tempfile::tempdir().expect("temp");
+    std::fs::create_dir_all(layer_dir.path().join("python")).expect("mkdir");
+    std::fs::write(layer_dir.path().join("python/dep.py"), "VERSION = 1\n").expect("write");
+    let dirs = format!("{layer}={}", support::path_str(layer_dir.path()));
+    let inputs = [("layer-dirs", dirs.as_str())];
+    d.deploy(None, &inputs, &[]).assert_ok();
+    let first = layer_versions(&layer);
+    assert_eq!(first.len(), 1);
+    let first_tree = layer_tree(&first[0]);
+
+    let proxy = FaultProxy::for_lambda();
+    let run = d.deploy(Some(&proxy), &inputs, &[]);
+    run.assert_ok();
+    assert_eq!(run.out("status"), "unchanged", "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("the layer's latest version already holds this tree"),
+        "{}",
+        run.stderr()
+    );
+    let publishes = proxy.count("POST", &format!("/layers/{layer}/versions"));
+    assert_eq!(publishes, 0, "{:?}", proxy.requests());
+    assert_eq!(layer_versions(&layer).len(), 1);
+
+    std::fs::write(layer_dir.path().join("python/dep.py"), "VERSION = 2\n").expect("write");
+    let run = d.deploy(None, &inputs, &[]);
+    run.assert_ok();
+    assert_eq!(run.out("status"), "deployed");
+    let now = layer_versions(&layer);
+    assert_eq!(now.len(), 2);
+    assert_ne!(layer_tree(&now[0]), first_tree);
+    let attached = &snapshot_layers(&d.name);
+    assert_eq!(
+        attached,
+        &vec![now[0].layer_version_arn().unwrap_or_default().to_string()]
+    );
+}
+
+/// The layer ARNs `$LATEST` has.
+fn snapshot_layers(function: &str) -> Vec<String> {
+    block(async {
+        let f = support::lambda()
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .expect("GetFunctionConfiguration");
+        f.layers()
+            .iter()
+            .filter_map(|l| l.arn().map(str::to_string))
+            .collect()
+    })
+}

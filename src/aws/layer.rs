@@ -27,6 +27,10 @@ pub struct LayerVersion {
     pub version: i64,
     /// `base64(sha256(zip))`, as Lambda reports it.
     pub code_sha256: String,
+    /// The zip's size in bytes.
+    pub code_size: u64,
+    /// What the version was published with (it can say which tree it holds).
+    pub description: String,
 }
 
 /// What a new layer version is published with.
@@ -116,6 +120,10 @@ impl Layers {
                 .and_then(|c| c.code_sha256())
                 .unwrap_or_default()
                 .to_string(),
+            code_size: out
+                .content()
+                .map_or(0, |c| u64::try_from(c.code_size()).unwrap_or(0)),
+            description: out.description().unwrap_or_default().to_string(),
         }))
     }
 
@@ -219,6 +227,10 @@ impl Layers {
                 .and_then(|c| c.code_sha256())
                 .unwrap_or_default()
                 .to_string(),
+            code_size: out
+                .content()
+                .map_or(0, |c| u64::try_from(c.code_size()).unwrap_or(0)),
+            description: out.description().unwrap_or_default().to_string(),
         })
     }
 }

@@ -74,9 +74,62 @@ impl TreeRecord {
     }
 }
 
+/// The hex form of a base64 SHA-256 (Lambda's `CodeSha256`), as package keys use it.
+pub fn hex_of(code_sha256: &str) -> Option<String> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(code_sha256)
+        .ok()
+        .filter(|d| d.len() == 32)?;
+    Some(raw.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How a layer version's description names the tree it was built from. A layer version
+/// never changes once published, so this record cannot go stale.
+const LAYER_TREE: &str = "tree:";
+
+/// A layer version's description (at most 256 characters, Lambda's limit): the tree
+/// digest first, when known, then `base`.
+pub fn layer_description(base: &str, digest: Option<&str>) -> String {
+    let full = match digest {
+        Some(d) => format!("{LAYER_TREE}{d} {base}"),
+        None => base.to_string(),
+    };
+    full.trim_end().chars().take(256).collect()
+}
+
+/// The tree digest a layer version's description names, if any.
+pub fn layer_tree(description: &str) -> Option<&str> {
+    let rest = description.strip_prefix(LAYER_TREE)?;
+    let digest = rest.split(' ').next()?;
+    (digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit())).then_some(digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layer_description_names_its_tree_first_and_fits_lambdas_limit() {
+        let long = "x".repeat(300);
+        let d = layer_description(&long, Some(DIGEST));
+        assert_eq!(d.chars().count(), 256);
+        assert_eq!(layer_tree(&d), Some(DIGEST));
+        assert_eq!(layer_tree(&layer_description("main abc123", None)), None);
+        assert_eq!(
+            layer_tree(&layer_description("", Some(DIGEST))),
+            Some(DIGEST)
+        );
+        assert_eq!(layer_tree("tree:abc something"), None);
+        assert_eq!(layer_tree("a tree:{DIGEST}"), None);
+    }
+
+    #[test]
+    fn hex_of_reads_only_a_sha256() {
+        assert_eq!(hex_of(CODE).map(|h| h.len()), Some(64));
+        assert_eq!(hex_of("not base64!"), None);
+        assert_eq!(hex_of("AAAA"), None);
+    }
 
     const DIGEST: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const CODE: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";

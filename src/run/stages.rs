@@ -13,10 +13,10 @@ use crate::config::{Artifact, Config, S3Target};
 use crate::deploy::{Outcome, PackageAt};
 use crate::domain::kind::PackageType;
 use crate::domain::limits;
-use crate::domain::package::{TREE_TAG, TreeRecord};
+use crate::domain::package::{TREE_TAG, TreeRecord, hex_of};
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
-use crate::layers::{self, BuiltLayer, LayerAction, LayerOutcome, LayerPlan};
+use crate::layers::{self, BuiltLayer, LayerAction, LayerOutcome, LayerPlan, LayerSource};
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
 use crate::plan::{Live, Plan};
 use crate::report::Report;
@@ -34,37 +34,78 @@ pub(super) struct Packaged {
     pub digest: Option<TreeDigest>,
 }
 
-/// What is known before anything is compressed: the live function and the digest of
-/// the source tree, read at the same time.
+/// What is known before anything is compressed: the live function, the digest of the
+/// source tree and, for each `layer-dirs` directory, its digest and the layer's latest
+/// version, read at the same time.
 pub(super) struct Early {
     pub function: Option<LiveFunction>,
     pub digest: Option<TreeDigest>,
+    pub layers: Vec<LayerSource>,
 }
 
-/// Reads the live function while the source tree is hashed (`source-dir` only).
+/// Reads the live function and the layers' latest versions while the source tree and
+/// the layer directories are hashed (zip runs only). A tree that cannot be packaged is
+/// reported before any read error.
 pub(super) async fn read_early(
     lambda: &Lambda,
+    layer_client: &Layers,
+    config: &Config,
     artifact: &Artifact,
     scratch_dir: &Path,
 ) -> Result<Early, Error> {
-    let Artifact::SourceDir { dir, exclude } = artifact else {
+    if artifact.is_image() {
         return Ok(Early {
             function: lambda.get_function().await?,
             digest: None,
+            layers: Vec::new(),
         });
+    }
+    let code = match artifact {
+        Artifact::SourceDir { dir, exclude } => Some((dir.clone(), ExcludeSet::new(exclude)?)),
+        _ => None,
     };
-    let exclude = ExcludeSet::new(exclude)?;
-    let (dir, skip) = (dir.clone(), vec![scratch_dir.to_path_buf()]);
-    let hashing = tokio::task::spawn_blocking(move || package::tree_digest(&dir, &exclude, &skip));
+    let dirs: Vec<PathBuf> = config.layer_dirs.iter().map(|(_, d)| d.clone()).collect();
+    let skip = vec![scratch_dir.to_path_buf()];
+    let hashing = tokio::task::spawn_blocking(move || hash_trees(code, &dirs, &skip));
     let function = lambda.get_function().await;
-    let digest = hashing.await.map_err(|e| PackageError::Read {
+    let mut latest = Vec::with_capacity(config.layer_dirs.len());
+    for (name, _) in &config.layer_dirs {
+        latest.push(layer_client.latest(name).await);
+    }
+    let (digest, layer_digests) = hashing.await.map_err(|e| PackageError::Read {
         path: ".".into(),
         source: std::io::Error::other(e),
     })??;
+    let function = function?;
+    let mut layers = Vec::with_capacity(latest.len());
+    for (digest, latest) in layer_digests.into_iter().zip(latest) {
+        layers.push(LayerSource {
+            digest,
+            latest: latest?,
+        });
+    }
     Ok(Early {
-        function: function?,
-        digest: Some(digest),
+        function,
+        digest,
+        layers,
     })
+}
+
+/// The digests of the source tree (when packaged from one) and of each layer directory.
+fn hash_trees(
+    code: Option<(PathBuf, ExcludeSet)>,
+    layer_dirs: &[PathBuf],
+    skip: &[PathBuf],
+) -> Result<(Option<TreeDigest>, Vec<TreeDigest>), PackageError> {
+    let code = code
+        .map(|(dir, exclude)| package::tree_digest(&dir, &exclude, skip))
+        .transpose()?;
+    let none = ExcludeSet::default();
+    let layers = layer_dirs
+        .iter()
+        .map(|dir| package::tree_digest(dir, &none, skip))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((code, layers))
 }
 
 /// The package the function already holds, when its tree record vouches for this tree
@@ -119,7 +160,7 @@ pub(super) fn package(
         None => prepare(artifact, scratch)?,
     };
     tracing::info!(size = info.size, unzipped = info.unzipped_size, entries = info.entries, sha256 = %info.code_sha256, "package ready");
-    let built = layers::build(&config.layer_dirs, layer_dir)?;
+    let built = layers::build(&config.layer_dirs, layer_dir, &early.layers)?;
     let sizes: Vec<_> = built
         .iter()
         .map(|b| limits::LayerSize {
@@ -265,16 +306,6 @@ pub(super) async fn record_tree(
         tracing::warn!("{w}");
         report.outcome.warnings.push(w);
     }
-}
-
-/// The hex form of a base64 SHA-256 (Lambda's CodeSha256), as package keys use it.
-fn hex_of(code_sha256: &str) -> Option<String> {
-    use base64::Engine as _;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(code_sha256)
-        .ok()
-        .filter(|d| d.len() == 32)?;
-    Some(raw.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Puts what the apply step did into the report; aliases it held back become warnings.
