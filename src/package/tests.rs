@@ -370,6 +370,35 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
     }
 }
 
+// Regression: a faster deflate level must not cost size. Real source text is where a
+// lower level loses most against zlib's level 6 (Info-ZIP's default); this crate's own
+// sources stand in for a function's code.
+#[test]
+fn package_of_source_text_is_within_2_percent_of_info_zip() {
+    if !have("zip", "the size comparison with Info-ZIP") {
+        return;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (_d, _out, info) = pack(&src);
+    let iz_dir = TempDir::new().expect("tempdir");
+    let iz = iz_dir.path().join("iz.zip");
+    let status = Command::new("zip")
+        .args(["-r", "-q", "-X"])
+        .arg(&iz)
+        .arg(".")
+        .current_dir(&src)
+        .status()
+        .expect("zip");
+    assert!(status.success(), "zip failed");
+    let iz_size = fs::metadata(&iz).expect("stat").len();
+    let ratio = info.size as f64 / iz_size as f64;
+    assert!(
+        ratio <= 1.02,
+        "package is {} bytes, Info-ZIP's {iz_size}: {ratio:.4}x, over 1.02x",
+        info.size
+    );
+}
+
 #[test]
 fn readable_by_zip_crate_unzip_and_python_with_contents() {
     let t = sample_tree();

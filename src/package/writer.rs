@@ -53,8 +53,12 @@ const MODE_SYMLINK: u32 = 0o120777;
 /// MS-DOS directory attribute, set alongside the Unix mode for directories.
 const DOS_DIR_ATTR: u32 = 0x10;
 
-/// libdeflate level: level 6 gives zip -6 sizes at several times the speed.
-const LEVEL: i32 = 6;
+/// libdeflate level for files compressed in memory. Level 4 (greedy parsing) comes
+/// within 1.5% of Info-ZIP's default (zlib level 6) size on real Python trees, and
+/// within 0.1% on node_modules-like ones, at about 20% less CPU than level 6.
+const LEVEL: i32 = 4;
+/// zlib level for the (rare) files streamed by the writer: zip's default.
+const STREAM_LEVEL: u32 = 6;
 /// Default size from which files are streamed rather than held in memory.
 const STREAM_FROM: u64 = 16 << 20;
 /// Read size while streaming a file.
@@ -519,7 +523,7 @@ fn stream_data<W: Write>(
     let start = w.pos;
     let mut reader = file.take(p.uncompressed.saturating_add(1));
     let (crc, total) = if p.method == METHOD_DEFLATED {
-        let level = flate2::Compression::new(LEVEL as u32);
+        let level = flate2::Compression::new(STREAM_LEVEL);
         let mut enc = flate2::write::DeflateEncoder::new(Out(w), level);
         let done = pump(entry, &mut reader, &mut enc, p.uncompressed)?;
         enc.finish()?;
