@@ -10,7 +10,8 @@
 //!   "version made by" = Unix with a normalised mode: files 0o100644, or
 //!   0o100755 when any execute bit is set on disk; directories 0o040755;
 //!   symlinks 0o120777 with the link text, stored, as content;
-//! - file data is raw deflate (method 8) from libdeflate level 6, or stored
+//! - file data is raw deflate (method 8) from libdeflate level 4 (zlib level 6
+//!   for files streamed from disk, 16 MiB and up), or stored
 //!   (method 0) when deflate does not make it smaller (files of 1 MiB or more
 //!   are first sampled: three 64 KiB slices that do not shrink at all mean
 //!   random or already-compressed data, stored without compressing it whole);

@@ -271,6 +271,134 @@ fn same_tree_same_bytes_across_runs_mtimes_and_permissions() {
     assert_eq!(b1, fs::read(&out5).expect("read"));
 }
 
+/// xorshift noise: deflate cannot shrink it.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Deterministic word salad: text deflate shrinks, where its levels give different
+/// bytes (so a level that depends on the worker shows).
+fn words(len: usize, seed: u64) -> Vec<u8> {
+    const WORDS: [&str; 16] = [
+        "def ", "return ", "self", ".value", " = ", "(x)", ":\n    ", "import ", "lambda", " if ",
+        " else ", "None", "[0]", ", ", "handler", "\n",
+    ];
+    let mut out = Vec::with_capacity(len + 16);
+    let bytes = noise(len, seed);
+    let mut i = 0;
+    while out.len() < len {
+        out.extend_from_slice(WORDS[usize::from(bytes[i] & 15)].as_bytes());
+        out.extend_from_slice(format!("{}", bytes[i] >> 4).as_bytes());
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A tree with every path through the writer: hundreds of small files (batched), a
+/// big incompressible file (sampled, stored), a big text file (streamed when the
+/// options say so), a gzip file, a symlink, an empty file and an empty folder.
+fn mixed_tree() -> TempDir {
+    let t = TempDir::new().expect("tempdir");
+    let r = t.path();
+    for i in 0..400u64 {
+        let len = 100 + (i as usize * 997) % 20_000;
+        put(
+            r,
+            &format!("pkg{}/mod{i:03}.py", i % 7),
+            &words(len, i),
+            0o644,
+        );
+    }
+    put(r, "native/lib.so", &noise(1_500_000, 7), 0o755);
+    put(r, "data/big.jsonl", &words(1_200_000, 9), 0o644);
+    put(r, "data/small.gz", &noise(5_000, 11), 0o644);
+    put(r, "empty.txt", b"", 0o644);
+    fs::create_dir_all(r.join("empty-dir")).expect("mkdir");
+    symlink("pkg0/mod000.py", r.join("link.py")).expect("symlink");
+    t
+}
+
+// Regression: the package is the same bytes whatever the number of workers and the
+// reorder window, so CodeSha256 does not depend on the machine that built it.
+#[test]
+fn same_bytes_with_1_2_4_8_workers_and_any_window() {
+    let t = mixed_tree();
+    let (_d, first, info) = pack(t.path());
+    let default_bytes = fs::read(&first).expect("read");
+    // (window bytes, window entries, stream from): the last one streams big.jsonl.
+    for (window_bytes, window_entries, stream_from) in [
+        (64 << 20, 512, 16 << 20),
+        (1, 1, 16 << 20),
+        (200_000, 3, 16 << 20),
+        (1, 2, 1 << 20),
+    ] {
+        let mut expected = (stream_from == 16 << 20).then(|| default_bytes.clone());
+        for threads in [1, 2, 4, 8] {
+            let opts = Options {
+                threads: Some(threads),
+                window_bytes,
+                window_entries,
+                stream_from,
+                ..Options::default()
+            };
+            let (_d, out, _) = pack_opts(t.path(), &ExcludeSet::default(), opts);
+            let bytes = fs::read(&out).expect("read");
+            let want = expected.get_or_insert_with(|| bytes.clone());
+            assert!(
+                bytes == *want,
+                "{threads} workers, window {window_bytes} B / {window_entries} entries, \
+                 streaming from {stream_from} B: other bytes"
+            );
+            let e = read_back(&out);
+            assert_eq!(e.len(), info.entries);
+            let so = e
+                .iter()
+                .find(|e| e.name == "native/lib.so")
+                .expect("lib.so");
+            assert_eq!(so.data, noise(1_500_000, 7));
+            assert_eq!(so.method, zip::CompressionMethod::Stored);
+        }
+    }
+}
+
+// Regression: a faster deflate level must not cost size. Real source text is where a
+// lower level loses most against zlib's level 6 (Info-ZIP's default); this crate's own
+// sources stand in for a function's code.
+#[test]
+fn package_of_source_text_is_within_2_percent_of_info_zip() {
+    if !have("zip", "the size comparison with Info-ZIP") {
+        return;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (_d, _out, info) = pack(&src);
+    let iz_dir = TempDir::new().expect("tempdir");
+    let iz = iz_dir.path().join("iz.zip");
+    let status = Command::new("zip")
+        .args(["-r", "-q", "-X"])
+        .arg(&iz)
+        .arg(".")
+        .current_dir(&src)
+        .status()
+        .expect("zip");
+    assert!(status.success(), "zip failed");
+    let iz_size = fs::metadata(&iz).expect("stat").len();
+    let ratio = info.size as f64 / iz_size as f64;
+    assert!(
+        ratio <= 1.02,
+        "package is {} bytes, Info-ZIP's {iz_size}: {ratio:.4}x, over 1.02x",
+        info.size
+    );
+}
+
 #[test]
 fn readable_by_zip_crate_unzip_and_python_with_contents() {
     let t = sample_tree();

@@ -1,12 +1,15 @@
 //! The zip writer: parallel compression, in-order output, ZIP64 when needed.
 //!
-//! Workers claim entry indexes from an atomic counter, read and compress the
-//! file, and park the result in a shared map; the calling thread writes the
-//! results strictly in index (= sorted) order. A worker only starts entry `i`
-//! when `i` is inside the reorder window (a count and a byte budget past the
-//! last written entry), so memory is bounded by the window, not by the tree.
-//! The entry the writer waits for is always admitted, whatever its size, so a
-//! single file bigger than the byte budget still goes through (alone).
+//! Entries are cut into batches of consecutive entries (up to 32 entries or
+//! 128 KiB of input; a bigger file is a batch alone). Workers claim batch
+//! indexes from an atomic counter, read and compress its files, and park the
+//! results in a shared map; the calling thread writes them strictly in entry
+//! (= sorted) order. A worker only starts a batch when its first entry is
+//! inside the reorder window (a count and a byte budget past the last written
+//! entry), so memory is bounded by the window, not by the tree. The batch the
+//! writer waits for is always admitted, whatever its size, so a single file
+//! bigger than the byte budget still goes through (alone). How entries are
+//! batched and which worker takes which changes nothing in the output.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -50,8 +53,12 @@ const MODE_SYMLINK: u32 = 0o120777;
 /// MS-DOS directory attribute, set alongside the Unix mode for directories.
 const DOS_DIR_ATTR: u32 = 0x10;
 
-/// libdeflate level: level 6 gives zip -6 sizes at several times the speed.
-const LEVEL: i32 = 6;
+/// libdeflate level for files compressed in memory. Level 4 (greedy parsing) comes
+/// within 1.5% of Info-ZIP's default (zlib level 6) size on real Python trees, and
+/// within 0.1% on node_modules-like ones, at about 20% less CPU than level 6.
+const LEVEL: i32 = 4;
+/// zlib level for the (rare) files streamed by the writer: zip's default.
+const STREAM_LEVEL: u32 = 6;
 /// Default size from which files are streamed rather than held in memory.
 const STREAM_FROM: u64 = 16 << 20;
 /// Read size while streaming a file.
@@ -114,8 +121,6 @@ struct Prepared {
     uncompressed: u64,
     method: u16,
     data: Vec<u8>,
-    /// What it was charged against the byte window.
-    cost: u64,
     /// A large file, opened and checked, that the writer streams (CRC and sizes then
     /// follow the data); `data` is empty.
     stream: Option<File>,
@@ -148,8 +153,14 @@ impl<W: Write> HashWriter<W> {
     }
 }
 
+/// What a worker hands the writer for one batch: its entries in order, stopping at
+/// the first that failed.
+type Done = Vec<Result<Prepared, PackageError>>;
+
 struct State {
-    done: HashMap<usize, Result<Prepared, PackageError>>,
+    /// Finished batches by batch index.
+    done: HashMap<usize, Done>,
+    /// Entries written so far.
     written: usize,
     inflight: u64,
     abort: bool,
@@ -191,11 +202,12 @@ pub(crate) fn write_entries<W: Write + Send>(
     out: W,
     opts: Options,
 ) -> Result<Summary, WriteError> {
+    let batches = batches(entries, &opts);
     let threads = opts
         .threads
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
-        .min(entries.len().max(1));
+        .min(batches.len().max(1));
     let shared = Shared {
         state: Mutex::new(State {
             done: HashMap::new(),
@@ -216,9 +228,17 @@ pub(crate) fn write_entries<W: Write + Send>(
 
     let result = thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| worker(root, entries, &shared, &opts));
+            s.spawn(|| worker(root, entries, &batches, &shared, &opts));
         }
-        let r = write_in_order(entries, &shared, &opts, &mut w, &mut central, &mut sizes);
+        let r = write_in_order(
+            entries,
+            &batches,
+            &shared,
+            &opts,
+            &mut w,
+            &mut central,
+            &mut sizes,
+        );
         if r.is_err() {
             shared.abort();
         }
@@ -236,36 +256,93 @@ pub(crate) fn write_entries<W: Write + Send>(
     })
 }
 
-fn worker(root: &std::path::Path, entries: &[Entry], shared: &Shared, opts: &Options) {
+/// A run of consecutive entries that one worker reads and compresses in one go, so a
+/// worker is not woken, and the writer not signalled, once per 200-byte file.
+struct Batch {
+    start: usize,
+    end: usize,
+    /// Bytes charged against the reorder window while the batch is held.
+    cost: u64,
+}
+
+/// Small entries are grouped until their input reaches this many bytes...
+const BATCH_BYTES: u64 = 128 << 10;
+/// ... or this many entries.
+const BATCH_ENTRIES: usize = 32;
+
+/// Cuts `entries` into batches: a file of `BATCH_BYTES` or more is alone in its batch.
+fn batches(entries: &[Entry], opts: &Options) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut cost = 0;
+    for (i, entry) in entries.iter().enumerate() {
+        let c = window_cost(entry, opts);
+        if i > start && (cost + c > BATCH_BYTES || i - start >= BATCH_ENTRIES) {
+            out.push(Batch {
+                start,
+                end: i,
+                cost,
+            });
+            (start, cost) = (i, 0);
+        }
+        cost += c;
+    }
+    if start < entries.len() {
+        out.push(Batch {
+            start,
+            end: entries.len(),
+            cost,
+        });
+    }
+    out
+}
+
+/// Bytes an entry holds in memory between being read and being written.
+fn window_cost(entry: &Entry, opts: &Options) -> u64 {
+    match &entry.kind {
+        Kind::File { size, .. } if !streams(*size, opts) => *size,
+        Kind::File { .. } | Kind::Dir | Kind::Symlink { .. } => 0,
+    }
+}
+
+fn worker(
+    root: &std::path::Path,
+    entries: &[Entry],
+    batches: &[Batch],
+    shared: &Shared,
+    opts: &Options,
+) {
     let _guard = PanicGuard(shared);
     let mut compressor = Compressor::new(CompressionLvl::new(LEVEL).unwrap_or_default());
     loop {
-        let i = shared.next.fetch_add(1, Ordering::Relaxed);
-        let Some(entry) = entries.get(i) else { return };
-        let cost = match &entry.kind {
-            Kind::File { size, .. } if !streams(*size, opts) => *size,
-            Kind::File { .. } | Kind::Dir | Kind::Symlink { .. } => 0,
-        };
+        let j = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(b) = batches.get(j) else { return };
         {
             let mut st = shared.lock();
             loop {
                 if st.abort {
                     return;
                 }
-                let in_window = i < st.written + opts.window_entries
-                    && (i == st.written || st.inflight + cost <= opts.window_bytes);
+                // The batch the writer waits for is always admitted.
+                let in_window = b.start < st.written + opts.window_entries
+                    && (b.start == st.written || st.inflight + b.cost <= opts.window_bytes);
                 if in_window {
                     break;
                 }
                 st = shared.wait(st);
             }
-            st.inflight += cost;
+            st.inflight += b.cost;
         }
-        let prepared = prepare(root, entry, opts, &mut compressor).map(|mut p| {
-            p.cost = cost;
-            p
-        });
-        shared.lock().done.insert(i, prepared);
+        let mut done = Vec::with_capacity(b.end - b.start);
+        for entry in &entries[b.start..b.end] {
+            let prepared = prepare(root, entry, opts, &mut compressor);
+            let failed = prepared.is_err();
+            done.push(prepared);
+            if failed {
+                break;
+            }
+        }
+        shared.lock().done.insert(j, done);
         shared.cv.notify_all();
     }
 }
@@ -302,7 +379,6 @@ fn prepare(
                 uncompressed,
                 method: METHOD_DEFLATED,
                 data: out,
-                cost: 0,
                 stream: None,
             })
         }
@@ -341,7 +417,6 @@ fn stored(crc: u32, data: Vec<u8>) -> Prepared {
         uncompressed: data.len() as u64,
         method: METHOD_STORED,
         data,
-        cost: 0,
         stream: None,
     }
 }
@@ -387,7 +462,6 @@ fn prepare_stream(
             METHOD_STORED
         },
         data: Vec::new(),
-        cost: 0,
         stream: Some(file),
     })
 }
@@ -449,7 +523,7 @@ fn stream_data<W: Write>(
     let start = w.pos;
     let mut reader = file.take(p.uncompressed.saturating_add(1));
     let (crc, total) = if p.method == METHOD_DEFLATED {
-        let level = flate2::Compression::new(LEVEL as u32);
+        let level = flate2::Compression::new(STREAM_LEVEL);
         let mut enc = flate2::write::DeflateEncoder::new(Out(w), level);
         let done = pump(entry, &mut reader, &mut enc, p.uncompressed)?;
         enc.finish()?;
@@ -491,6 +565,7 @@ fn pump(
 
 fn write_in_order<W: Write>(
     entries: &[Entry],
+    batches: &[Batch],
     shared: &Shared,
     opts: &Options,
     w: &mut HashWriter<W>,
@@ -498,11 +573,11 @@ fn write_in_order<W: Write>(
     sizes: &mut Vec<u64>,
 ) -> Result<(), WriteError> {
     let mut header = Vec::with_capacity(512);
-    for (i, entry) in entries.iter().enumerate() {
-        let prepared = {
+    for (j, b) in batches.iter().enumerate() {
+        let done = {
             let mut st = shared.lock();
             loop {
-                if let Some(r) = st.done.remove(&i) {
+                if let Some(r) = st.done.remove(&j) {
                     break r;
                 }
                 if st.abort {
@@ -513,15 +588,16 @@ fn write_in_order<W: Write>(
                 st = shared.wait(st);
             }
         };
-        let p = prepared.map_err(WriteError::Package)?;
-        let cost = p.cost;
-        let c = write_entry(entry, p, opts.force_zip64, w, &mut header)?;
-        sizes.push(c.uncompressed);
-        central.push(c);
+        for (entry, prepared) in entries[b.start..b.end].iter().zip(done) {
+            let p = prepared.map_err(WriteError::Package)?;
+            let c = write_entry(entry, p, opts.force_zip64, w, &mut header)?;
+            sizes.push(c.uncompressed);
+            central.push(c);
+        }
         {
             let mut st = shared.lock();
-            st.written = i + 1;
-            st.inflight = st.inflight.saturating_sub(cost);
+            st.written = b.end;
+            st.inflight = st.inflight.saturating_sub(b.cost);
         }
         shared.cv.notify_all();
     }
