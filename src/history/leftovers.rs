@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::prune::Selection;
 use super::{DELETE_PARALLEL, Origin, bounded, collect};
 use crate::aws::AwsError;
 use crate::aws::history::{History, Latest, Leftovers, VersionImage, VersionRow};
@@ -190,7 +189,11 @@ pub struct Cleanup {
 
 /// What the prune sees of the function, to plan the cleanup from.
 pub struct Scope<'a> {
-    pub selection: &'a Selection,
+    /// The versions that stay.
+    pub kept: &'a [String],
+    /// The versions deleted.
+    pub deleted: &'a [VersionRow],
+    /// Every version.
     pub versions: &'a [VersionRow],
     pub latest: &'a Latest,
     /// The `layer-dirs` layer names.
@@ -220,7 +223,6 @@ async fn images<H: History>(
     home: &Home,
 ) -> Result<Vec<EcrImage>, AwsError> {
     let deleted: Vec<&str> = scope
-        .selection
         .deleted
         .iter()
         .filter(|v| v.image)
@@ -230,10 +232,9 @@ async fn images<H: History>(
         return Ok(Vec::new());
     }
     let kept: Vec<&str> = scope
-        .selection
         .kept
         .iter()
-        .map(|k| k.version.as_str())
+        .map(String::as_str)
         .chain(["$LATEST"])
         .collect();
     let deleted = images_of(h, &deleted).await?;
@@ -257,12 +258,7 @@ async fn layers<L: Leftovers>(
     scope: &Scope<'_>,
     home: &Home,
 ) -> Result<Vec<LayerCut>, AwsError> {
-    let kept: BTreeSet<&str> = scope
-        .selection
-        .kept
-        .iter()
-        .map(|k| k.version.as_str())
-        .collect();
+    let kept: BTreeSet<&str> = scope.kept.iter().map(String::as_str).collect();
     let used: BTreeSet<(String, i64)> = scope
         .versions
         .iter()

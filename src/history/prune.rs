@@ -194,8 +194,10 @@ pub async fn run<H: History, L: Leftovers>(
         .as_ref()
         .map(|p| orphaned(p, req.function, &selection, &latest.code_sha256))
         .unwrap_or_default();
+    let kept: Vec<String> = selection.kept.iter().map(|k| k.version.clone()).collect();
     let scope = Scope {
-        selection: &selection,
+        kept: &kept,
+        deleted: &selection.deleted,
         versions: &versions,
         latest: &latest,
         layer_dirs: req.layer_dirs,
