@@ -2,15 +2,17 @@
 //! (then a prune when `keep-versions` is given), or one of the release-history commands
 //! ([`crate::history`]); and where their results go.
 
-use crate::aws::history::History;
+use crate::aws::ecr::Ecr;
+use crate::aws::history::{AwsLeftovers, History};
 use crate::aws::lambda::Lambda;
+use crate::aws::layer::Layers;
 use crate::aws::s3::{self, S3};
 use crate::cli::Format;
 use crate::config::{Command, Config};
 use crate::context::GitHubContext;
 use crate::error::Error;
 use crate::gha::{self, Level};
-use crate::history::prune::{self, Packages, PruneOutcome};
+use crate::history::prune::{self, Packages, PruneOutcome, Request};
 use crate::history::render::Finished;
 use crate::history::{rollback, status};
 use crate::order::OrderKey;
@@ -54,7 +56,8 @@ pub async fn run(config: &Config, ctx: &GitHubContext) -> Result<Done, Error> {
     }
 }
 
-/// Prunes the function named by the config, with the S3 packages when `s3-bucket` is set.
+/// Prunes the function named by the config, with the S3 packages when `s3-bucket` is set,
+/// the ECR images and the layer versions only the deleted versions used.
 async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Error> {
     let function = config.function_name.short_name();
     let sdk = crate::run::connect().await?;
@@ -70,7 +73,19 @@ async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Er
         .as_ref()
         .zip(config.s3.as_ref())
         .map(|(s3, target)| Packages { s3, target });
-    Ok(prune::run(&lambda, function, keep, packages, config.dry_run).await?)
+    let leftovers = AwsLeftovers {
+        layers: Layers::new(&sdk),
+        ecr: Ecr::new(&sdk),
+    };
+    let layer_dirs: Vec<String> = config.layer_dirs.iter().map(|(n, _)| n.clone()).collect();
+    let req = Request {
+        function,
+        keep,
+        packages,
+        layer_dirs: &layer_dirs,
+        dry_run: config.dry_run,
+    };
+    Ok(prune::run(&lambda, &leftovers, req).await?)
 }
 
 /// `keep-versions` after a deploy of the production function that succeeded; a prune that

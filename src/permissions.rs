@@ -310,6 +310,16 @@ pub const TABLE: &[Grant] = &[
             Resource::Repository,
         )
     },
+    // Old versions of the layers the function's versions attach or `layer-dirs` names.
+    Grant {
+        with: Some(Feature::Layers),
+        ..grant(
+            Feature::Prune,
+            "PruneLayers",
+            &["lambda:ListLayerVersions", "lambda:DeleteLayerVersion"],
+            Resource::Layers,
+        )
+    },
 ];
 
 /// The names a policy's resources are made of.
@@ -456,7 +466,10 @@ mod tests {
         let prune = policy(&Feature::parse_list("prune").unwrap(), &scope).to_string();
         assert!(prune.contains("lambda:DeleteFunction"));
         assert!(!prune.contains("ecr:BatchDeleteImage"));
+        assert!(!prune.contains("lambda:DeleteLayerVersion"));
         let both = policy(&Feature::parse_list("prune,image").unwrap(), &scope).to_string();
         assert!(both.contains("ecr:BatchDeleteImage"));
+        let layers = policy(&Feature::parse_list("prune,layers").unwrap(), &scope).to_string();
+        assert!(layers.contains("lambda:DeleteLayerVersion"));
     }
 }

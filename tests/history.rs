@@ -658,3 +658,201 @@ fn code_storage_exceeded_says_how_to_free_room() {
     );
     assert_eq!(f.live(), "1");
 }
+
+/// The digests moto's ECR holds in `repository`, sorted.
+fn ecr_digests(repository: &str) -> Vec<String> {
+    block(async {
+        let mut d: Vec<String> = support::registry::ecr()
+            .list_images()
+            .repository_name(repository)
+            .send()
+            .await
+            .expect("list images")
+            .image_ids()
+            .iter()
+            .filter_map(|i| i.image_digest().map(str::to_string))
+            .collect();
+        d.sort();
+        d.dedup();
+        d
+    })
+}
+
+/// The digest of the image version `qualifier` runs, read from its ResolvedImageUri (the
+/// emulator answers every version with `$LATEST`'s ImageUri, but resolves each one's own).
+fn image_digest(name: &str, qualifier: &str) -> String {
+    block(async {
+        let f = support::lambda()
+            .get_function()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .expect("get function");
+        let uri = f
+            .code()
+            .and_then(|c| c.resolved_image_uri())
+            .unwrap_or_default();
+        uri.rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn keep_versions_deletes_the_images_only_deleted_versions_ran() {
+    use support::image::{base_index, base_ref, build_inputs};
+    let name = unique("pruneimg");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let endpoint = format!("http://{}", support::registry::addr());
+    let base = base_ref(&endpoint, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let inputs = build_inputs(&name, &d, &role, &base, &endpoint);
+    let image_deploy = |n: u64, more: &[(&str, &str)], lambda: &[(&'static str, &str)]| {
+        fs::write(dir.path().join("commit.txt"), n.to_string()).expect("write");
+        let env = push(n, 900 + n);
+        let mut all_env = refs(&env);
+        all_env.extend_from_slice(lambda);
+        let mut all = inputs.clone();
+        all.extend_from_slice(more);
+        let run = deploy(&all, &all_env, &[]);
+        run.assert_ok();
+        run
+    };
+    for n in 1..=3 {
+        image_deploy(n, &[], &[]);
+    }
+    let digests: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|v| image_digest(&name, v))
+        .collect();
+    let mut distinct = digests.clone();
+    distinct.sort();
+    assert_eq!(ecr_digests(&name), distinct, "one image per deploy");
+    let base_images = ecr_digests(&base_repo);
+    route(&name, "stable", "1", &[]);
+
+    // The fourth deploy keeps the newest version and the one `stable` pins.
+    let proxy = FaultProxy::for_lambda();
+    provisioned(&proxy, &name, &[]);
+    let fourth = image_deploy(
+        4,
+        &[("keep-versions", "1")],
+        &[("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())],
+    );
+    assert_eq!(fourth.out("status"), "deployed");
+    let versions: Vec<String> = {
+        let mut v: Vec<String> = snapshot(&name)
+            .versions
+            .into_iter()
+            .filter(|v| v != "$LATEST")
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions, ["1", "4"]);
+    let mut left = vec![digests[0].clone(), image_digest(&name, "4")];
+    left.sort();
+    assert_eq!(ecr_digests(&name), left, "only 2's and 3's images go");
+    assert_eq!(ecr_digests(&base_repo), base_images, "another repository");
+    assert!(
+        fourth.summary.contains("ECR images deleted:")
+            && fourth.summary.contains(&digests[1])
+            && fourth.summary.contains(&digests[2]),
+        "{}",
+        fourth.summary
+    );
+}
+
+/// The versions of layer `name` the emulator holds, oldest first.
+fn layer_versions(name: &str) -> Vec<i64> {
+    block(async {
+        let mut v: Vec<i64> = support::lambda()
+            .list_layer_versions()
+            .layer_name(name)
+            .send()
+            .await
+            .expect("list layer versions")
+            .layer_versions()
+            .iter()
+            .map(|l| l.version())
+            .collect();
+        v.sort();
+        v
+    })
+}
+
+/// Publishes a version of layer `name` by hand (not through lambda-deploy).
+fn publish_by_hand(name: &str) {
+    let zip = fs::read(support::manifest_dir().join("tests/fixtures/hello.zip"))
+        .unwrap_or_else(|_| b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec());
+    block(async {
+        support::lambda()
+            .publish_layer_version()
+            .layer_name(name)
+            .description("published by hand")
+            .content(
+                aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                    .zip_file(zip.into())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("publish layer version");
+    });
+}
+
+#[test]
+fn prune_deletes_the_layer_versions_nothing_kept_attaches_beyond_the_newest() {
+    let f = Fixture::new("prunelayer");
+    let layer = unique("deps");
+    let unrelated = unique("shared");
+    for _ in 0..3 {
+        publish_by_hand(&unrelated);
+    }
+    let layer_dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(layer_dir.path().join("python")).expect("mkdir");
+    let dirs = format!("{layer}={}", path_str(layer_dir.path()));
+    for n in 1..=4 {
+        fs::write(layer_dir.path().join("python/v.txt"), n.to_string()).expect("write");
+        f.deploy(n, 800 + n, &[("layer-dirs", dirs.as_str())]);
+    }
+    assert_eq!(layer_versions(&layer), [1, 2, 3, 4]);
+    // Version 1 (with layer version 1) stays through an alias; 5 is published by hand.
+    route(&f.name, "stable", "1", &[]);
+    publish_by_hand(&layer);
+
+    let proxy = FaultProxy::for_lambda();
+    provisioned(&proxy, &f.name, &[]);
+    let lambda_env = [("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())];
+    let mut inputs = vec![("keep-versions", "2"), ("layer-dirs", dirs.as_str())];
+    inputs.push(("dry-run", "true"));
+    let dry = f.command("prune", 810, &inputs, &lambda_env);
+    dry.assert_ok();
+    let two = format!("arn:aws:lambda:us-east-1:123456789012:layer:{layer}:2");
+    assert!(
+        dry.stdout()
+            .contains(&format!("would delete layer version {two}")),
+        "{}",
+        dry.stdout()
+    );
+    assert_eq!(
+        layer_versions(&layer),
+        [1, 2, 3, 4, 5],
+        "a dry run deletes nothing"
+    );
+    inputs.pop();
+    let real = f.command("prune", 811, &inputs, &lambda_env);
+    real.assert_ok();
+    assert_eq!(f.versions(), ["1", "3", "4"]);
+    // 5 and 4 are the newest two, 3 and 1 are attached by kept versions.
+    assert_eq!(layer_versions(&layer), [1, 3, 4, 5]);
+    assert_eq!(layer_versions(&unrelated), [1, 2, 3]);
+    assert!(
+        real.summary.contains("Layer versions deleted:") && real.summary.contains(&two),
+        "{}",
+        real.summary
+    );
+}

@@ -1,8 +1,11 @@
-//! The ECR adapter: the registry login (GetAuthorizationToken) and the repository built
-//! images go to, created when missing with scan on push.
+//! The ECR adapter: the registry login (GetAuthorizationToken), the repository built
+//! images go to (created when missing with scan on push), and deleting images a prune
+//! leaves unused.
 
 use aws_sdk_ecr::Client;
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
+use aws_sdk_ecr::types::{
+    ImageFailureCode, ImageIdentifier, ImageScanningConfiguration, ImageTagMutability,
+};
 use base64::Engine as _;
 use secrecy::SecretString;
 
@@ -151,5 +154,67 @@ impl Ecr {
             immutable: false,
             created: true,
         })
+    }
+
+    /// Deletes images of `repository` (in the registry of account `registry_id`) by
+    /// digest, 100 per request, and returns the digests that are gone: deleted now, or
+    /// already missing (a re-run after a partial prune).
+    pub async fn delete_images(
+        &self,
+        registry_id: &str,
+        repository: &str,
+        digests: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        let resource = format!("ECR repository '{repository}'");
+        let mut gone = Vec::new();
+        for chunk in digests.chunks(100) {
+            let ids = chunk
+                .iter()
+                .map(|d| ImageIdentifier::builder().image_digest(d).build())
+                .collect();
+            let out = match self
+                .client
+                .batch_delete_image()
+                .registry_id(registry_id)
+                .repository_name(repository)
+                .set_image_ids(Some(ids))
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_not_found_exception()) =>
+                {
+                    gone.extend(chunk.iter().cloned());
+                    continue;
+                }
+                Err(e) => {
+                    return Err(AwsError::from_sdk("BatchDeleteImage", &resource, e, |_| {
+                        ErrorKind::Other
+                    }));
+                }
+            };
+            if let Some(f) = out
+                .failures()
+                .iter()
+                .find(|f| f.failure_code() != Some(&ImageFailureCode::ImageNotFound))
+            {
+                return Err(AwsError {
+                    operation: "BatchDeleteImage",
+                    resource,
+                    kind: ErrorKind::Other,
+                    message: format!(
+                        "image {} was not deleted: {}",
+                        f.image_id()
+                            .and_then(|i| i.image_digest())
+                            .unwrap_or("(no digest)"),
+                        f.failure_reason().unwrap_or("no reason given")
+                    ),
+                });
+            }
+            gone.extend(chunk.iter().cloned());
+        }
+        Ok(gone)
     }
 }

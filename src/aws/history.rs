@@ -1,9 +1,13 @@
-//! What rollback, prune and status read and delete, behind one narrow trait
-//! ([`History`]): pages of versions, aliases (with their weighted routing), provisioned
-//! concurrency and event source mappings, and deleting one version. [`Lambda`] is the
-//! real one; the use cases' tests also run them against an in-memory fake.
+//! What rollback, prune and status read and delete, behind narrow traits: [`History`]
+//! (pages of versions, aliases with their weighted routing, provisioned concurrency and
+//! event source mappings, a version's image, and deleting one version) and
+//! [`Leftovers`] (layer versions and ECR images a prune may delete). [`Lambda`] and
+//! [`AwsLeftovers`] are the real ones; the use cases' tests also run them against an
+//! in-memory fake.
 
+use super::ecr::Ecr;
 use super::lambda::Lambda;
+use super::layer::{LayerVersionRow, Layers};
 use super::{AwsError, ErrorKind};
 
 /// One page of a listing and the marker of the next (`None`: the last page).
@@ -23,6 +27,8 @@ pub struct VersionRow {
     pub last_modified: String,
     /// Layer version ARNs the version attaches.
     pub layers: Vec<String>,
+    /// A container image function's version (package type `Image`).
+    pub image: bool,
 }
 
 /// An alias: its primary version, its weighted versions and its own description.
@@ -54,6 +60,17 @@ pub fn qualified_version(arn: &str, function: &str) -> Option<String> {
 pub struct Latest {
     pub arn: String,
     pub code_sha256: String,
+    /// Layer version ARNs `$LATEST` attaches.
+    pub layers: Vec<String>,
+}
+
+/// The image a version runs, as Lambda reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionImage {
+    /// `ImageUri`: what the deploy gave (lambda-deploy gives it by digest).
+    pub uri: String,
+    /// `ResolvedImageUri`: the same image by digest, as Lambda resolved it.
+    pub resolved: Option<String>,
 }
 
 /// What the release-history commands need from Lambda.
@@ -71,6 +88,61 @@ pub trait History {
     async fn mapped_page(&self, marker: Option<String>) -> Result<Page<String>, AwsError>;
     /// Deletes one published version; one already gone is fine.
     async fn delete_version(&self, version: &str) -> Result<(), AwsError>;
+    /// The image version `qualifier` (a number or `$LATEST`) runs; `None` for a zip.
+    async fn image_of(&self, qualifier: &str) -> Result<Option<VersionImage>, AwsError>;
+}
+
+/// What a prune deletes besides versions: layer versions and ECR images.
+#[allow(async_fn_in_trait)] // used in one task at a time; no caller needs a Send future
+pub trait Leftovers {
+    /// One page of the versions of layer `name` (none when the layer does not exist).
+    async fn layer_versions_page(
+        &self,
+        name: &str,
+        marker: Option<String>,
+    ) -> Result<Page<LayerVersionRow>, AwsError>;
+    /// Deletes one layer version; one already gone is fine.
+    async fn delete_layer_version(&self, name: &str, version: i64) -> Result<(), AwsError>;
+    /// Deletes images of `repository` in account `registry_id`'s registry by digest;
+    /// returns the digests that are gone.
+    async fn delete_images(
+        &self,
+        registry_id: &str,
+        repository: &str,
+        digests: &[String],
+    ) -> Result<Vec<String>, AwsError>;
+}
+
+/// The real [`Leftovers`]: Lambda layers and ECR.
+pub struct AwsLeftovers {
+    pub layers: Layers,
+    pub ecr: Ecr,
+}
+
+impl Leftovers for AwsLeftovers {
+    async fn layer_versions_page(
+        &self,
+        name: &str,
+        marker: Option<String>,
+    ) -> Result<Page<LayerVersionRow>, AwsError> {
+        let (items, next) = self.layers.versions_page(name, marker).await?;
+        Ok(Page { items, next })
+    }
+
+    async fn delete_layer_version(&self, name: &str, version: i64) -> Result<(), AwsError> {
+        self.layers.delete_version(name, version).await
+    }
+
+    async fn delete_images(
+        &self,
+        registry_id: &str,
+        repository: &str,
+        digests: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        self.ecr
+            .delete_images(registry_id, repository, digests)
+            .await
+    }
 }
 
 fn version_row(v: &aws_sdk_lambda::types::FunctionConfiguration) -> VersionRow {
@@ -85,6 +157,7 @@ fn version_row(v: &aws_sdk_lambda::types::FunctionConfiguration) -> VersionRow {
             .iter()
             .filter_map(|l| l.arn().map(str::to_string))
             .collect(),
+        image: v.package_type() == Some(&aws_sdk_lambda::types::PackageType::Image),
     }
 }
 
@@ -109,6 +182,7 @@ impl History for Lambda {
         Ok(self.get_function().await?.map(|f| Latest {
             arn: f.arn,
             code_sha256: f.code_sha256,
+            layers: f.layers,
         }))
     }
 
@@ -209,6 +283,36 @@ impl History for Lambda {
 
     async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
         Lambda::delete_version(self, version).await
+    }
+
+    async fn image_of(&self, qualifier: &str) -> Result<Option<VersionImage>, AwsError> {
+        let out = self
+            .client()
+            .get_function()
+            .function_name(self.function())
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "GetFunction",
+                    &format!("version {qualifier} of {}", self.resource()),
+                    e,
+                    |s| {
+                        if s.is_resource_not_found_exception() {
+                            ErrorKind::NotFound
+                        } else {
+                            ErrorKind::Other
+                        }
+                    },
+                )
+            })?;
+        Ok(out.code().and_then(|c| {
+            Some(VersionImage {
+                uri: c.image_uri()?.to_string(),
+                resolved: c.resolved_image_uri().map(str::to_string),
+            })
+        }))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The Lambda layer adapter: reads a layer's latest version and publishes new ones.
+//! The Lambda layer adapter: reads a layer's latest version, publishes new ones, and lists
+//! and deletes versions for a prune.
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
@@ -30,6 +31,14 @@ pub struct LayerVersion {
     /// The zip's size in bytes.
     pub code_size: u64,
     /// What the version was published with (it can say which tree it holds).
+    pub description: String,
+}
+
+/// One version of a layer, as a listing shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerVersionRow {
+    pub arn: String,
+    pub version: i64,
     pub description: String,
 }
 
@@ -232,5 +241,68 @@ impl Layers {
                 .map_or(0, |c| u64::try_from(c.code_size()).unwrap_or(0)),
             description: out.description().unwrap_or_default().to_string(),
         })
+    }
+
+    /// One page of the versions of layer `name` and the marker of the next; a layer that
+    /// does not exist has none.
+    pub async fn versions_page(
+        &self,
+        name: &str,
+        marker: Option<String>,
+    ) -> Result<(Vec<LayerVersionRow>, Option<String>), AwsError> {
+        let out = match self
+            .client
+            .list_layer_versions()
+            .layer_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok((Vec::new(), None));
+            }
+            Err(e) => {
+                return Err(AwsError::from_sdk(
+                    "ListLayerVersions",
+                    &format!("layer '{name}'"),
+                    e,
+                    |_| ErrorKind::Other,
+                ));
+            }
+        };
+        let rows = out
+            .layer_versions()
+            .iter()
+            .map(|v| LayerVersionRow {
+                arn: v.layer_version_arn().unwrap_or_default().to_string(),
+                version: v.version(),
+                description: v.description().unwrap_or_default().to_string(),
+            })
+            .collect();
+        Ok((rows, out.next_marker().map(str::to_string)))
+    }
+
+    /// Deletes version `version` of layer `name`; functions that attach it keep their
+    /// copy, and one already gone is fine (Lambda answers both the same way).
+    pub async fn delete_version(&self, name: &str, version: i64) -> Result<(), AwsError> {
+        self.client
+            .delete_layer_version()
+            .layer_name(name)
+            .version_number(version)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DeleteLayerVersion",
+                    &format!("version {version} of layer '{name}'"),
+                    e,
+                    |_| ErrorKind::Other,
+                )
+            })
     }
 }

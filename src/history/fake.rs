@@ -2,11 +2,12 @@
 //! little time per call, and counts what was called and how many calls ran at once.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::aws::AwsError;
-use crate::aws::history::{AliasRow, History, Latest, Page, VersionRow};
+use crate::aws::history::{AliasRow, History, Latest, Leftovers, Page, VersionImage, VersionRow};
+use crate::aws::layer::LayerVersionRow;
 
 pub struct Fake {
     pub versions: RefCell<BTreeMap<u64, VersionRow>>,
@@ -22,6 +23,16 @@ pub struct Fake {
     in_flight: Cell<usize>,
     /// The most deletes that ran at the same time.
     pub most_in_flight: Cell<usize>,
+    /// `$LATEST`'s layer version ARNs.
+    pub latest_layers: Vec<String>,
+    /// The image each qualifier (version number or `$LATEST`) runs.
+    pub images: BTreeMap<String, VersionImage>,
+    /// The registry: (registry id, repository, digest) of every image.
+    pub registry: RefCell<BTreeSet<(String, String, String)>>,
+    /// Every layer's versions.
+    pub layer_versions: RefCell<BTreeMap<String, Vec<LayerVersionRow>>>,
+    /// Layers listed, in order.
+    pub layers_listed: RefCell<Vec<String>>,
 }
 
 impl Fake {
@@ -38,6 +49,7 @@ impl Fake {
                     code_size: 1000,
                     last_modified: "2026-01-01T00:00:00.000+0000".into(),
                     layers: Vec::new(),
+                    image: false,
                 };
                 (i, row)
             })
@@ -53,6 +65,11 @@ impl Fake {
             deletes: Cell::new(0),
             in_flight: Cell::new(0),
             most_in_flight: Cell::new(0),
+            latest_layers: Vec::new(),
+            images: BTreeMap::new(),
+            registry: RefCell::new(BTreeSet::new()),
+            layer_versions: RefCell::new(BTreeMap::new()),
+            layers_listed: RefCell::new(Vec::new()),
         }
     }
 
@@ -85,6 +102,7 @@ impl History for Fake {
         Ok(Some(Latest {
             arn: "arn:aws:lambda:us-east-1:123456789012:function:fake".into(),
             code_sha256: "latest".into(),
+            layers: self.latest_layers.clone(),
         }))
     }
 
@@ -120,5 +138,50 @@ impl History for Fake {
             self.versions.borrow_mut().remove(&n);
         }
         Ok(())
+    }
+
+    async fn image_of(&self, qualifier: &str) -> Result<Option<VersionImage>, AwsError> {
+        self.call().await;
+        Ok(self.images.get(qualifier).cloned())
+    }
+}
+
+impl Leftovers for Fake {
+    async fn layer_versions_page(
+        &self,
+        name: &str,
+        marker: Option<String>,
+    ) -> Result<Page<LayerVersionRow>, AwsError> {
+        self.call().await;
+        self.layers_listed.borrow_mut().push(name.to_string());
+        let all = self
+            .layer_versions
+            .borrow()
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        Ok(self.page_of(&all, marker))
+    }
+
+    async fn delete_layer_version(&self, name: &str, version: i64) -> Result<(), AwsError> {
+        self.call().await;
+        if let Some(v) = self.layer_versions.borrow_mut().get_mut(name) {
+            v.retain(|l| l.version != version);
+        }
+        Ok(())
+    }
+
+    async fn delete_images(
+        &self,
+        registry_id: &str,
+        repository: &str,
+        digests: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        self.call().await;
+        let mut registry = self.registry.borrow_mut();
+        for d in digests {
+            registry.remove(&(registry_id.into(), repository.into(), d.clone()));
+        }
+        Ok(digests.to_vec())
     }
 }

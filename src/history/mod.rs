@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 mod fake;
+pub mod leftovers;
 mod parallel;
 pub mod prune;
 pub mod render;

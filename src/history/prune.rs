@@ -1,5 +1,6 @@
 //! `keep-versions` and `command: prune`: which versions stay, and deleting the rest with
-//! the packages only they used.
+//! the packages only they used (S3 zips here; ECR images and layer versions in
+//! [`super::leftovers`]).
 //!
 //! Kept: the newest N versions, every version an alias routes to (its primary version and
 //! the weighted ones), every version with provisioned concurrency, and every version an
@@ -11,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use serde::Serialize;
 
+use super::leftovers::{self, Cleanup, Scope};
 use super::{DELETE_PARALLEL, HistoryError, Origin, bounded, collect};
 use crate::aws::AwsError;
-use crate::aws::history::{AliasRow, History, VersionRow};
+use crate::aws::history::{AliasRow, History, Latest, Leftovers, VersionRow};
 use crate::aws::s3::{S3, S3Object};
 use crate::domain::package::S3Target;
 
@@ -144,6 +146,10 @@ pub struct PruneOutcome {
     pub freed: u64,
     /// The S3 packages deleted with them.
     pub s3_deleted: Vec<String>,
+    /// The ECR images only the deleted versions ran (`host/repository@sha256:…`).
+    pub images_deleted: Vec<String>,
+    /// The layer versions deleted (ARNs).
+    pub layer_versions_deleted: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -153,65 +159,104 @@ pub struct Packages<'a> {
     pub target: &'a S3Target,
 }
 
-/// Prunes the function behind `h` down to `keep` versions plus the pinned ones.
-pub async fn run<H: History>(
+/// What to prune.
+pub struct Request<'a> {
+    pub function: &'a str,
+    pub keep: usize,
+    /// Where the zips went, when `s3-bucket` is given.
+    pub packages: Option<Packages<'a>>,
+    /// The `layer-dirs` layer names: their old versions are pruned too.
+    pub layer_dirs: &'a [String],
+    pub dry_run: bool,
+}
+
+/// Prunes the function behind `h` down to `keep` versions plus the pinned ones, with the
+/// S3 packages, images and layer versions only the deleted versions used.
+pub async fn run<H: History, L: Leftovers>(
     h: &H,
-    function: &str,
-    keep: usize,
-    packages: Option<Packages<'_>>,
-    dry_run: bool,
+    l: &L,
+    req: Request<'_>,
 ) -> Result<PruneOutcome, HistoryError> {
     let latest = h.latest().await?.ok_or_else(|| HistoryError::NoFunction {
-        function: function.to_string(),
+        function: req.function.to_string(),
         command: "prune",
     })?;
     let (versions, pins) = read(h).await?;
     if !versions.iter().any(|v| Origin::ours(&v.description)) {
         return Err(HistoryError::NotDeployed {
-            function: function.to_string(),
+            function: req.function.to_string(),
             command: "prune",
         });
     }
-    let selection = select(&versions, &pins, keep);
-    let names: Vec<String> = selection
-        .deleted
-        .iter()
-        .map(|v| v.version.clone())
-        .collect();
-    let mut outcome = PruneOutcome {
-        function_name: function.to_string(),
-        function_arn: latest.arn.clone(),
-        keep,
-        kept: selection.kept.clone(),
-        deleted: names.clone(),
-        freed: selection
-            .deleted
-            .iter()
-            .map(|v| v.code_size.max(0) as u64)
-            .sum(),
-        s3_deleted: Vec::new(),
-        dry_run,
-    };
-    let orphans = packages
+    let selection = select(&versions, &pins, req.keep);
+    let orphans = req
+        .packages
         .as_ref()
-        .map(|p| orphaned(p, function, &selection, &latest.code_sha256))
+        .map(|p| orphaned(p, req.function, &selection, &latest.code_sha256))
         .unwrap_or_default();
-    if dry_run {
-        outcome.s3_deleted = orphans.iter().map(S3Object::uri).collect();
+    let kept: Vec<String> = selection.kept.iter().map(|k| k.version.clone()).collect();
+    let scope = Scope {
+        kept: &kept,
+        deleted: &selection.deleted,
+        versions: &versions,
+        latest: &latest,
+        layer_dirs: req.layer_dirs,
+        keep: req.keep,
+    };
+    let cleanup = leftovers::plan(h, l, &scope).await?;
+    let mut outcome = planned(&req, &latest, &selection, &orphans, &cleanup);
+    if req.dry_run {
         return Ok(outcome);
     }
-    let (deleted, failed) = delete(h, &names).await;
+    outcome.s3_deleted.clear();
+    let (deleted, failed) = delete(h, &outcome.deleted).await;
     outcome.deleted = deleted;
     if let Some(e) = failed {
         return Err(e.into());
     }
-    if let Some(p) = &packages {
+    if let Some(p) = &req.packages {
         for obj in orphans {
             p.s3.delete(&obj).await?;
             outcome.s3_deleted.push(obj.uri());
         }
     }
-    Ok(outcome)
+    let (images, layers, failed) = leftovers::delete(l, &cleanup).await;
+    outcome.images_deleted = images;
+    outcome.layer_versions_deleted = layers;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(outcome),
+    }
+}
+
+/// The outcome as planned: what a dry run reports, and what a real run starts from.
+fn planned(
+    req: &Request<'_>,
+    latest: &Latest,
+    selection: &Selection,
+    orphans: &[S3Object],
+    cleanup: &Cleanup,
+) -> PruneOutcome {
+    PruneOutcome {
+        function_name: req.function.to_string(),
+        function_arn: latest.arn.clone(),
+        keep: req.keep,
+        kept: selection.kept.clone(),
+        deleted: selection
+            .deleted
+            .iter()
+            .map(|v| v.version.clone())
+            .collect(),
+        freed: selection
+            .deleted
+            .iter()
+            .map(|v| v.code_size.max(0) as u64)
+            .sum(),
+        s3_deleted: orphans.iter().map(S3Object::uri).collect(),
+        images_deleted: cleanup.images.iter().map(|i| i.uri()).collect(),
+        layer_versions_deleted: cleanup.layers.iter().map(|c| c.arn.clone()).collect(),
+        dry_run: req.dry_run,
+    }
 }
 
 /// The hex SHA-256 of a package from Lambda's base64 CodeSha256.
@@ -253,7 +298,19 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::aws::history::VersionImage;
+    use crate::aws::layer::LayerVersionRow;
     use crate::history::fake::Fake;
+
+    fn request(keep: usize, dry_run: bool) -> Request<'static> {
+        Request {
+            function: "fake",
+            keep,
+            packages: None,
+            layer_dirs: &[],
+            dry_run,
+        }
+    }
 
     fn alias(name: &str, version: &str, weights: &[(&str, f64)]) -> AliasRow {
         AliasRow {
@@ -274,7 +331,7 @@ mod tests {
         fake.provisioned = vec!["5".into()];
         fake.mapped = vec!["1".into()];
         fake.page = 4;
-        let out = run(&fake, "fake", 2, None, false).await.expect("prune");
+        let out = run(&fake, &fake, request(2, false)).await.expect("prune");
         assert_eq!(fake.remaining(), ["1", "3", "5", "7", "11", "12"]);
         assert_eq!(out.deleted, ["10", "9", "8", "6", "4", "2"]);
         assert_eq!(out.freed, 6000);
@@ -292,7 +349,7 @@ mod tests {
     #[tokio::test]
     async fn a_dry_run_deletes_nothing() {
         let fake = Fake::with_versions(5);
-        let out = run(&fake, "fake", 1, None, true).await.expect("prune");
+        let out = run(&fake, &fake, request(1, true)).await.expect("prune");
         assert_eq!(out.deleted, ["4", "3", "2", "1"]);
         assert_eq!(fake.deletes.get(), 0);
         assert_eq!(fake.remaining().len(), 5);
@@ -304,7 +361,7 @@ mod tests {
         for v in fake.versions.borrow_mut().values_mut() {
             v.description = "published by hand".into();
         }
-        let err = run(&fake, "fake", 1, None, false)
+        let err = run(&fake, &fake, request(1, false))
             .await
             .expect_err("refused");
         assert!(
@@ -324,7 +381,7 @@ mod tests {
         fake.latency = Duration::from_millis(5);
         fake.aliases = vec![alias("live", "1000", &[])];
         let started = Instant::now();
-        let out = run(&fake, "fake", 10, None, false).await.expect("prune");
+        let out = run(&fake, &fake, request(10, false)).await.expect("prune");
         let took = started.elapsed();
         assert_eq!(out.deleted.len(), 990);
         assert_eq!(fake.remaining().len(), 10);
@@ -334,6 +391,114 @@ mod tests {
         assert!(fake.most_in_flight.get() > 1, "deletes never overlapped");
         assert_eq!(fake.most_in_flight.get(), DELETE_PARALLEL);
         assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    fn image(b: char) -> VersionImage {
+        let uri = format!("{HOST}/fake@sha256:{}", b.to_string().repeat(64));
+        VersionImage {
+            uri: uri.clone(),
+            resolved: Some(uri),
+        }
+    }
+
+    fn in_registry(fake: &Fake) -> Vec<String> {
+        fake.registry
+            .borrow()
+            .iter()
+            .map(|(_, repo, d)| format!("{repo}@{}", &d[7..8]))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn images_only_deleted_versions_ran_are_deleted_after_a_dry_run_lists_them() {
+        let mut fake = Fake::with_versions(5);
+        for v in fake.versions.borrow_mut().values_mut() {
+            v.image = true;
+        }
+        // 1 runs what 4 (kept) runs; $LATEST runs what 3 ran.
+        for (q, b) in [("5", '5'), ("4", '4'), ("3", '3'), ("2", '2'), ("1", '4')] {
+            fake.images.insert(q.into(), image(b));
+        }
+        fake.images.insert("$LATEST".into(), image('3'));
+        for b in ['2', '3', '4', '5'] {
+            let d = format!("sha256:{}", b.to_string().repeat(64));
+            fake.registry
+                .borrow_mut()
+                .insert(("123456789012".into(), "fake".into(), d.clone()));
+            fake.registry
+                .borrow_mut()
+                .insert(("123456789012".into(), "other".into(), d));
+        }
+        let dry = run(&fake, &fake, request(2, true)).await.expect("dry run");
+        assert_eq!(
+            dry.images_deleted,
+            [format!("{HOST}/fake@sha256:{}", "2".repeat(64))]
+        );
+        assert_eq!(in_registry(&fake).len(), 8, "a dry run deletes nothing");
+        let out = run(&fake, &fake, request(2, false)).await.expect("prune");
+        assert_eq!(out.deleted, ["3", "2", "1"]);
+        assert_eq!(out.images_deleted, dry.images_deleted);
+        assert_eq!(
+            in_registry(&fake),
+            [
+                "fake@3", "fake@4", "fake@5", "other@2", "other@3", "other@4", "other@5"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn layer_versions_no_kept_version_attaches_go_beyond_the_newest_n() {
+        let arn =
+            |name: &str, v: i64| format!("arn:aws:lambda:us-east-1:123456789012:layer:{name}:{v}");
+        let mut fake = Fake::with_versions(6);
+        for (n, v) in fake.versions.borrow_mut().iter_mut() {
+            v.layers = vec![
+                arn("deps", *n as i64),
+                "arn:aws:lambda:us-east-1:017000801446:layer:vendor:3".into(),
+            ];
+        }
+        fake.latest_layers = vec![arn("deps", 6)];
+        fake.aliases = vec![alias("stable", "1", &[])];
+        let ours = "main @ 0123456 · https://github.com/o/r/actions/runs/1";
+        let row = |name: &str, v: i64, d: &str| LayerVersionRow {
+            arn: arn(name, v),
+            version: v,
+            description: d.into(),
+        };
+        let mut deps: Vec<LayerVersionRow> = (1..=6).map(|v| row("deps", v, ours)).collect();
+        deps[2].description = "published by hand".into();
+        fake.layer_versions.borrow_mut().extend([
+            ("deps".to_string(), deps),
+            (
+                "tools".to_string(),
+                (1..=3).map(|v| row("tools", v, ours)).collect(),
+            ),
+            (
+                "unrelated".to_string(),
+                (1..=3).map(|v| row("unrelated", v, ours)).collect(),
+            ),
+        ]);
+        let mut req = request(2, false);
+        let dirs = ["tools".to_string()];
+        req.layer_dirs = &dirs;
+        let out = run(&fake, &fake, req).await.expect("prune");
+        assert_eq!(out.deleted, ["4", "3", "2"]);
+        assert_eq!(
+            out.layer_versions_deleted,
+            [arn("deps", 4), arn("deps", 2), arn("tools", 1)]
+        );
+        let left: BTreeMap<String, Vec<i64>> = fake
+            .layer_versions
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().map(|l| l.version).collect()))
+            .collect();
+        assert_eq!(left["deps"], [1, 3, 5, 6]);
+        assert_eq!(left["tools"], [2, 3]);
+        assert_eq!(left["unrelated"], [1, 2, 3]);
+        assert_eq!(*fake.layers_listed.borrow(), ["deps", "tools"]);
     }
 
     #[test]

@@ -189,13 +189,18 @@ fn prune_md(p: &PruneOutcome, md: &mut String) {
     for k in &p.kept {
         let _ = writeln!(md, "| {} | {} |", code(&k.version), text(&k.why.join(", ")));
     }
-    if !p.s3_deleted.is_empty() {
-        let objects: Vec<String> = p.s3_deleted.iter().map(|o| code(o)).collect();
+    let others = [
+        ("S3 packages", &p.s3_deleted),
+        ("ECR images", &p.images_deleted),
+        ("Layer versions", &p.layer_versions_deleted),
+    ];
+    for (what, list) in others.into_iter().filter(|(_, l)| !l.is_empty()) {
+        let listed: Vec<String> = list.iter().map(|o| code(o)).collect();
         let _ = writeln!(
             md,
-            "\nS3 packages {}: {}",
+            "\n{what} {}: {}",
             verb.to_lowercase(),
-            objects.join(", ")
+            listed.join(", ")
         );
     }
 }
@@ -215,6 +220,12 @@ fn prune_text(p: &PruneOutcome, t: &mut String) {
     }
     for o in &p.s3_deleted {
         let _ = writeln!(t, "{verb} {o}");
+    }
+    for i in &p.images_deleted {
+        let _ = writeln!(t, "{verb} image {i}");
+    }
+    for l in &p.layer_versions_deleted {
+        let _ = writeln!(t, "{verb} layer version {l}");
     }
 }
 
