@@ -16,6 +16,7 @@ use super::{DELETE_PARALLEL, Origin, bounded, collect};
 use crate::aws::AwsError;
 use crate::aws::history::{History, Latest, Leftovers, VersionImage, VersionRow};
 use crate::aws::layer::LayerVersionRow;
+use crate::domain::package::layer_tree;
 
 /// Where the function lives, read from its ARN (`arn:aws:lambda:<region>:<account>:…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +172,7 @@ pub fn orphan_layer_versions(
         .into_iter()
         .skip(keep)
         .filter(|v| !used.contains(&(name.to_string(), v.version)))
-        .filter(|v| Origin::ours(&v.description))
+        .filter(|v| published_by_us(&v.description))
         .map(|v| LayerCut {
             layer: name.to_string(),
             version: v.version,
@@ -323,6 +324,12 @@ pub async fn delete<L: Leftovers>(
     (images, layers, first)
 }
 
+/// Whether lambda-deploy published a layer version: its description names the tree it
+/// was built from, or the run that published it.
+fn published_by_us(description: &str) -> bool {
+    layer_tree(description).is_some() || Origin::ours(description)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +436,14 @@ mod tests {
             names.into_iter().collect::<Vec<_>>(),
             ["deps", "shared", "tools"]
         );
+    }
+
+    #[test]
+    fn a_layer_version_naming_its_tree_is_ours() {
+        let tree = format!("tree:{} lambda-deploy 0.1.0", "ab".repeat(32));
+        assert!(published_by_us(&tree));
+        assert!(published_by_us(&format!("tree:{}", "0".repeat(64))));
+        assert!(!published_by_us("published by hand"));
+        assert!(!published_by_us("tree:not-a-digest"));
     }
 }
