@@ -84,9 +84,17 @@ pub fn render(report: &Report, pr: u64) -> String {
 }
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
-    let shown = sticky_name(report);
-    let mut md = marker(shown);
+    let mut md = marker(sticky_name(report));
     md.push('\n');
+    md.push_str(&details(report, pr, max_rows));
+    md.push_str(&markdown::footer(report.provenance.run_url.as_deref()));
+    md
+}
+
+/// What the comment says about one function, without its marker and closing line: the
+/// deploy (or removal) and its plan, long lists cut to `max_rows`.
+pub fn details(report: &Report, pr: u64, max_rows: usize) -> String {
+    let mut md = String::new();
     let p = &report.provenance;
     let commit = p
         .short_sha
@@ -106,7 +114,6 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             md.push_str(&crate::plan::render::markdown(plan, max_rows));
         }
     }
-    md.push_str(&markdown::footer(p.run_url.as_deref()));
     md
 }
 
