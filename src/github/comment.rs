@@ -1,6 +1,7 @@
 //! The sticky pull request comment: one per pull request and function, found again by a
 //! hidden marker and updated in place on every push, so a pull request never collects a
-//! trail of deploy comments.
+//! trail of deploy comments. A manifest step writes one comment for all its functions
+//! instead ([`many`]).
 //!
 //! Anyone can post a comment holding the marker, so only a comment written by the identity
 //! behind the token counts ([`token_identity`]): otherwise a stranger's comment would be
@@ -92,7 +93,8 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
 }
 
 /// What the comment says about one function, without its marker and closing line: the
-/// deploy (or removal) and its plan, long lists cut to `max_rows`.
+/// deploy (or removal) and its plan, long lists cut to `max_rows`. A manifest step's
+/// comment folds this below its table for each function.
 pub fn details(report: &Report, pr: u64, max_rows: usize) -> String {
     let mut md = String::new();
     let p = &report.provenance;
@@ -218,6 +220,8 @@ impl Section<'_> {
         markdown::warnings(md, &report.outcome.warnings, self.max_rows);
     }
 }
+
+pub mod many;
 
 #[cfg(test)]
 mod tests;
