@@ -1,7 +1,7 @@
 //! A step with a `manifest`: every function it lists, deployed (or, with
 //! `command: matrix`, listed when it would change) in one process, then reported once:
-//! the `results` or `matrix` output, one job summary, and a failure annotation per
-//! function that failed.
+//! the `results` or `matrix` output, one job summary, on a pull request one sticky
+//! comment, and a failure annotation per function that failed.
 
 use std::path::Path;
 
@@ -12,8 +12,9 @@ use crate::context::GitHubContext;
 use crate::error::Error;
 use crate::gha::{self, Level};
 use crate::markdown::code;
+use crate::report::GitHubNotes;
 use crate::report::many::{self as render, EntryResult, Failure};
-use crate::run;
+use crate::{github, run};
 
 /// Whether the step runs from a manifest.
 pub fn wanted(raw: &RawInputs) -> bool {
@@ -30,6 +31,12 @@ pub struct Step {
     pub options: StepOptions,
     /// Whether the job summary is written (`summary`, a run-wide input).
     pub summary: bool,
+    /// The manifest's path in the repository, which names the step's pull request comment.
+    pub manifest: String,
+    /// Whether the step writes one pull request comment for all its functions: not when
+    /// `function-name` picks one entry (a matrix job), which reports as a single-function
+    /// step does.
+    pub one_comment: bool,
 }
 
 /// Validates the step's run-wide inputs and every entry of the manifest.
@@ -48,7 +55,27 @@ pub fn load(raw: &RawInputs, base: &Path, root: &Path, rule: PackageRule) -> Res
         entries,
         options,
         summary,
+        manifest: repository_path(input, base, root),
+        one_comment: raw.function_name.is_none(),
     })
+}
+
+/// `input` (a path relative to `base`) as a path inside the checkout at `root`, with `/`
+/// separators, so it is the same on every runner; as written when it cannot be resolved.
+fn repository_path(input: &str, base: &Path, root: &Path) -> String {
+    let written = input.trim();
+    let inside = std::fs::canonicalize(base.join(written))
+        .ok()
+        .zip(std::fs::canonicalize(root).ok())
+        .and_then(|(path, root)| {
+            let rel = path.strip_prefix(&root).ok()?;
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some(parts.join("/"))
+        });
+    inside.unwrap_or_else(|| written.to_string())
 }
 
 /// Asks the runner to mask the environment values every entry sets, as the step's own
@@ -72,21 +99,42 @@ pub fn mask_environment(step: &Step, in_actions: bool) {
 
 /// How a manifest step ended.
 pub enum Finished {
-    Deployed(Vec<EntryResult>),
+    Deployed {
+        results: Vec<EntryResult>,
+        /// What the pull request was told, on a pull request run.
+        github: Option<GitHubNotes>,
+    },
     Matrix(Vec<(String, Result<bool, Failure>)>),
 }
 
-/// Runs the step: deploys (or plans) every entry, or lists the changed ones.
+/// Runs the step: deploys (or plans) every entry, or lists the changed ones. On a pull
+/// request, one comment lists every function once they have all finished, in place of
+/// one comment per function.
 pub async fn run(step: Step, ctx: &GitHubContext) -> Result<Finished, Error> {
     gha::disable_groups();
     let n = step.options.max_parallel;
     if step.options.matrix {
-        Ok(Finished::Matrix(run::matrix(step.entries, ctx, n).await?))
-    } else {
-        Ok(Finished::Deployed(
-            run::deploy_all(step.entries, ctx, n).await?,
-        ))
+        return Ok(Finished::Matrix(run::matrix(step.entries, ctx, n).await?));
     }
+    let mut entries = step.entries;
+    // The run-wide inputs (`comment`, `github-token`, `dry-run`) are the same in every entry.
+    let reporter = entries
+        .first()
+        .filter(|_| step.one_comment)
+        .map(|e| e.config.clone());
+    if reporter.is_some() {
+        for e in &mut entries {
+            e.config.comment = false;
+        }
+    }
+    let results = run::deploy_all(entries, ctx, n).await?;
+    let github = match &reporter {
+        Some(config) if !config.dry_run => {
+            github::publish_step(config, ctx, &step.manifest, &results).await
+        }
+        _ => None,
+    };
+    Ok(Finished::Deployed { results, github })
 }
 
 /// Writes the outputs once, the job summary and the annotations; `Ok(false)` when a
@@ -98,7 +146,7 @@ pub fn publish(
     format: Format,
 ) -> Result<bool, Error> {
     let (outputs, markdown, ok, json) = match finished {
-        Finished::Deployed(results) => deployed(results, in_actions),
+        Finished::Deployed { results, github } => deployed(results, github.as_ref(), in_actions),
         Finished::Matrix(entries) => listed(entries, in_actions),
     };
     if let Some(path) = env_path("GITHUB_OUTPUT") {
@@ -131,7 +179,7 @@ pub fn publish(
 
 type Rendered = (Vec<(String, String)>, String, bool, serde_json::Value);
 
-fn deployed(results: &[EntryResult], in_actions: bool) -> Rendered {
+fn deployed(results: &[EntryResult], github: Option<&GitHubNotes>, in_actions: bool) -> Rendered {
     let json = render::results_json(results);
     let mut outputs = vec![("results".to_string(), json.to_string())];
     // One entry (`function-name` with `manifest`, as a matrix job runs it): its own
@@ -154,7 +202,7 @@ fn deployed(results: &[EntryResult], in_actions: bool) -> Rendered {
         }
     }
     let all = serde_json::json!({ "results": json });
-    (outputs, render::summary_markdown(results), ok, all)
+    (outputs, render::summary_markdown(results, github), ok, all)
 }
 
 fn listed(entries: &[(String, Result<bool, Failure>)], in_actions: bool) -> Rendered {

@@ -296,3 +296,109 @@ fn manifest_environment_values_are_masked_and_never_printed() {
         "a dry run created the function"
     );
 }
+
+/// A manifest step on a pull request writes one comment for all its functions, found by
+/// the manifest's marker: the first push creates it, the next updates it in place, and
+/// no function gets a comment of its own. Each preview keeps its own GitHub deployment.
+#[test]
+fn a_pull_request_gets_one_comment_listing_every_preview() {
+    use support::github::{FakeGitHub, OWNER_REPO, TOKEN, comment, fixture_env};
+
+    let repo = Repo::new("sticky", 3);
+    let text = fs::read_to_string(repo.path().join("deploy/manifest.yml")).expect("read");
+    repo.write(
+        "deploy/manifest.yml",
+        &text.replace("  alias: live\n", "  alias: live\n  function-url: public\n"),
+    );
+    let github = FakeGitHub::start();
+    let comments = format!("/repos/{OWNER_REPO}/issues/12/comments");
+    let marker = "<!-- lambda-deploy:manifest:deploy/manifest.yml -->";
+    let run_on = |event: &str| {
+        let mut env = fixture_env(event);
+        env.push(("GITHUB_API_URL".into(), github.uri()));
+        env.push(("GITHUB_WORKSPACE".into(), path_str(repo.path())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let manifest = path_str(&repo.path().join("deploy/manifest.yml"));
+        deploy(
+            &[("manifest", manifest.as_str()), ("github-token", TOKEN)],
+            &env,
+            &[],
+        )
+    };
+    let writes = |github: &FakeGitHub| -> Vec<(String, serde_json::Value)> {
+        github
+            .received()
+            .into_iter()
+            .filter(|s| s.method != "GET" && !s.path.contains("/deployments"))
+            .map(|s| (format!("{} {}", s.method, s.path), s.body))
+            .collect()
+    };
+
+    github.comments_page(12, vec![comment(7, "LGTM")]);
+    github.comment_writes(12, 1001);
+    github.deployment_writes(501);
+    let opened = run_on("pull-request-opened.json");
+    opened.assert_ok();
+    let seen = writes(&github);
+    let calls: Vec<&str> = seen.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(calls, [format!("POST {comments}")], "one comment, once");
+    let body = seen[0].1["body"].as_str().unwrap_or_default().to_string();
+    assert!(body.starts_with(marker), "{body}");
+    let r = results(&opened);
+    for n in &repo.names {
+        let preview = format!("{n}-pr-12");
+        assert_eq!(
+            snapshot(&preview).aliases.get("pr-12").map(String::as_str),
+            Some("1"),
+            "{preview}"
+        );
+        let url = r[n]["function-url"].as_str().unwrap_or_default();
+        assert!(url.starts_with("http"), "{n}: {r}");
+        let row = format!("| `{preview}` | deployed | `1` | `pr-12` | {url} |");
+        assert!(body.contains(&row), "{row:?} not in\n{body}");
+        assert!(
+            body.contains(&format!("<details><summary>{n} deployed</summary>")),
+            "{body}"
+        );
+    }
+    let deployments = github
+        .received()
+        .iter()
+        .filter(|s| s.method == "POST" && s.path.ends_with("/deployments"))
+        .count();
+    assert_eq!(deployments, 3, "each preview keeps its own deployment");
+    assert!(
+        opened.summary.contains(
+            "Pull request comment created: https://github.com/octo-org/hello-lambda/pull/12#issuecomment-1001"
+        ),
+        "{}",
+        opened.summary
+    );
+
+    // The next push: one function changed; the same comment is updated in place.
+    github.reset();
+    github.comments_page(12, vec![comment(7, "LGTM"), comment(1001, &body)]);
+    github.comment_writes(12, 1001);
+    github.deployment_writes(502);
+    repo.write("functions/f1/extra.py", "X = 1\n");
+    let sync = run_on("pull-request-synchronize.json");
+    sync.assert_ok();
+    let seen = writes(&github);
+    let calls: Vec<&str> = seen.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        calls,
+        [format!("PATCH /repos/{OWNER_REPO}/issues/comments/1001")],
+        "the comment is updated, never repeated"
+    );
+    let updated = seen[0].1["body"].as_str().unwrap_or_default();
+    assert!(updated.starts_with(marker), "{updated}");
+    for (i, n) in repo.names.iter().enumerate() {
+        let (status, version) = if i == 1 {
+            ("deployed", "2")
+        } else {
+            ("unchanged", "1")
+        };
+        let row = format!("| `{n}-pr-12` | {status} | `{version}` | `pr-12` |");
+        assert!(updated.contains(&row), "{row:?} not in\n{updated}");
+    }
+}

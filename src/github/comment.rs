@@ -1,6 +1,7 @@
 //! The sticky pull request comment: one per pull request and function, found again by a
 //! hidden marker and updated in place on every push, so a pull request never collects a
-//! trail of deploy comments.
+//! trail of deploy comments. A manifest step writes one comment for all its functions
+//! instead ([`many`]).
 //!
 //! Anyone can post a comment holding the marker, so only a comment written by the identity
 //! behind the token counts ([`token_identity`]): otherwise a stranger's comment would be
@@ -84,9 +85,18 @@ pub fn render(report: &Report, pr: u64) -> String {
 }
 
 fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
-    let shown = sticky_name(report);
-    let mut md = marker(shown);
+    let mut md = marker(sticky_name(report));
     md.push('\n');
+    md.push_str(&details(report, pr, max_rows));
+    md.push_str(&markdown::footer(report.provenance.run_url.as_deref()));
+    md
+}
+
+/// What the comment says about one function, without its marker and closing line: the
+/// deploy (or removal) and its plan, long lists cut to `max_rows`. A manifest step's
+/// comment folds this below its table for each function.
+pub fn details(report: &Report, pr: u64, max_rows: usize) -> String {
+    let mut md = String::new();
     let p = &report.provenance;
     let commit = p
         .short_sha
@@ -106,7 +116,6 @@ fn render_full(report: &Report, pr: u64, max_rows: usize) -> String {
             md.push_str(&crate::plan::render::markdown(plan, max_rows));
         }
     }
-    md.push_str(&markdown::footer(p.run_url.as_deref()));
     md
 }
 
@@ -211,6 +220,8 @@ impl Section<'_> {
         markdown::warnings(md, &report.outcome.warnings, self.max_rows);
     }
 }
+
+pub mod many;
 
 #[cfg(test)]
 mod tests;

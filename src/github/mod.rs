@@ -1,5 +1,6 @@
 //! Reporting back to GitHub with octocrab: one sticky comment per pull request and
-//! function ([`comment`]), and a deployment of the preview environment ([`deployment`]).
+//! function ([`comment`]), or one for a whole manifest step ([`publish_step`]), and a
+//! deployment of each preview environment ([`deployment`]).
 //!
 //! GitHub is told after AWS holds the result, so nothing here can fail a deploy: a token
 //! that may not write (a pull request from a fork, a job without `pull-requests: write`)
@@ -19,6 +20,7 @@ use self::api::GitHubApi;
 use crate::config::Config;
 use crate::context::GitHubContext;
 use crate::gha::{self, Level};
+use crate::report::many::EntryResult;
 use crate::report::{GitHubNotes, Report};
 use crate::targets::Mode;
 
@@ -109,14 +111,7 @@ pub async fn publish(
         return None;
     }
     let mut notes = GitHubNotes::default();
-    let setup = match (&config.github_token, owner_repo(ctx)) {
-        (None, _) => Err("no github-token was given".to_string()),
-        (_, None) => Err("GITHUB_REPOSITORY is not set to owner/name".to_string()),
-        (Some(token), Some(repo)) => client(&ctx.api_url, token)
-            .map(|c| (c, repo))
-            .map_err(|e| e.to_string()),
-    };
-    let (crab, (owner, repo)) = match setup {
+    let (crab, (owner, repo)) = match connect(config, ctx) {
         Ok(s) => s,
         Err(why) => {
             warn(ctx, &format!("{why}; the deploy itself succeeded"));
@@ -144,6 +139,67 @@ pub async fn publish(
         to.deployment(ctx, mode, report, &mut notes).await;
     }
     Some(notes)
+}
+
+/// A client with the token, and the repository; why not, when either is missing.
+fn connect(config: &Config, ctx: &GitHubContext) -> Result<(Octocrab, (String, String)), String> {
+    match (&config.github_token, owner_repo(ctx)) {
+        (None, _) => Err("no github-token was given".to_string()),
+        (_, None) => Err("GITHUB_REPOSITORY is not set to owner/name".to_string()),
+        (Some(token), Some(repo)) => client(&ctx.api_url, token)
+            .map(|c| (c, repo))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Tells a pull request about a manifest step, once every function has finished (some
+/// may have failed): one sticky comment listing them all, found by the manifest's marker
+/// (unless `comment: false`). `config` carries the step's run-wide inputs (`comment`,
+/// `github-token`); `manifest` is the manifest's path in the repository. Each preview's
+/// deployment was recorded by its own deploy.
+pub async fn publish_step(
+    config: &Config,
+    ctx: &GitHubContext,
+    manifest: &str,
+    results: &[EntryResult],
+) -> Option<GitHubNotes> {
+    let pr = ctx.pr_number()?;
+    if !config.comment {
+        tracing::info!("comment: false, no pull request comment");
+        return None;
+    }
+    let mut notes = GitHubNotes::default();
+    match connect(config, ctx) {
+        Ok((crab, (owner, repo))) => {
+            let run_url = ctx.run_url();
+            let marker = comment::many::marker(manifest);
+            let step = comment::many::Step {
+                marker: &marker,
+                pr,
+                run_url: run_url.as_deref(),
+            };
+            let at = (owner.as_str(), repo.as_str(), pr);
+            step_comment(&crab, ctx.in_actions, at, &step, results, &mut notes).await;
+        }
+        Err(why) => {
+            warn(ctx, &format!("{why}; the deploy itself succeeded"));
+            notes.comment_skipped = Some(why);
+        }
+    }
+    Some(notes)
+}
+
+/// Creates or updates the comment of a manifest step ([`publish_step`]) through `api`.
+pub async fn step_comment(
+    api: &impl GitHubApi,
+    in_actions: bool,
+    at: (&str, &str, u64),
+    step: &comment::many::Step<'_>,
+    results: &[EntryResult],
+    notes: &mut GitHubNotes,
+) {
+    let body = comment::many::render(step, results);
+    sticky(api, in_actions, at, (step.marker, &body), notes).await;
 }
 
 /// Warns that GitHub was not updated.

@@ -208,7 +208,8 @@ fn removal(r: &Removal, pr: Option<u64>, planned: bool, md: &mut String) {
     let _ = writeln!(md, "- the production function: untouched");
 }
 
-fn github(g: &GitHubNotes, md: &mut String) {
+/// What GitHub was told, or why not, one line each.
+pub(super) fn github(g: &GitHubNotes, md: &mut String) {
     let _ = writeln!(md);
     if let Some((url, what)) = &g.comment {
         let _ = writeln!(md, "Pull request comment {what}: {url}  ");

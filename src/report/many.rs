@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{GITHUB_BODY_LIMIT, Report};
+use super::{GITHUB_BODY_LIMIT, GitHubNotes, Report};
 use crate::markdown::{self, code, text};
 use crate::plan::bytes;
 
@@ -23,7 +23,8 @@ pub struct EntryResult {
 }
 
 impl EntryResult {
-    fn status(&self) -> &'static str {
+    /// `failed`, or the status its report gives.
+    pub fn status(&self) -> &'static str {
         match &self.result {
             Ok(r) => r.outcome.status.as_str(),
             Err(_) => "failed",
@@ -54,10 +55,14 @@ pub fn matrix_json(names: &[String]) -> serde_json::Value {
     serde_json::json!({ "include": include })
 }
 
-/// One job summary for the step: a table of every function, then each function's own
-/// summary folded below it, under GitHub's size cap (details are dropped first).
-pub fn summary_markdown(results: &[EntryResult]) -> String {
-    let table = summary_table(results);
+/// One job summary for the step: a table of every function and what the pull request
+/// was told (`github`), then each function's own summary folded below it, under GitHub's
+/// size cap (details are dropped first).
+pub fn summary_markdown(results: &[EntryResult], github: Option<&GitHubNotes>) -> String {
+    let mut table = summary_table(results);
+    if let Some(g) = github {
+        super::extra::github(g, &mut table);
+    }
     let mut full = table.clone();
     for r in results {
         let body = match &r.result {

@@ -381,3 +381,148 @@ mod sticky_author {
         );
     }
 }
+
+/// The one comment of a manifest step: every function in one table, written once and
+/// then updated in place, through the in-memory GitHub.
+mod manifest_comment {
+    use super::*;
+    use crate::github::comment::many::{self, Step};
+    use crate::github::comment::{ACTIONS_BOT, marker};
+    use crate::github::fake::FakeGitHub;
+    use crate::github::step_comment;
+    use crate::report::many::{EntryResult, Failure};
+
+    const PR: u64 = 12;
+    const RUN: &str = "https://github.com/octo-org/hello-lambda/actions/runs/8123456704";
+
+    /// A preview of `name` deployed as `<name>-pr-12`, on `version`.
+    fn preview(name: &str, version: &str) -> EntryResult {
+        let mut r = base();
+        r.function_name = format!("{name}-pr-12");
+        r.extra.preview_of = Some(name.into());
+        r.outcome.version = Some(version.into());
+        r.function_url = Some(format!("https://{name}.lambda-url.eu-west-1.on.aws/"));
+        EntryResult {
+            name: name.into(),
+            result: Ok(r),
+        }
+    }
+
+    fn failed(name: &str) -> EntryResult {
+        EntryResult {
+            name: name.into(),
+            result: Err(Failure {
+                title: "lambda-deploy: AWS refused the request".into(),
+                message: "the role cannot be assumed by Lambda; check role".into(),
+            }),
+        }
+    }
+
+    fn step(marker: &str) -> Step<'_> {
+        Step {
+            marker,
+            pr: PR,
+            run_url: Some(RUN),
+        }
+    }
+
+    #[tokio::test]
+    async fn one_comment_lists_every_function_and_the_next_run_updates_it() {
+        let gh = FakeGitHub::installation();
+        // A comment an earlier version wrote for one function stays as it is.
+        let old = gh.add_comment(PR, ACTIONS_BOT, &format!("{}\nold", marker("orders")));
+        let mark = many::marker("deploy/lambda-deploy.yml");
+        let at = ("o", "r", PR);
+
+        let first = [
+            preview("orders", "1"),
+            preview("thumbs", "1"),
+            failed("mailer"),
+        ];
+        let mut notes = GitHubNotes::default();
+        step_comment(&gh, false, at, &step(&mark), &first, &mut notes).await;
+        let created = gh.comments(PR).last().map(|c| c.id).unwrap_or_default();
+        assert_eq!(
+            notes.comment.as_ref().map(|c| c.1),
+            Some("created"),
+            "{notes:?}"
+        );
+
+        let second = [
+            preview("orders", "2"),
+            preview("thumbs", "1"),
+            preview("mailer", "1"),
+        ];
+        let mut notes = GitHubNotes::default();
+        step_comment(&gh, false, at, &step(&mark), &second, &mut notes).await;
+        assert_eq!(notes.comment.as_ref().map(|c| c.1), Some("updated"));
+        assert_eq!(
+            gh.writes(),
+            [
+                "POST /repos/o/r/issues/12/comments".to_string(),
+                format!("PATCH /repos/o/r/issues/comments/{created}"),
+            ]
+        );
+        let comments = gh.comments(PR);
+        assert_eq!(comments.len(), 2, "{comments:?}");
+        let text = |id| {
+            comments
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.body.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(text(old), format!("{}\nold", marker("orders")));
+        let body = text(created);
+        assert!(body.starts_with(&format!("{mark}\n")), "{body}");
+        for want in [
+            "| `orders-pr-12` | deployed | `2` | `pr-12` | https://orders.lambda-url.eu-west-1.on.aws/ |",
+            "| `thumbs-pr-12` | deployed | `1` | `pr-12` |",
+            "| `mailer-pr-12` | deployed | `1` | `pr-12` |",
+            "<details><summary>orders deployed</summary>",
+            RUN,
+        ] {
+            assert!(body.contains(want), "{want:?} not in\n{body}");
+        }
+        // A single-function step must never take this comment for its own.
+        for name in ["orders", "thumbs", "mailer", "hello"] {
+            assert!(!body.contains(&marker(name)), "{name}'s marker in\n{body}");
+        }
+    }
+
+    #[test]
+    fn manifest_comment() {
+        let mark = many::marker("deploy/lambda-deploy.yml");
+        let results = [preview("orders", "3"), failed("mailer")];
+        insta::assert_snapshot!(pinned(many::render(&step(&mark), &results)));
+    }
+
+    #[test]
+    fn a_huge_step_drops_details_before_it_truncates() {
+        let mark = many::marker("deploy/lambda-deploy.yml");
+        let mut results: Vec<EntryResult> =
+            (0..40).map(|i| preview(&format!("fn{i}"), "1")).collect();
+        for r in &mut results {
+            if let Ok(rep) = &mut r.result {
+                rep.outcome.warnings = vec!["w".repeat(400); 10];
+            }
+        }
+        let body = many::render(&step(&mark), &results);
+        assert!(
+            body.len() <= crate::report::GITHUB_BODY_LIMIT,
+            "{}",
+            body.len()
+        );
+        assert!(body.starts_with(&mark), "{body}");
+        assert!(!body.contains("<details>"), "details should go first");
+        assert!(body.contains("| `fn39-pr-12` |"), "every row stays");
+    }
+
+    #[test]
+    fn the_marker_cannot_end_its_html_comment() {
+        assert_eq!(
+            many::marker("ci/many fns-->.yml"),
+            "<!-- lambda-deploy:manifest:ci/many_fns--_.yml -->"
+        );
+    }
+}
