@@ -115,7 +115,6 @@ pub async fn deploy_with(
     if let Mode::RemovePreview { number } = targets.mode {
         return previews::remove(config, ctx, &targets, number, started).await;
     }
-    let function = config.function_name.short_name().to_string();
     let artifact = config.artifact.as_ref().ok_or(Error::NoPackage)?;
     // Region and credentials before the package: a job missing either gets one error
     // and nothing is built.
@@ -123,36 +122,8 @@ pub async fn deploy_with(
         Some(sdk) => sdk.clone(),
         None => connect().await?,
     };
-
-    // The package and the layer packages, removed with the directory when the run ends,
-    // fails or is cancelled. Layer zips are named `layer-<name>.zip`, so never this one.
-    let scratch = tempfile::Builder::new()
-        .prefix(&format!("lambda-deploy-{function}-"))
-        .tempdir()
-        .map_err(|source| Error::Write {
-            what: "the package",
-            path: std::env::temp_dir().display().to_string(),
-            source,
-        })?;
-    let zip = scratch.path().join("function.zip");
-    let lambda = Lambda::new(&sdk, config.function_name.as_str());
-    let early = stages::read_early(
-        &lambda,
-        &Layers::new(&sdk),
-        config,
-        artifact,
-        scratch.path(),
-    )
-    .await?;
-    let function = early.function.clone();
-    let packaged = stages::package(
-        config,
-        artifact,
-        ctx.in_actions,
-        &zip,
-        scratch.path(),
-        early,
-    )?;
+    let scratch = scratch_dir(config)?;
+    let (packaged, function) = read_and_package(&sdk, config, ctx, artifact, &scratch).await?;
     let (mut planned, skipped) = plan_run(&sdk, config, ctx, &targets, &packaged, function).await?;
     let mut report = planned_report(config, ctx, &targets, &planned, skipped);
 
@@ -183,6 +154,45 @@ pub async fn deploy_with(
     previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
     report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
+}
+
+/// The folder for the package and the layer packages, removed when the run ends, fails
+/// or is cancelled. Layer zips are named `layer-<name>.zip`, so never `function.zip`.
+fn scratch_dir(config: &Config) -> Result<tempfile::TempDir, Error> {
+    let function = config.function_name.short_name();
+    tempfile::Builder::new()
+        .prefix(&format!("lambda-deploy-{function}-"))
+        .tempdir()
+        .map_err(|source| Error::Write {
+            what: "the package",
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })
+}
+
+/// Reads the live function while the trees are hashed, then builds what must be built
+/// ([`stages::package`]); returns the package and the function as read.
+async fn read_and_package(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    ctx: &GitHubContext,
+    artifact: &Artifact,
+    scratch: &tempfile::TempDir,
+) -> Result<(Packaged, Option<LiveFunction>), Error> {
+    let zip = scratch.path().join("function.zip");
+    let lambda = Lambda::new(sdk, config.function_name.as_str());
+    let layers = Layers::new(sdk);
+    let early = stages::read_early(&lambda, &layers, config, artifact, scratch.path()).await?;
+    let function = early.function.clone();
+    let packaged = stages::package(
+        config,
+        artifact,
+        ctx.in_actions,
+        &zip,
+        scratch.path(),
+        early,
+    )?;
+    Ok((packaged, function))
 }
 
 /// Fails before any change when the zip would not fit in the account's code storage;
