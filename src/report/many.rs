@@ -100,13 +100,8 @@ fn summary_table(results: &[EntryResult]) -> String {
     for r in results {
         let (version, aliases, size, time) = match &r.result {
             Ok(rep) => (
-                rep.outcome.version.as_deref().map(code).unwrap_or_default(),
-                rep.outcome
-                    .aliases
-                    .iter()
-                    .map(|a| code(a))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                version_cell(rep),
+                aliases_cell(rep),
                 bytes(rep.code_size()),
                 format!("{:.1} s", rep.outcome.elapsed_ms as f64 / 1000.0),
             ),
@@ -120,4 +115,18 @@ fn summary_table(results: &[EntryResult]) -> String {
         );
     }
     out
+}
+/// A deployed entry's version, as a table cell.
+pub(crate) fn version_cell(rep: &Report) -> String {
+    rep.outcome.version.as_deref().map(code).unwrap_or_default()
+}
+
+/// The aliases serving a deployed entry's version, as a table cell.
+pub(crate) fn aliases_cell(rep: &Report) -> String {
+    rep.outcome
+        .aliases
+        .iter()
+        .map(|a| code(a))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::markdown::{self, code, text};
-use crate::report::many::EntryResult;
+use crate::report::many::{EntryResult, aliases_cell, version_cell};
 use crate::report::{GITHUB_BODY_LIMIT, SUMMARY_PAYLOAD};
 
 /// The hidden line that identifies the comment of the step deploying `manifest` (its
@@ -108,13 +108,8 @@ fn row(md: &mut String, r: &EntryResult) {
     let (function, version, aliases, url) = match &r.result {
         Ok(rep) => (
             code(&rep.function_name),
-            rep.outcome.version.as_deref().map(code).unwrap_or_default(),
-            rep.outcome
-                .aliases
-                .iter()
-                .map(|a| code(a))
-                .collect::<Vec<_>>()
-                .join(", "),
+            version_cell(rep),
+            aliases_cell(rep),
             rep.function_url
                 .as_deref()
                 .map(markdown::url)
