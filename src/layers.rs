@@ -16,7 +16,7 @@ use crate::aws::layer::LayerCode;
 use crate::aws::layer::{LayerMeta, LayerVersion, Layers};
 use crate::aws::s3::{S3, S3Error};
 use crate::config::S3Target;
-use crate::domain::package::{hex_of, layer_description, layer_tree};
+use crate::domain::package::{layer_description, layer_tree};
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
 
 /// A layer directory packaged locally.
@@ -47,14 +47,7 @@ fn already_published(source: &LayerSource) -> Option<PackageInfo> {
     if layer_tree(&v.description) != Some(digest.hex.as_str()) || v.code_size == 0 {
         return None;
     }
-    Some(PackageInfo {
-        code_sha256: v.code_sha256.clone(),
-        sha256_hex: hex_of(&v.code_sha256)?,
-        size: v.code_size,
-        unzipped_size: digest.unzipped_size,
-        entries: digest.entries,
-        largest: digest.largest.clone(),
-    })
+    digest.package_info(&v.code_sha256, v.code_size)
 }
 
 /// Packages every `layer-dirs` directory into `scratch`, with the same reproducible

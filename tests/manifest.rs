@@ -301,6 +301,10 @@ fn manifest_environment_values_are_masked_and_never_printed() {
 /// the manifest's marker: the first push creates it, the next updates it in place, and
 /// no function gets a comment of its own. Each preview keeps its own GitHub deployment.
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "two pushes of one pull request, each comment checked in order"
+)]
 fn a_pull_request_gets_one_comment_listing_every_preview() {
     use support::github::{FakeGitHub, OWNER_REPO, TOKEN, comment, fixture_env};
 

@@ -69,6 +69,19 @@ impl Stamp {
 }
 
 impl TreeDigest {
+    /// The facts of a package of this tree already stored elsewhere (a function's code,
+    /// a layer version), whose `CodeSha256` and zipped size are known.
+    pub fn package_info(&self, code_sha256: &str, size: u64) -> Option<super::PackageInfo> {
+        Some(super::PackageInfo {
+            code_sha256: code_sha256.to_string(),
+            sha256_hex: crate::domain::package::hex_of(code_sha256)?,
+            size,
+            unzipped_size: self.unzipped_size,
+            entries: self.entries,
+            largest: self.largest.clone(),
+        })
+    }
+
     /// Whether every file hashed is still as it was (same inode, size, mtime and
     /// ctime), so a package built since then holds the bytes the digest covers.
     /// A file written in between makes this false, and the digest is not recorded.

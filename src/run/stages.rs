@@ -124,14 +124,7 @@ fn already_deployed(config: &Config, early: &Early) -> Option<PackageInfo> {
     if !(zip && same_arch && record.vouches_for(&digest.hex, &f.code_sha256)) {
         return None;
     }
-    Some(PackageInfo {
-        code_sha256: f.code_sha256.clone(),
-        sha256_hex: hex_of(&f.code_sha256)?,
-        size: u64::try_from(f.code_size).ok()?,
-        unzipped_size: digest.unzipped_size,
-        entries: digest.entries,
-        largest: digest.largest.clone(),
-    })
+    digest.package_info(&f.code_sha256, u64::try_from(f.code_size).ok()?)
 }
 
 /// Builds the zip and the `layer-dirs` layers, and checks Lambda's size limits on them.
