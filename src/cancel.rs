@@ -10,11 +10,14 @@
 //!    no step of the deploy writes to AWS after the signal, and no alias moves;
 //! 2. the [`Pending`] undo actions that half-done steps registered run (abort a multipart
 //!    upload, release the alias lock), each within a deadline;
-//! 3. the caller's handler reports which steps were done and ends the process with 130
+//! 3. the scratch folders of the run ([`ScratchDir`]: packages, layer zips, image layers)
+//!    are removed, since the process ends without running their destructors;
+//! 4. the caller's handler reports which steps were done and ends the process with 130
 //!    (SIGINT) or 143 (SIGTERM), whatever the deploy was doing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -290,9 +293,64 @@ impl std::fmt::Display for Cancelled {
     }
 }
 
-/// Ends a cancelled run: runs the undo actions and says what was done.
+fn scratch_dirs() -> &'static Mutex<BTreeSet<PathBuf>> {
+    static DIRS: OnceLock<Mutex<BTreeSet<PathBuf>>> = OnceLock::new();
+    DIRS.get_or_init(Default::default)
+}
+
+/// A scratch folder that is removed when dropped, and also when the run is cancelled: the
+/// process then exits without running destructors, and on a self-hosted runner every
+/// cancelled run would leave its package behind in the temporary folder.
+#[derive(Debug)]
+pub struct ScratchDir(tempfile::TempDir);
+
+impl ScratchDir {
+    /// Creates `<temp dir>/<prefix><random>`.
+    pub fn new(prefix: &str) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
+        if let Ok(mut d) = scratch_dirs().lock() {
+            d.insert(dir.path().to_path_buf());
+        }
+        Ok(Self(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        // After a signal, `finish` owns the removal (the TempDir's own drop then finds
+        // nothing, or races it harmlessly).
+        if received().is_none()
+            && let Ok(mut d) = scratch_dirs().lock()
+        {
+            d.remove(self.0.path());
+        }
+    }
+}
+
+/// Removes the scratch folders of a cancelled run.
+fn remove_scratch_dirs() {
+    let dirs = match scratch_dirs().lock() {
+        Ok(mut d) => std::mem::take(&mut *d),
+        Err(_) => return,
+    };
+    for dir in dirs {
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %dir.display(), error = %e, "could not remove a scratch folder");
+        }
+    }
+}
+
+/// Ends a cancelled run: runs the undo actions, removes the scratch folders and says
+/// what was done.
 pub async fn finish(signal: Signal) -> Cancelled {
     let undone = undo_pending(Duration::from_secs(5)).await;
+    remove_scratch_dirs();
     Cancelled {
         signal,
         steps: steps_so_far(),

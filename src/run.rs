@@ -9,6 +9,7 @@ use crate::aws::ecr::Ecr;
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::{LayerMeta, Layers};
 use crate::aws::s3::{self, S3, provenance_metadata};
+use crate::cancel::ScratchDir;
 use crate::config::{Artifact, Config, S3Target};
 use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome};
@@ -158,16 +159,13 @@ pub async fn deploy_with(
 
 /// The folder for the package and the layer packages, removed when the run ends, fails
 /// or is cancelled. Layer zips are named `layer-<name>.zip`, so never `function.zip`.
-fn scratch_dir(config: &Config) -> Result<tempfile::TempDir, Error> {
+fn scratch_dir(config: &Config) -> Result<ScratchDir, Error> {
     let function = config.function_name.short_name();
-    tempfile::Builder::new()
-        .prefix(&format!("lambda-deploy-{function}-"))
-        .tempdir()
-        .map_err(|source| Error::Write {
-            what: "the package",
-            path: std::env::temp_dir().display().to_string(),
-            source,
-        })
+    ScratchDir::new(&format!("lambda-deploy-{function}-")).map_err(|source| Error::Write {
+        what: "the package",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })
 }
 
 /// Reads the live function while the trees are hashed, then builds what must be built
@@ -177,7 +175,7 @@ async fn read_and_package(
     config: &Config,
     ctx: &GitHubContext,
     artifact: &Artifact,
-    scratch: &tempfile::TempDir,
+    scratch: &ScratchDir,
 ) -> Result<(Packaged, Option<LiveFunction>), Error> {
     let zip = scratch.path().join("function.zip");
     let lambda = Lambda::new(sdk, config.function_name.as_str());

@@ -16,6 +16,8 @@ use support::faults::{Deployed, FaultProxy};
 struct Pid1 {
     unshare: Child,
     summary: std::path::PathBuf,
+    /// The process's temporary folder (TMPDIR), where its scratch folders go.
+    tmp: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -23,6 +25,8 @@ impl Pid1 {
     fn start(inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let summary = dir.path().join("summary");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("tmp dir");
         let mut cmd = Command::new("unshare");
         cmd.args(["--pid", "--fork", "--kill-child"])
             .arg(env!("CARGO_BIN_EXE_lambda-deploy"))
@@ -32,6 +36,7 @@ impl Pid1 {
             .env("GITHUB_OUTPUT", dir.path().join("output"))
             .env("GITHUB_STEP_SUMMARY", &summary)
             .env("LAMBDA_DEPLOY_LOG", "info")
+            .env("TMPDIR", &tmp)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -50,8 +55,22 @@ impl Pid1 {
         Self {
             unshare,
             summary,
+            tmp,
             _dir: dir,
         }
+    }
+
+    /// What the process left in its temporary folder.
+    fn left_in_tmp(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmp)
+            .expect("read tmp dir")
+            .map(|e| {
+                e.expect("tmp entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
     }
 
     /// Deploys `f`'s directory with alias `live`, as `Deployed::deploy` does, plus `extra`.
@@ -95,7 +114,7 @@ impl Pid1 {
     }
 
     /// Waits for the end; returns (exit code, seconds taken, stdout + stderr, summary).
-    fn wait(mut self, limit: Duration) -> (Option<i32>, f64, String, String) {
+    fn wait(&mut self, limit: Duration) -> (Option<i32>, f64, String, String) {
         let t0 = Instant::now();
         loop {
             if let Some(status) = self.unshare.try_wait().expect("wait") {
@@ -191,6 +210,12 @@ fn sigterm_during_a_multipart_upload_aborts_it_and_publishes_nothing() {
     );
     assert!(summary.contains("**Status: cancelled**"), "{summary}");
     assert!(summary.contains("| package | done |"), "{summary}");
+    // The 20 MiB package is not left behind on the runner.
+    assert_eq!(
+        run.left_in_tmp(),
+        Vec::<String>::new(),
+        "scratch folders left"
+    );
     let open = support::block(async { s3().list_multipart_uploads().bucket(&bucket).send().await })
         .expect("list uploads");
     assert!(

@@ -79,7 +79,7 @@ pub struct BuiltImage {
     pub built: Built,
     /// The registry the base is read from when it is not the target registry.
     base_registry: Option<Registry>,
-    scratch: tempfile::TempDir,
+    scratch: crate::cancel::ScratchDir,
 }
 
 /// The image a run deploys, checked and ready.
@@ -226,10 +226,8 @@ async fn build_new(
     .await?;
     check_arch(base_image, &base.architecture, function_arch)?;
 
-    let scratch = tempfile::Builder::new()
-        .prefix("lambda-deploy-image-")
-        .tempdir()
-        .map_err(ImageError::Scratch)?;
+    let scratch =
+        crate::cancel::ScratchDir::new("lambda-deploy-image-").map_err(ImageError::Scratch)?;
     let layer = code_layer(src, &scratch).await?;
     let command = config
         .image
@@ -291,7 +289,7 @@ fn base_registry(
 /// Writes `source-dir` as the code layer into the scratch directory.
 async fn code_layer(
     src: &BuildSource<'_>,
-    scratch: &tempfile::TempDir,
+    scratch: &crate::cancel::ScratchDir,
 ) -> Result<LayerInfo, ImageError> {
     let out = scratch.path().join("code-layer.tar.gz");
     let (dir, patterns) = (src.dir.to_path_buf(), src.exclude.to_vec());
