@@ -51,6 +51,11 @@ eval "$ENV_LINES"
 printf '    AWS_ENDPOINT_URL=%s REGISTRY=%s\n' "$AWS_ENDPOINT_URL" "$REGISTRY" >&2
 
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+# CI builds every test binary once from a clean clone: incremental caches would only add
+# ~1 GB to a ~4 GB target folder. Say how much room is left, since a full disk shows up
+# as a linker crash.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
+printf '    disk free for target/: %s\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" >&2
 
 # No `cargo build` first: dev-dependencies change feature unification, so a plain build
 # followed by `cargo test` would compile the AWS crates twice.
