@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::aws::AwsError;
 use crate::aws::api::{LambdaApi, UrlAuth, UrlGrant};
 use crate::config::FunctionUrl;
+use crate::state::LiveFunction;
 
 /// The function tag naming the alias whose URL lambda-deploy created.
 pub const URL_TAG: &str = "lambda-deploy:function-url";
@@ -90,14 +91,24 @@ pub async fn mark<L: LambdaApi>(lambda: &L, arn: &str, alias: &str) -> Result<()
 /// should carry one, `None` for `function-url: none`): the URL of the alias [`URL_TAG`]
 /// names, with its grants. A URL made before that tag existed is recognised by its public
 /// grants, on `legacy` (the alias a URL would have gone on). Returns the aliases whose URL
-/// was removed.
+/// was removed. `known` is the function as read this run when nothing has written to it
+/// since; otherwise it is read again.
 pub async fn remove_unwanted<L: LambdaApi>(
     lambda: &L,
+    known: Option<&LiveFunction>,
     wanted: Option<&str>,
     legacy: Option<&str>,
 ) -> Result<Vec<String>, AwsError> {
-    let Some(function) = lambda.get_function().await? else {
-        return Ok(Vec::new());
+    let read;
+    let function = match known {
+        Some(f) => f,
+        None => match lambda.get_function().await? {
+            Some(f) => {
+                read = f;
+                &read
+            }
+            None => return Ok(Vec::new()),
+        },
     };
     let mut removed = Vec::new();
     match function.tags.get(URL_TAG).map(String::as_str) {

@@ -141,7 +141,8 @@ pub async fn deploy_with(
         storage_preflight(config, ctx, &planned, &mut report).await?;
     }
     push_image(&planned, ctx, &mut report).await?;
-    if planned.plan.is_noop() {
+    let noop = planned.plan.is_noop();
+    if noop {
         report.outcome.status = Status::Unchanged;
         report.outcome.version = Some(match &planned.plan.publish {
             Publish::Reuse { version } => version.clone(),
@@ -152,7 +153,16 @@ pub async fn deploy_with(
         apply_plan(config, ctx, &mut planned, &packaged, &mut report).await?;
     }
     stages::record_tree(&planned.lambda, &planned.live, &packaged, &mut report).await;
-    previews::finish(&planned.lambda, config, ctx, &targets, &mut report).await?;
+    let untouched = planned.live.function.as_ref().filter(|_| noop);
+    previews::finish(
+        &planned.lambda,
+        untouched,
+        config,
+        ctx,
+        &targets,
+        &mut report,
+    )
+    .await?;
     report.outcome.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }

@@ -51,6 +51,14 @@ fn an_unchanged_tree_is_known_without_building_the_package() {
     assert_eq!(run.out("code-sha256"), d.first_sha);
     assert!(run.stderr().contains(NOT_COMPRESSED), "{}", run.stderr());
     assert_eq!(writes(&proxy, &d.name), (0, 0, 0), "{:?}", proxy.requests());
+    // Nothing was written, so the function read at the start is still current: it is
+    // not read again before the function URL check.
+    assert_eq!(
+        proxy.count("GET", &fpath(&d.name)),
+        1,
+        "GetFunction calls: {:?}",
+        proxy.requests()
+    );
     assert_eq!(snapshot(&d.name), before, "nothing changed in Lambda");
     assert_eq!(record(&d.name), (digest, code));
 }

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::release::SkippedMove;
 use crate::report::{Outcome, Report, ReportExtra, Status};
+use crate::state::LiveFunction;
 use crate::targets::{Mode, Targets};
 use crate::{function_url, github, preview};
 
@@ -80,9 +81,11 @@ pub(super) fn extra(
 }
 
 /// After the aliases are in place: the function URL as `function-url` wants it (and none
-/// that lambda-deploy created elsewhere), then GitHub.
+/// that lambda-deploy created elsewhere), then GitHub. `unchanged` is the function as
+/// read before planning, when the run wrote nothing to it (its tags are still current).
 pub(super) async fn finish(
     lambda: &Lambda,
+    unchanged: Option<&LiveFunction>,
     config: &Config,
     ctx: &GitHubContext,
     targets: &Targets,
@@ -100,6 +103,7 @@ pub(super) async fn finish(
         let _g = Group::start(ctx.in_actions, "lambda-deploy: function URL");
         let removed = function_url::remove_unwanted(
             lambda,
+            unchanged,
             wanted.map(|a| a.as_str()),
             legacy.as_ref().map(|a| a.as_str()),
         )
