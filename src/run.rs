@@ -276,10 +276,15 @@ async fn plan_run<'c>(
         function,
         ..Live::default()
     };
-    let s3 = s3_client(sdk, config, &live).await?;
     let ecr = Ecr::new(sdk);
-    let (image, code) = local_code(config, ctx.in_actions, packaged, &ecr, &live).await?;
-    stages::read_aliases(&lambda, config, targets, &mut live, &code.code_sha256).await?;
+    // The bucket check is independent of the other reads: it runs beside them.
+    let arn = live.function.as_ref().map(|f| f.arn.clone());
+    let reads = async {
+        let (image, code) = local_code(config, ctx.in_actions, packaged, &ecr, &live).await?;
+        stages::read_aliases(&lambda, config, targets, &mut live, &code.code_sha256).await?;
+        Ok::<_, Error>((image, code))
+    };
+    let (s3, (image, code)) = tokio::try_join!(s3_client(sdk, config, arn.as_deref()), reads)?;
     let description = version_description(ctx);
     let (allowed, skipped) = release::guard(&lambda, targets, &live.aliases).await?;
     let url = planning::read_url(&lambda, config, targets, &live).await?;
@@ -331,14 +336,13 @@ async fn plan_run<'c>(
 async fn s3_client<'c>(
     sdk: &aws_config::SdkConfig,
     config: &'c Config,
-    live: &Live,
+    function_arn: Option<&str>,
 ) -> Result<Option<(S3, &'c S3Target)>, Error> {
     let Some(target) = &config.s3 else {
         return Ok(None);
     };
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let arn = live.function.as_ref().map(|f| f.arn.as_str());
-    let owner = arn
+    let owner = function_arn
         .or(config.settings.role.as_deref())
         .and_then(s3::account_of);
     let s3 = S3::new(sdk).owned_by(owner);
