@@ -208,13 +208,25 @@ pub(super) async fn read_aliases(
         return Ok(());
     };
     let unchanged = function.code_sha256 == code_sha256;
-    for name in targets.names() {
-        if let Some(a) = lambda.get_alias(name.as_str()).await? {
-            live.aliases.push(a);
+    let aliases = async {
+        let mut found = Vec::new();
+        for name in targets.names() {
+            found.extend(lambda.get_alias(name.as_str()).await?);
         }
-    }
+        Ok(found)
+    };
+    // The version that may be reused is read beside the aliases.
+    let latest = async {
+        if config.publish && unchanged {
+            lambda.latest_version().await
+        } else {
+            Ok(None)
+        }
+    };
+    let (aliases, latest) = tokio::try_join!(aliases, latest)?;
+    live.aliases.extend(aliases);
     if config.publish && unchanged {
-        live.latest_version = lambda.latest_version().await?;
+        live.latest_version = latest;
     }
     Ok(())
 }
