@@ -3,7 +3,7 @@
 //! ([`crate::history`]); and where their results go.
 
 use crate::aws::ecr::Ecr;
-use crate::aws::history::{AwsLeftovers, History};
+use crate::aws::history::{AwsAccount, AwsLeftovers, History};
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::Layers;
 use crate::aws::s3::{self, S3};
@@ -76,6 +76,7 @@ async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Er
     let leftovers = AwsLeftovers {
         layers: Layers::new(&sdk),
         ecr: Ecr::new(&sdk),
+        account: AwsAccount::new(&sdk),
     };
     let layer_dirs: Vec<String> = config.layer_dirs.iter().map(|(n, _)| n.clone()).collect();
     let req = Request {

@@ -108,6 +108,8 @@ impl FromStr for Feature {
 pub enum Resource {
     /// The function (or the preview functions) and its versions and aliases.
     Function,
+    /// Every function of the account in the region, and their versions.
+    AllFunctions,
     /// Layer versions published from `layer-dirs` (named by the workflow).
     Layers,
     Bucket,
@@ -310,6 +312,26 @@ pub const TABLE: &[Grant] = &[
             Resource::Repository,
         )
     },
+    // An image another function runs is kept: every function's versions are listed and
+    // the images they run read.
+    Grant {
+        with: Some(Feature::Image),
+        ..grant(
+            Feature::Prune,
+            "ListFunctions",
+            &["lambda:ListFunctions"],
+            Resource::Any,
+        )
+    },
+    Grant {
+        with: Some(Feature::Image),
+        ..grant(
+            Feature::Prune,
+            "ReadSharedImages",
+            &["lambda:GetFunction"],
+            Resource::AllFunctions,
+        )
+    },
     // Old versions of the layers the function's versions attach or `layer-dirs` names.
     Grant {
         with: Some(Feature::Layers),
@@ -360,6 +382,10 @@ impl Scope {
                     "arn:{p}:lambda:{region}:{account}:function:{}",
                     self.function
                 );
+                vec![f.clone(), format!("{f}:*")]
+            }
+            Resource::AllFunctions => {
+                let f = format!("arn:{p}:lambda:{region}:{account}:function:*");
                 vec![f.clone(), format!("{f}:*")]
             }
             Resource::Layers => vec![format!("arn:{p}:lambda:{region}:{account}:layer:*")],

@@ -856,3 +856,98 @@ fn prune_deletes_the_layer_versions_nothing_kept_attaches_beyond_the_newest() {
         real.summary
     );
 }
+
+/// A function of its own, created outside lambda-deploy, running `image` (by digest).
+fn create_image_function(name: &str, image: &str) {
+    block(async {
+        support::lambda()
+            .create_function()
+            .function_name(name)
+            .role(role())
+            .package_type(aws_sdk_lambda::types::PackageType::Image)
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .image_uri(image)
+                    .build(),
+            )
+            .publish(true)
+            .send()
+            .await
+            .expect("create function");
+    });
+}
+
+/// Deleting an image another function runs would break that function's next cold start:
+/// it stays in ECR, and the dry run and the summary name the function that keeps it.
+#[test]
+fn an_image_another_function_runs_survives_pruning_of_the_one_that_pushed_it() {
+    use support::image::{base_index, base_ref, build_inputs, function_image};
+    let name = unique("shareimg");
+    let twin = unique("twinimg");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let endpoint = format!("http://{}", support::registry::addr());
+    let base = base_ref(&endpoint, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let inputs = build_inputs(&name, &d, &role, &base, &endpoint);
+    for n in 1..=3 {
+        fs::write(dir.path().join("commit.txt"), n.to_string()).expect("write");
+        let env = push(n, 950 + n);
+        deploy(&inputs, &refs(&env), &[]).assert_ok();
+    }
+    let digests: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|v| image_digest(&name, v))
+        .collect();
+    let (_, _, uri) = function_image(&name);
+    let repository = uri.split('@').next().unwrap_or_default();
+    create_image_function(&twin, &format!("{repository}@{}", digests[0]));
+    assert_eq!(
+        image_digest(&twin, "1"),
+        digests[0],
+        "the twin runs 1's image"
+    );
+
+    let proxy = FaultProxy::for_lambda();
+    provisioned(&proxy, &name, &[]);
+    let lambda_env = [("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())];
+    let prune = |dry_run: &str| {
+        let ctx = push(999, 990);
+        let mut env = refs(&ctx);
+        env.extend_from_slice(&lambda_env);
+        let inputs = [
+            ("function-name", name.as_str()),
+            ("command", "prune"),
+            ("keep-versions", "1"),
+            ("dry-run", dry_run),
+        ];
+        let run = deploy(&inputs, &env, &[]);
+        run.assert_ok();
+        run
+    };
+    let all = ecr_digests(&name);
+    let dry = prune("true");
+    assert_eq!(ecr_digests(&name), all, "a dry run deletes nothing");
+    let kept_line = format!("(run by `{twin}:");
+    assert!(dry.summary.contains(&kept_line), "{}", dry.summary);
+
+    let run = prune("false");
+    assert_eq!(run.out("status"), "pruned");
+    let mut left = vec![digests[0].clone(), digests[2].clone()];
+    left.sort();
+    assert_eq!(
+        ecr_digests(&name),
+        left,
+        "only 2's image goes; 1's is the twin's"
+    );
+    assert!(
+        run.summary
+            .contains("ECR images kept, another function runs them:")
+            && run.summary.contains(&digests[0])
+            && run.summary.contains(&kept_line),
+        "{}",
+        run.summary
+    );
+    assert_eq!(image_digest(&twin, "1"), digests[0]);
+}

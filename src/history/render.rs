@@ -203,6 +203,18 @@ fn prune_md(p: &PruneOutcome, md: &mut String) {
             listed.join(", ")
         );
     }
+    if !p.images_kept.is_empty() {
+        let listed: Vec<String> = p
+            .images_kept
+            .iter()
+            .map(|s| format!("{} (run by {})", code(&s.image), code(&s.kept_by)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nECR images kept, another function runs them: {}",
+            listed.join(", ")
+        );
+    }
 }
 
 fn prune_text(p: &PruneOutcome, t: &mut String) {
@@ -226,6 +238,9 @@ fn prune_text(p: &PruneOutcome, t: &mut String) {
     }
     for l in &p.layer_versions_deleted {
         let _ = writeln!(t, "{verb} layer version {l}");
+    }
+    for s in &p.images_kept {
+        let _ = writeln!(t, "kept image {} (run by {})", s.image, s.kept_by);
     }
 }
 
