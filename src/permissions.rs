@@ -110,6 +110,8 @@ pub enum Resource {
     Function,
     /// Every function of the account in the region, and their versions.
     AllFunctions,
+    /// The function's pull request previews (`<function>-pr-*`).
+    Previews,
     /// Layer versions published from `layer-dirs` (named by the workflow).
     Layers,
     Bucket,
@@ -278,6 +280,29 @@ pub const TABLE: &[Grant] = &[
         ],
         Resource::Function,
     ),
+    // The previews of closed pull requests: found among the account's functions, then
+    // removed as closing the pull request removes them.
+    grant(
+        Feature::Prune,
+        "FindPreviews",
+        &["lambda:ListFunctions"],
+        Resource::Any,
+    ),
+    grant(
+        Feature::Prune,
+        "PrunePreviews",
+        &[
+            "lambda:GetFunction",
+            "lambda:ListAliases",
+            "lambda:ListVersionsByFunction",
+            "lambda:GetFunctionUrlConfig",
+            "lambda:DeleteFunctionUrlConfig",
+            "lambda:GetPolicy",
+            "lambda:RemovePermission",
+            "lambda:DeleteFunction",
+        ],
+        Resource::Previews,
+    ),
     // Event source mappings are listed account-wide: the action takes no resource.
     grant(
         Feature::Prune,
@@ -312,17 +337,8 @@ pub const TABLE: &[Grant] = &[
             Resource::Repository,
         )
     },
-    // An image another function runs is kept: every function's versions are listed and
-    // the images they run read.
-    Grant {
-        with: Some(Feature::Image),
-        ..grant(
-            Feature::Prune,
-            "ListFunctions",
-            &["lambda:ListFunctions"],
-            Resource::Any,
-        )
-    },
+    // An image another function runs is kept: every function's versions are listed
+    // (FindPreviews) and the images they run read.
     Grant {
         with: Some(Feature::Image),
         ..grant(
@@ -386,6 +402,13 @@ impl Scope {
             }
             Resource::AllFunctions => {
                 let f = format!("arn:{p}:lambda:{region}:{account}:function:*");
+                vec![f.clone(), format!("{f}:*")]
+            }
+            Resource::Previews => {
+                let f = format!(
+                    "arn:{p}:lambda:{region}:{account}:function:{}-pr-*",
+                    self.function
+                );
                 vec![f.clone(), format!("{f}:*")]
             }
             Resource::Layers => vec![format!("arn:{p}:lambda:{region}:{account}:layer:*")],

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::leftovers::{self, Cleanup, Scope, SharedImage};
+use super::previews::PreviewPrune;
 use super::{DELETE_PARALLEL, HistoryError, Origin, bounded, collect};
 use crate::aws::AwsError;
 use crate::aws::history::{AliasRow, History, Latest, Leftovers, VersionRow};
@@ -152,6 +153,9 @@ pub struct PruneOutcome {
     pub layer_versions_deleted: Vec<String>,
     /// Images only the deleted versions ran that stay: another function runs them.
     pub images_kept: Vec<SharedImage>,
+    /// The preview functions of closed pull requests.
+    #[serde(flatten)]
+    pub previews: PreviewPrune,
     pub dry_run: bool,
 }
 
@@ -258,6 +262,7 @@ fn planned(
         images_deleted: cleanup.images.iter().map(|i| i.uri()).collect(),
         layer_versions_deleted: cleanup.layers.iter().map(|c| c.arn.clone()).collect(),
         images_kept: cleanup.shared.clone(),
+        previews: PreviewPrune::default(),
         dry_run: req.dry_run,
     }
 }
