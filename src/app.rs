@@ -3,7 +3,7 @@
 //! ([`crate::history`]); and where their results go.
 
 use crate::aws::ecr::Ecr;
-use crate::aws::history::{AwsLeftovers, History};
+use crate::aws::history::{AwsAccount, AwsLeftovers, History};
 use crate::aws::lambda::Lambda;
 use crate::aws::layer::Layers;
 use crate::aws::s3::{self, S3};
@@ -12,6 +12,7 @@ use crate::config::{Command, Config};
 use crate::context::GitHubContext;
 use crate::error::Error;
 use crate::gha::{self, Level};
+use crate::history::previews::{self, PreviewPrune, Pulls};
 use crate::history::prune::{self, Packages, PruneOutcome, Request};
 use crate::history::render::Finished;
 use crate::history::{rollback, status};
@@ -34,7 +35,10 @@ pub async fn run(config: &Config, ctx: &GitHubContext) -> Result<Done, Error> {
         Command::Deploy => {
             let report = crate::run::deploy(config, ctx).await?;
             let pruned = prune_after_deploy(config, ctx, &report).await;
-            Ok(Done::Deploy(Box::new(report), pruned.map(Finished::Prune)))
+            Ok(Done::Deploy(
+                Box::new(report),
+                pruned.map(|p| Finished::Prune(Box::new(p))),
+            ))
         }
         Command::Rollback => {
             let sdk = crate::run::connect().await?;
@@ -44,8 +48,8 @@ pub async fn run(config: &Config, ctx: &GitHubContext) -> Result<Done, Error> {
         }
         Command::Prune => {
             let keep = config.history.keep_versions.unwrap_or(usize::MAX);
-            let outcome = prune_function(config, keep).await?;
-            Ok(Done::History(Finished::Prune(outcome)))
+            let outcome = prune_function(config, ctx, keep).await?;
+            Ok(Done::History(Finished::Prune(Box::new(outcome))))
         }
         Command::Status => {
             let sdk = crate::run::connect().await?;
@@ -57,8 +61,13 @@ pub async fn run(config: &Config, ctx: &GitHubContext) -> Result<Done, Error> {
 }
 
 /// Prunes the function named by the config, with the S3 packages when `s3-bucket` is set,
-/// the ECR images and the layer versions only the deleted versions used.
-async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Error> {
+/// the ECR images and the layer versions only the deleted versions used, then the
+/// previews of its closed pull requests.
+async fn prune_function(
+    config: &Config,
+    ctx: &GitHubContext,
+    keep: usize,
+) -> Result<PruneOutcome, Error> {
     let function = config.function_name.short_name();
     let sdk = crate::run::connect().await?;
     let lambda = Lambda::new(&sdk, config.function_name.as_str());
@@ -76,6 +85,7 @@ async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Er
     let leftovers = AwsLeftovers {
         layers: Layers::new(&sdk),
         ecr: Ecr::new(&sdk),
+        account: AwsAccount::new(&sdk),
     };
     let layer_dirs: Vec<String> = config.layer_dirs.iter().map(|(n, _)| n.clone()).collect();
     let req = Request {
@@ -85,7 +95,34 @@ async fn prune_function(config: &Config, keep: usize) -> Result<PruneOutcome, Er
         layer_dirs: &layer_dirs,
         dry_run: config.dry_run,
     };
-    Ok(prune::run(&lambda, &leftovers, req).await?)
+    let mut outcome = prune::run(&lambda, &leftovers, req).await?;
+    outcome.previews = prune_previews(config, ctx, &leftovers.account).await?;
+    Ok(outcome)
+}
+
+/// Deletes the previews of the function's closed pull requests, asking GitHub with the
+/// step's token; without one, says why none was checked.
+async fn prune_previews(
+    config: &Config,
+    ctx: &GitHubContext,
+    account: &AwsAccount,
+) -> Result<PreviewPrune, Error> {
+    let github = crate::github::connect(config, ctx);
+    let pulls = match &github {
+        Ok((api, (owner, repo))) => Ok(Pulls { api, owner, repo }),
+        Err(why) => Err(why.clone()),
+    };
+    let open = |name: &str| account.function(name);
+    let out = previews::prune(account, open, pulls, &config.function_name, config.dry_run).await?;
+    for w in &out.preview_warnings {
+        gha::annotate(
+            ctx.in_actions,
+            Level::Warning,
+            "lambda-deploy: preview kept",
+            w,
+        );
+    }
+    Ok(out)
 }
 
 /// `keep-versions` after a deploy of the production function that succeeded; a prune that
@@ -100,7 +137,7 @@ async fn prune_after_deploy(
     if !production || !matches!(report.outcome.status, Status::Deployed | Status::Unchanged) {
         return None;
     }
-    match prune_function(config, keep).await {
+    match prune_function(config, ctx, keep).await {
         Ok(p) => Some(p),
         Err(e) => {
             gha::annotate(

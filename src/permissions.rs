@@ -108,6 +108,10 @@ impl FromStr for Feature {
 pub enum Resource {
     /// The function (or the preview functions) and its versions and aliases.
     Function,
+    /// Every function of the account in the region, and their versions.
+    AllFunctions,
+    /// The function's pull request previews (`<function>-pr-*`).
+    Previews,
     /// Layer versions published from `layer-dirs` (named by the workflow).
     Layers,
     Bucket,
@@ -276,6 +280,29 @@ pub const TABLE: &[Grant] = &[
         ],
         Resource::Function,
     ),
+    // The previews of closed pull requests: found among the account's functions, then
+    // removed as closing the pull request removes them.
+    grant(
+        Feature::Prune,
+        "FindPreviews",
+        &["lambda:ListFunctions"],
+        Resource::Any,
+    ),
+    grant(
+        Feature::Prune,
+        "PrunePreviews",
+        &[
+            "lambda:GetFunction",
+            "lambda:ListAliases",
+            "lambda:ListVersionsByFunction",
+            "lambda:GetFunctionUrlConfig",
+            "lambda:DeleteFunctionUrlConfig",
+            "lambda:GetPolicy",
+            "lambda:RemovePermission",
+            "lambda:DeleteFunction",
+        ],
+        Resource::Previews,
+    ),
     // Event source mappings are listed account-wide: the action takes no resource.
     grant(
         Feature::Prune,
@@ -308,6 +335,17 @@ pub const TABLE: &[Grant] = &[
             "PruneImages",
             &["ecr:BatchDeleteImage"],
             Resource::Repository,
+        )
+    },
+    // An image another function runs is kept: every function's versions are listed
+    // (FindPreviews) and the images they run read.
+    Grant {
+        with: Some(Feature::Image),
+        ..grant(
+            Feature::Prune,
+            "ReadSharedImages",
+            &["lambda:GetFunction"],
+            Resource::AllFunctions,
         )
     },
     // Old versions of the layers the function's versions attach or `layer-dirs` names.
@@ -358,6 +396,17 @@ impl Scope {
             Resource::Function => {
                 let f = format!(
                     "arn:{p}:lambda:{region}:{account}:function:{}",
+                    self.function
+                );
+                vec![f.clone(), format!("{f}:*")]
+            }
+            Resource::AllFunctions => {
+                let f = format!("arn:{p}:lambda:{region}:{account}:function:*");
+                vec![f.clone(), format!("{f}:*")]
+            }
+            Resource::Previews => {
+                let f = format!(
+                    "arn:{p}:lambda:{region}:{account}:function:{}-pr-*",
                     self.function
                 );
                 vec![f.clone(), format!("{f}:*")]

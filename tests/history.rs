@@ -856,3 +856,274 @@ fn prune_deletes_the_layer_versions_nothing_kept_attaches_beyond_the_newest() {
         real.summary
     );
 }
+
+/// A function of its own, created outside lambda-deploy, running `image` (by digest).
+fn create_image_function(name: &str, image: &str) {
+    block(async {
+        support::lambda()
+            .create_function()
+            .function_name(name)
+            .role(role())
+            .package_type(aws_sdk_lambda::types::PackageType::Image)
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .image_uri(image)
+                    .build(),
+            )
+            .publish(true)
+            .send()
+            .await
+            .expect("create function");
+    });
+}
+
+/// Deleting an image another function runs would break that function's next cold start:
+/// it stays in ECR, and the dry run and the summary name the function that keeps it.
+#[test]
+fn an_image_another_function_runs_survives_pruning_of_the_one_that_pushed_it() {
+    use support::image::{base_index, base_ref, build_inputs, function_image};
+    let name = unique("shareimg");
+    let twin = unique("twinimg");
+    let dir = example_copy("python-hello");
+    let (base_repo, _) = base_index();
+    let endpoint = format!("http://{}", support::registry::addr());
+    let base = base_ref(&endpoint, &base_repo, "al2023");
+    let role = role();
+    let d = path_str(dir.path());
+    let inputs = build_inputs(&name, &d, &role, &base, &endpoint);
+    for n in 1..=3 {
+        fs::write(dir.path().join("commit.txt"), n.to_string()).expect("write");
+        let env = push(n, 950 + n);
+        deploy(&inputs, &refs(&env), &[]).assert_ok();
+    }
+    let digests: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|v| image_digest(&name, v))
+        .collect();
+    let (_, _, uri) = function_image(&name);
+    let repository = uri.split('@').next().unwrap_or_default();
+    create_image_function(&twin, &format!("{repository}@{}", digests[0]));
+    assert_eq!(
+        image_digest(&twin, "1"),
+        digests[0],
+        "the twin runs 1's image"
+    );
+
+    let proxy = FaultProxy::for_lambda();
+    provisioned(&proxy, &name, &[]);
+    let lambda_env = [("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str())];
+    let prune = |dry_run: &str| {
+        let ctx = push(999, 990);
+        let mut env = refs(&ctx);
+        env.extend_from_slice(&lambda_env);
+        let inputs = [
+            ("function-name", name.as_str()),
+            ("command", "prune"),
+            ("keep-versions", "1"),
+            ("dry-run", dry_run),
+        ];
+        let run = deploy(&inputs, &env, &[]);
+        run.assert_ok();
+        run
+    };
+    let all = ecr_digests(&name);
+    let dry = prune("true");
+    assert_eq!(ecr_digests(&name), all, "a dry run deletes nothing");
+    let kept_line = format!("(run by `{twin}:");
+    assert!(dry.summary.contains(&kept_line), "{}", dry.summary);
+
+    let run = prune("false");
+    assert_eq!(run.out("status"), "pruned");
+    let mut left = vec![digests[0].clone(), digests[2].clone()];
+    left.sort();
+    assert_eq!(
+        ecr_digests(&name),
+        left,
+        "only 2's image goes; 1's is the twin's"
+    );
+    assert!(
+        run.summary
+            .contains("ECR images kept, another function runs them:")
+            && run.summary.contains(&digests[0])
+            && run.summary.contains(&kept_line),
+        "{}",
+        run.summary
+    );
+    assert_eq!(image_digest(&twin, "1"), digests[0]);
+}
+
+/// A pull request as `GET /repos/{owner}/{repo}/pulls/{number}` answers (trimmed to the
+/// documented fields around its state).
+fn pull_request(number: u64, state: &str, merged: bool) -> serde_json::Value {
+    use support::github::OWNER_REPO;
+    json!({
+        "url": format!("https://api.github.com/repos/{OWNER_REPO}/pulls/{number}"),
+        "id": 1000 + number, "node_id": format!("PR_kwDOA{number}"),
+        "html_url": format!("https://github.com/{OWNER_REPO}/pull/{number}"),
+        "number": number, "state": state, "locked": false, "title": "Change",
+        "user": support::github::user(), "body": null,
+        "created_at": "2025-03-15T08:00:00Z", "updated_at": "2025-03-16T08:00:00Z",
+        "closed_at": if state == "closed" { json!("2025-03-16T08:00:00Z") } else { json!(null) },
+        "merged_at": if merged { json!("2025-03-16T08:00:00Z") } else { json!(null) },
+        "merged": merged, "draft": false,
+        "head": {"ref": format!("feature-{number}"), "sha": "0123456789abcdef0123456789abcdef01234567"},
+        "base": {"ref": "main", "sha": "89abcdef0123456789abcdef0123456789abcdef"}
+    })
+}
+
+fn exists(function: &str) -> bool {
+    block(async {
+        support::lambda()
+            .get_function()
+            .function_name(function)
+            .send()
+            .await
+            .is_ok()
+    })
+}
+
+/// Three functions named as `f`'s previews 1 to 3; the first two tagged as its previews,
+/// the third not (a function of the same name that lambda-deploy did not create).
+fn previews_of(f: &Fixture) -> Vec<String> {
+    let tag = format!("lambda-deploy:preview-of={}", f.name);
+    let previews: Vec<String> = (1..=3).map(|n| format!("{}-pr-{n}", f.name)).collect();
+    for (preview, tags) in previews
+        .iter()
+        .zip([tag.as_str(), tag.as_str(), "team=web"])
+    {
+        let d = path_str(f.dir.path());
+        let inputs = [
+            ("function-name", preview.as_str()),
+            ("source-dir", d.as_str()),
+            ("runtime", "python3.12"),
+            ("handler", "app.handler"),
+            ("role", f.role.as_str()),
+            ("tags", tags),
+        ];
+        deploy(&inputs, &refs(&push(2, 802)), &[]).assert_ok();
+    }
+    previews
+}
+
+/// GitHub with pull request 1 closed, 2 open and 3 merged.
+fn github_with_pulls() -> support::github::FakeGitHub {
+    use support::github::OWNER_REPO;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let github = support::github::FakeGitHub::start();
+    for (n, state, merged) in [
+        (1, "closed", false),
+        (2, "open", false),
+        (3, "closed", true),
+    ] {
+        github.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/{OWNER_REPO}/pulls/{n}")))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(pull_request(n, state, merged)),
+                ),
+        );
+    }
+    github
+}
+
+/// `::add-mask::` is the one line allowed to hold the token: it tells the runner to hide it.
+fn assert_no_token(runs: &[&Run]) {
+    for r in runs {
+        let text = r.everything();
+        let leaked = text
+            .lines()
+            .any(|l| !l.starts_with("::add-mask::") && l.contains(support::github::TOKEN));
+        assert!(!leaked, "the token leaked:\n{text}");
+    }
+}
+
+/// GitHub was asked, with the token, about pull requests 1 and 2 only: 3's function is
+/// not tagged as a preview.
+fn assert_asked_once_per_tagged_preview(github: &support::github::FakeGitHub) {
+    use support::github::{OWNER_REPO, TOKEN};
+    let seen = github.received();
+    let asked: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    let expected = [1, 2].map(|n| format!("/repos/{OWNER_REPO}/pulls/{n}"));
+    assert_eq!(asked, expected, "only the tagged previews' pull requests");
+    let bearer = format!("Bearer {TOKEN}");
+    assert!(
+        seen.iter()
+            .all(|s| s.authorization.as_deref() == Some(bearer.as_str())),
+        "the token authenticates every request"
+    );
+}
+
+/// A close whose run failed or never ran leaves the preview behind: prune asks GitHub
+/// for each preview's pull request and removes those of closed ones, never a function
+/// that is not tagged as this function's preview.
+#[test]
+fn prune_deletes_the_previews_of_closed_pull_requests_and_keeps_open_ones() {
+    use support::github::{OWNER_REPO, TOKEN};
+    let f = Fixture::new("prunepr");
+    f.deploy(1, 801, &[]);
+    let previews = previews_of(&f);
+    let github = github_with_pulls();
+    let proxy = FaultProxy::for_lambda();
+    provisioned(&proxy, &f.name, &[]);
+    let uri = github.uri();
+    let env = [
+        ("AWS_ENDPOINT_URL_LAMBDA", proxy.url.as_str()),
+        ("GITHUB_API_URL", uri.as_str()),
+        ("GITHUB_REPOSITORY", OWNER_REPO),
+    ];
+    let everything = |p: &[String]| p.iter().map(|n| exists(n)).collect::<Vec<bool>>();
+
+    let no_token = f.command("prune", 803, &[("keep-versions", "5")], &env);
+    no_token.assert_ok();
+    assert!(
+        no_token.everything().contains(
+            "preview functions were not checked for closed pull requests: no github-token was given"
+        ),
+        "{}",
+        no_token.everything()
+    );
+    assert_eq!(everything(&previews), [true, true, true]);
+    assert!(github.received().is_empty());
+
+    let token = [("keep-versions", "5"), ("github-token", TOKEN)];
+    let dry = f.command(
+        "prune",
+        804,
+        &[token[0], token[1], ("dry-run", "true")],
+        &env,
+    );
+    dry.assert_ok();
+    assert_eq!(
+        everything(&previews),
+        [true, true, true],
+        "a dry run deletes nothing"
+    );
+    assert!(
+        dry.summary.contains(&format!(
+            "Preview functions to delete: `{}` (#1 closed)",
+            previews[0]
+        )),
+        "{}",
+        dry.summary
+    );
+    assert_asked_once_per_tagged_preview(&github);
+
+    let run = f.command("prune", 805, &token, &env);
+    run.assert_ok();
+    assert_eq!(run.out("status"), "pruned");
+    assert_eq!(everything(&previews), [false, true, true]);
+    assert!(exists(&f.name), "the production function stays");
+    assert!(
+        run.summary.contains(&format!(
+            "Preview functions deleted: `{}` (#1 closed)",
+            previews[0]
+        )) && run.summary.contains(&format!(
+            "Preview functions kept (pull request open): `{}` (#2 open)",
+            previews[1]
+        )),
+        "{}",
+        run.summary
+    );
+    assert_no_token(&[&no_token, &dry, &run]);
+}

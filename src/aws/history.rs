@@ -1,9 +1,10 @@
 //! What rollback, prune and status read and delete, behind narrow traits: [`History`]
 //! (pages of versions, aliases with their weighted routing, provisioned concurrency and
-//! event source mappings, a version's image, and deleting one version) and
-//! [`Leftovers`] (layer versions and ECR images a prune may delete). [`Lambda`] and
-//! [`AwsLeftovers`] are the real ones; the use cases' tests also run them against an
-//! in-memory fake.
+//! event source mappings, a version's image, and deleting one version),
+//! [`Account`] (the account's other functions: their names, and the images their
+//! versions run) and [`Leftovers`] (layer versions and ECR images a prune may delete).
+//! [`Lambda`], [`AwsAccount`] and [`AwsLeftovers`] are the real ones; the use cases'
+//! tests also run them against an in-memory fake.
 
 use super::ecr::Ecr;
 use super::lambda::Lambda;
@@ -92,9 +93,106 @@ pub trait History {
     async fn image_of(&self, qualifier: &str) -> Result<Option<VersionImage>, AwsError>;
 }
 
-/// What a prune deletes besides versions: layer versions and ECR images.
+/// A function, or one version of it, as ListFunctions lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionRow {
+    pub name: String,
+    /// `$LATEST` or a version number.
+    pub version: String,
+    /// A container image function (package type `Image`).
+    pub image: bool,
+}
+
+/// What a prune reads of the account's other functions.
 #[allow(async_fn_in_trait)] // used in one task at a time; no caller needs a Send future
-pub trait Leftovers {
+pub trait Account {
+    /// One page of the account's functions in the region: `$LATEST` of each, or with
+    /// `every_version` each published version too.
+    async fn functions_page(
+        &self,
+        every_version: bool,
+        marker: Option<String>,
+    ) -> Result<Page<FunctionRow>, AwsError>;
+    /// The image version `qualifier` of `function` runs; `None` for a zip or a function
+    /// gone meanwhile.
+    async fn function_image(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<VersionImage>, AwsError>;
+}
+
+/// The real [`Account`]: Lambda's ListFunctions and GetFunction.
+pub struct AwsAccount {
+    sdk: aws_config::SdkConfig,
+    lambda: Lambda,
+}
+
+impl AwsAccount {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            lambda: Lambda::new(sdk, ""),
+        }
+    }
+
+    /// A client bound to function `name` of the account.
+    pub fn function(&self, name: &str) -> Lambda {
+        Lambda::new(&self.sdk, name)
+    }
+}
+
+fn function_row(f: &aws_sdk_lambda::types::FunctionConfiguration) -> FunctionRow {
+    FunctionRow {
+        name: f.function_name().unwrap_or_default().to_string(),
+        version: f.version().unwrap_or("$LATEST").to_string(),
+        image: f.package_type() == Some(&aws_sdk_lambda::types::PackageType::Image),
+    }
+}
+
+impl Account for AwsAccount {
+    async fn functions_page(
+        &self,
+        every_version: bool,
+        marker: Option<String>,
+    ) -> Result<Page<FunctionRow>, AwsError> {
+        let out = self
+            .lambda
+            .client()
+            .list_functions()
+            .set_function_version(
+                every_version.then_some(aws_sdk_lambda::types::FunctionVersion::All),
+            )
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("ListFunctions", "the account's functions", e, |_| {
+                    ErrorKind::Other
+                })
+            })?;
+        Ok(Page {
+            items: out.functions().iter().map(function_row).collect(),
+            next: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn function_image(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<VersionImage>, AwsError> {
+        match self.function(function).image_of(qualifier).await {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+}
+
+/// What a prune deletes besides versions: layer versions and ECR images, which are kept
+/// while another function of the [`Account`] runs them.
+#[allow(async_fn_in_trait)] // used in one task at a time; no caller needs a Send future
+pub trait Leftovers: Account {
     /// One page of the versions of layer `name` (none when the layer does not exist).
     async fn layer_versions_page(
         &self,
@@ -117,6 +215,25 @@ pub trait Leftovers {
 pub struct AwsLeftovers {
     pub layers: Layers,
     pub ecr: Ecr,
+    pub account: AwsAccount,
+}
+
+impl Account for AwsLeftovers {
+    async fn functions_page(
+        &self,
+        every_version: bool,
+        marker: Option<String>,
+    ) -> Result<Page<FunctionRow>, AwsError> {
+        self.account.functions_page(every_version, marker).await
+    }
+
+    async fn function_image(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<VersionImage>, AwsError> {
+        self.account.function_image(function, qualifier).await
+    }
 }
 
 impl Leftovers for AwsLeftovers {

@@ -28,7 +28,50 @@ pub struct Author {
     pub login: String,
 }
 
-/// What a pull request comment needs from GitHub.
+/// Where a pull request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullState {
+    Open,
+    Closed,
+    Merged,
+}
+
+impl PullState {
+    /// `open`, `closed` or `merged`.
+    pub fn word(self) -> &'static str {
+        match self {
+            PullState::Open => "open",
+            PullState::Closed => "closed",
+            PullState::Merged => "merged",
+        }
+    }
+}
+
+/// As much of a pull request as is read here (`GET /repos/{owner}/{repo}/pulls/{number}`).
+#[derive(Deserialize)]
+struct Pull {
+    state: String,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+}
+
+impl Pull {
+    fn state(&self) -> PullState {
+        if self.state == "open" {
+            PullState::Open
+        } else if self.merged == Some(true) || self.merged_at.is_some() {
+            PullState::Merged
+        } else {
+            PullState::Closed
+        }
+    }
+}
+
+/// What a pull request comment, and the prune of closed pull requests' previews, need
+/// from GitHub.
 pub trait GitHubApi: Send + Sync {
     /// The login of the user behind the token (`GET /user`); an installation token may
     /// not read it and gets an error.
@@ -58,6 +101,13 @@ pub trait GitHubApi: Send + Sync {
         id: u64,
         body: &str,
     ) -> impl Future<Output = Result<Comment, GitHubError>>;
+    /// Whether pull request `number` is open, closed or merged.
+    fn pull_state(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<PullState, GitHubError>>;
 }
 
 #[derive(Serialize)]
@@ -133,5 +183,44 @@ impl GitHubApi for Octocrab {
         )
         .await
         .map_err(|e| GitHubError::from_octocrab("updating the pull request comment", e))
+    }
+
+    async fn pull_state(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullState, GitHubError> {
+        self.get::<Pull, _, ()>(format!("/repos/{owner}/{repo}/pulls/{number}"), None)
+            .await
+            .map(|p| p.state())
+            .map_err(|e| GitHubError::from_octocrab("reading the pull request's state", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_request_is_open_closed_or_merged_as_github_reports_it() {
+        let state = |json: &str| {
+            serde_json::from_str::<Pull>(json)
+                .expect("a pull request")
+                .state()
+        };
+        assert_eq!(state(r#"{"state":"open","merged":false}"#), PullState::Open);
+        assert_eq!(
+            state(r#"{"state":"closed","merged":false,"merged_at":null}"#),
+            PullState::Closed
+        );
+        assert_eq!(
+            state(r#"{"state":"closed","merged":true}"#),
+            PullState::Merged
+        );
+        assert_eq!(
+            state(r#"{"state":"closed","merged_at":"2025-03-16T08:00:00Z"}"#),
+            PullState::Merged
+        );
     }
 }

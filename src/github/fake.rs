@@ -2,13 +2,14 @@
 //! It models what they depend on: comments with their authors, listed in pages (so a
 //! comment past the first page is found only by paging), the identity behind the token
 //! (an installation token may not read `GET /user`), and refusals of a write (403 for a
-//! read-only token, or any status) ([`FakeGitHub::refuse`]).
+//! read-only token, or any status) ([`FakeGitHub::refuse`]), and the state of each pull
+//! request, for the prune of closed pull requests' previews.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::GitHubError;
-use super::api::{Author, Comment, GitHubApi};
+use super::api::{Author, Comment, GitHubApi, PullState};
 
 /// Everything the fake holds.
 #[derive(Debug, Default)]
@@ -21,6 +22,8 @@ pub struct Issues {
     pub writer: String,
     /// Comments per page when listing.
     pub page_size: usize,
+    /// The state of each pull request; one not here is answered 404.
+    pub pulls: BTreeMap<u64, PullState>,
     /// Every call as `<method> <what>`, in order.
     pub calls: Vec<String>,
     /// `(method, status)`: every call of the method is refused with the status.
@@ -202,5 +205,20 @@ impl GitHubApi for FakeGitHub {
         };
         c.body = Some(body.to_string());
         Ok(c.clone())
+    }
+
+    async fn pull_state(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullState, GitHubError> {
+        let what = "reading the pull request's state";
+        let w = self.enter("GET", what, format!("/repos/{owner}/{repo}/pulls/{number}"))?;
+        w.pulls.get(&number).copied().ok_or(GitHubError::Denied {
+            what,
+            status: 404,
+            message: "Not Found".into(),
+        })
     }
 }

@@ -142,7 +142,10 @@ pub async fn publish(
 }
 
 /// A client with the token, and the repository; why not, when either is missing.
-fn connect(config: &Config, ctx: &GitHubContext) -> Result<(Octocrab, (String, String)), String> {
+pub(crate) fn connect(
+    config: &Config,
+    ctx: &GitHubContext,
+) -> Result<(Octocrab, (String, String)), String> {
     match (&config.github_token, owner_repo(ctx)) {
         (None, _) => Err("no github-token was given".to_string()),
         (_, None) => Err("GITHUB_REPOSITORY is not set to owner/name".to_string()),

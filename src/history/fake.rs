@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::aws::AwsError;
-use crate::aws::history::{AliasRow, History, Latest, Leftovers, Page, VersionImage, VersionRow};
+use crate::aws::history::{
+    Account, AliasRow, FunctionRow, History, Latest, Leftovers, Page, VersionImage, VersionRow,
+};
 use crate::aws::layer::LayerVersionRow;
 
 pub struct Fake {
@@ -33,6 +35,13 @@ pub struct Fake {
     pub layer_versions: RefCell<BTreeMap<String, Vec<LayerVersionRow>>>,
     /// Layers listed, in order.
     pub layers_listed: RefCell<Vec<String>>,
+    /// The account's functions and their versions (this one's too), as ListFunctions
+    /// lists them with every version.
+    pub functions: Vec<FunctionRow>,
+    /// The image each `name:qualifier` of another function runs.
+    pub function_images: BTreeMap<String, VersionImage>,
+    /// Pages of functions read.
+    pub functions_listed: Cell<usize>,
 }
 
 impl Fake {
@@ -70,6 +79,9 @@ impl Fake {
             registry: RefCell::new(BTreeSet::new()),
             layer_versions: RefCell::new(BTreeMap::new()),
             layers_listed: RefCell::new(Vec::new()),
+            functions: Vec::new(),
+            function_images: BTreeMap::new(),
+            functions_listed: Cell::new(0),
         }
     }
 
@@ -143,6 +155,36 @@ impl History for Fake {
     async fn image_of(&self, qualifier: &str) -> Result<Option<VersionImage>, AwsError> {
         self.call().await;
         Ok(self.images.get(qualifier).cloned())
+    }
+}
+
+impl Account for Fake {
+    async fn functions_page(
+        &self,
+        every_version: bool,
+        marker: Option<String>,
+    ) -> Result<Page<FunctionRow>, AwsError> {
+        self.call().await;
+        self.functions_listed.set(self.functions_listed.get() + 1);
+        let rows: Vec<FunctionRow> = self
+            .functions
+            .iter()
+            .filter(|f| every_version || f.version == "$LATEST")
+            .cloned()
+            .collect();
+        Ok(self.page_of(&rows, marker))
+    }
+
+    async fn function_image(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<VersionImage>, AwsError> {
+        self.call().await;
+        Ok(self
+            .function_images
+            .get(&format!("{function}:{qualifier}"))
+            .cloned())
     }
 }
 

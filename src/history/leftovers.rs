@@ -2,7 +2,9 @@
 //! layer versions that only they used.
 //!
 //! An image goes when every version that ran it is deleted: no kept version and not
-//! `$LATEST` runs the same digest. A layer version goes when no kept version and not
+//! `$LATEST` runs the same digest, and no version of any other function of the account
+//! runs it from the same repository (an image shared that way stays, and the prune says
+//! which function keeps it). A layer version goes when no kept version and not
 //! `$LATEST` attaches it, it is not among the newest `keep-versions` of its layer, and
 //! lambda-deploy published it (its description says so). Only the layers of
 //! `layer-dirs` and the layers the function's versions attach are looked at, and only
@@ -14,7 +16,7 @@ use serde::Serialize;
 
 use super::{DELETE_PARALLEL, Origin, bounded, collect};
 use crate::aws::AwsError;
-use crate::aws::history::{History, Latest, Leftovers, VersionImage, VersionRow};
+use crate::aws::history::{Account, History, Latest, Leftovers, VersionImage, VersionRow};
 use crate::aws::layer::LayerVersionRow;
 use crate::domain::package::layer_tree;
 
@@ -119,6 +121,68 @@ pub fn orphan_images(
     orphans.into_iter().collect()
 }
 
+/// An image only deleted versions of the function ran, kept because another function
+/// of the account runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SharedImage {
+    /// `host/repository@sha256:…`.
+    pub image: String,
+    /// The function version that runs it (`name:$LATEST`, `name:3`).
+    pub kept_by: String,
+}
+
+/// Splits `orphans` into the images to delete and those a version of another function
+/// runs (`users`: each qualified name with its image), which stay.
+pub fn split_shared(
+    orphans: Vec<EcrImage>,
+    users: &[(String, VersionImage)],
+    home: &Home,
+) -> (Vec<EcrImage>, Vec<SharedImage>) {
+    let mut running: BTreeMap<(String, String), &str> = BTreeMap::new();
+    for (who, image) in users {
+        if let Some(e) = EcrImage::of(image, home) {
+            running.entry((e.repository, e.digest)).or_insert(who);
+        }
+    }
+    let mut delete = Vec::new();
+    let mut shared = Vec::new();
+    for image in orphans {
+        match running.get(&(image.repository.clone(), image.digest.clone())) {
+            Some(who) => shared.push(SharedImage {
+                image: image.uri(),
+                kept_by: (*who).to_string(),
+            }),
+            None => delete.push(image),
+        }
+    }
+    (delete, shared)
+}
+
+/// Every version (and `$LATEST`) of the account's other image functions, qualified
+/// (`name:3`), with the image it runs; read [`DELETE_PARALLEL`] at a time.
+async fn other_users<A: Account>(
+    a: &A,
+    this: &str,
+) -> Result<Vec<(String, VersionImage)>, AwsError> {
+    let rows = collect(async |m| a.functions_page(true, m).await).await?;
+    let calls = rows
+        .iter()
+        .filter(|r| r.image && r.name != this)
+        .map(|r| async move {
+            let image = a.function_image(&r.name, &r.version).await;
+            (format!("{}:{}", r.name, r.version), image)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (who, image) in bounded(calls, DELETE_PARALLEL).await {
+        if let Some(i) = image? {
+            out.push((who, i));
+        }
+    }
+    Ok(out)
+}
+
 /// A layer version a prune deletes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LayerCut {
@@ -181,11 +245,13 @@ pub fn orphan_layer_versions(
         .collect()
 }
 
-/// What a prune deletes besides versions and S3 packages.
+/// What a prune deletes besides versions and S3 packages, and the images it keeps
+/// because another function runs them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cleanup {
     pub images: Vec<EcrImage>,
     pub layers: Vec<LayerCut>,
+    pub shared: Vec<SharedImage>,
 }
 
 /// What the prune sees of the function, to plan the cleanup from.
@@ -211,13 +277,25 @@ pub async fn plan<H: History, L: Leftovers>(
     let Some(home) = Home::of(&scope.latest.arn) else {
         return Ok(Cleanup::default());
     };
+    let orphans = images(h, scope, &home).await?;
+    let (images, shared) = if orphans.is_empty() {
+        (orphans, Vec::new())
+    } else {
+        let this = scope.latest.arn.split(':').nth(6).unwrap_or_default();
+        split_shared(orphans, &other_users(l, this).await?, &home)
+    };
+    for s in &shared {
+        tracing::info!(image = %s.image, kept_by = %s.kept_by, "image kept: another function runs it");
+    }
     Ok(Cleanup {
-        images: images(h, scope, &home).await?,
+        images,
         layers: layers(l, scope, &home).await?,
+        shared,
     })
 }
 
-/// The images only deleted versions ran (read only when a deleted version is an image).
+/// The images only deleted versions of the function ran (read only when a deleted
+/// version is an image).
 async fn images<H: History>(
     h: &H,
     scope: &Scope<'_>,

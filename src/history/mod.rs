@@ -13,6 +13,7 @@
 mod fake;
 pub mod leftovers;
 mod parallel;
+pub mod previews;
 pub mod prune;
 pub mod render;
 pub mod rollback;

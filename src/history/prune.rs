@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::leftovers::{self, Cleanup, Scope};
+use super::leftovers::{self, Cleanup, Scope, SharedImage};
+use super::previews::PreviewPrune;
 use super::{DELETE_PARALLEL, HistoryError, Origin, bounded, collect};
 use crate::aws::AwsError;
 use crate::aws::history::{AliasRow, History, Latest, Leftovers, VersionRow};
@@ -150,6 +151,11 @@ pub struct PruneOutcome {
     pub images_deleted: Vec<String>,
     /// The layer versions deleted (ARNs).
     pub layer_versions_deleted: Vec<String>,
+    /// Images only the deleted versions ran that stay: another function runs them.
+    pub images_kept: Vec<SharedImage>,
+    /// The preview functions of closed pull requests.
+    #[serde(flatten)]
+    pub previews: PreviewPrune,
     pub dry_run: bool,
 }
 
@@ -255,6 +261,8 @@ fn planned(
         s3_deleted: orphans.iter().map(S3Object::uri).collect(),
         images_deleted: cleanup.images.iter().map(|i| i.uri()).collect(),
         layer_versions_deleted: cleanup.layers.iter().map(|c| c.arn.clone()).collect(),
+        images_kept: cleanup.shared.clone(),
+        previews: PreviewPrune::default(),
         dry_run: req.dry_run,
     }
 }
@@ -298,7 +306,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::aws::history::VersionImage;
+    use crate::aws::history::{FunctionRow, VersionImage};
     use crate::aws::layer::LayerVersionRow;
     use crate::history::fake::Fake;
 
@@ -446,6 +454,63 @@ mod tests {
                 "fake@3", "fake@4", "fake@5", "other@2", "other@3", "other@4", "other@5"
             ]
         );
+    }
+
+    /// Deleting an image another function runs would break that function's next cold
+    /// start: such an image stays, and the prune names the function.
+    #[tokio::test]
+    async fn an_image_another_function_runs_stays_and_the_prune_names_that_function() {
+        let mut fake = Fake::with_versions(3);
+        for v in fake.versions.borrow_mut().values_mut() {
+            v.image = true;
+        }
+        for (q, b) in [("3", '3'), ("2", '2'), ("1", '1'), ("$LATEST", '3')] {
+            fake.images.insert(q.into(), image(b));
+        }
+        for b in ['1', '2', '3'] {
+            let d = format!("sha256:{}", b.to_string().repeat(64));
+            fake.registry
+                .borrow_mut()
+                .insert(("123456789012".into(), "fake".into(), d));
+        }
+        let row = |name: &str, version: &str, image: bool| FunctionRow {
+            name: name.into(),
+            version: version.into(),
+            image,
+        };
+        fake.functions = vec![
+            row("fake", "$LATEST", true),
+            row("fake", "1", true),
+            row("twin", "$LATEST", true),
+            row("twin", "4", true),
+            row("zip", "$LATEST", false),
+        ];
+        // twin's version 4 runs 1's image; its $LATEST runs 2's digest, but from
+        // another repository, which does not hold on to this one's.
+        fake.function_images.insert("twin:4".into(), image('1'));
+        let elsewhere = format!("{HOST}/twin@sha256:{}", "2".repeat(64));
+        fake.function_images.insert(
+            "twin:$LATEST".into(),
+            VersionImage {
+                uri: elsewhere.clone(),
+                resolved: Some(elsewhere),
+            },
+        );
+        let kept = [SharedImage {
+            image: format!("{HOST}/fake@sha256:{}", "1".repeat(64)),
+            kept_by: "twin:4".into(),
+        }];
+        let dry = run(&fake, &fake, request(1, true)).await.expect("dry run");
+        assert_eq!(dry.images_kept, kept);
+        assert_eq!(in_registry(&fake).len(), 3, "a dry run deletes nothing");
+        let out = run(&fake, &fake, request(1, false)).await.expect("prune");
+        assert_eq!(out.deleted, ["2", "1"]);
+        assert_eq!(
+            out.images_deleted,
+            [format!("{HOST}/fake@sha256:{}", "2".repeat(64))]
+        );
+        assert_eq!(out.images_kept, kept);
+        assert_eq!(in_registry(&fake), ["fake@1", "fake@3"]);
     }
 
     #[tokio::test]

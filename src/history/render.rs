@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::Origin;
+use super::previews::{PreviewFunction, PreviewPrune};
 use super::prune::PruneOutcome;
 use super::rollback::RollbackOutcome;
 use super::status::StatusReport;
@@ -16,7 +17,7 @@ use crate::markdown::{code, text, url};
 #[serde(untagged)]
 pub enum Finished {
     Rollback(RollbackOutcome),
-    Prune(PruneOutcome),
+    Prune(Box<PruneOutcome>),
     Status(StatusReport),
 }
 
@@ -203,6 +204,56 @@ fn prune_md(p: &PruneOutcome, md: &mut String) {
             listed.join(", ")
         );
     }
+    if !p.images_kept.is_empty() {
+        let listed: Vec<String> = p
+            .images_kept
+            .iter()
+            .map(|s| format!("{} (run by {})", code(&s.image), code(&s.kept_by)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nECR images kept, another function runs them: {}",
+            listed.join(", ")
+        );
+    }
+    previews_md(&p.previews, verb, md);
+}
+
+/// A preview function with its pull request, for the summary.
+fn preview_md(p: &PreviewFunction) -> String {
+    format!(
+        "{} (#{} {})",
+        code(&p.function),
+        p.pull_request,
+        p.state.word()
+    )
+}
+
+fn previews_md(p: &PreviewPrune, verb: &str, md: &mut String) {
+    if let Some(why) = &p.previews_not_checked {
+        let _ = writeln!(
+            md,
+            "\nPreview functions were not checked for closed pull requests: {}",
+            text(why)
+        );
+    }
+    let lists = [
+        (
+            format!("Preview functions {}", verb.to_lowercase()),
+            &p.previews_deleted,
+        ),
+        (
+            "Preview functions kept (pull request open)".to_string(),
+            &p.previews_open,
+        ),
+    ];
+    for (what, list) in lists.into_iter().filter(|(_, l)| !l.is_empty()) {
+        let listed: Vec<String> = list.iter().map(preview_md).collect();
+        let _ = writeln!(md, "\n{what}: {}", listed.join(", "));
+    }
+    for w in &p.preview_warnings {
+        let _ = writeln!(md, "\n> [!WARNING]\n> {}", text(w));
+    }
 }
 
 fn prune_text(p: &PruneOutcome, t: &mut String) {
@@ -226,6 +277,27 @@ fn prune_text(p: &PruneOutcome, t: &mut String) {
     }
     for l in &p.layer_versions_deleted {
         let _ = writeln!(t, "{verb} layer version {l}");
+    }
+    for s in &p.images_kept {
+        let _ = writeln!(t, "kept image {} (run by {})", s.image, s.kept_by);
+    }
+    let v = &p.previews;
+    if let Some(why) = &v.previews_not_checked {
+        let _ = writeln!(
+            t,
+            "preview functions were not checked for closed pull requests: {why}"
+        );
+    }
+    for f in &v.previews_deleted {
+        let (n, state) = (f.pull_request, f.state.word());
+        let _ = writeln!(t, "{verb} preview function {} (#{n} {state})", f.function);
+    }
+    for f in &v.previews_open {
+        let n = f.pull_request;
+        let _ = writeln!(t, "kept preview function {} (#{n} open)", f.function);
+    }
+    for w in &v.preview_warnings {
+        let _ = writeln!(t, "warning: {w}");
     }
 }
 
