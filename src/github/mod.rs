@@ -125,7 +125,7 @@ pub async fn publish(
         }
     };
     let to = Target {
-        crab: &crab,
+        api: &crab,
         owner: &owner,
         repo: &repo,
         pr,
@@ -244,14 +244,14 @@ async fn sticky(
 }
 
 /// The pull request a run reports to, with the client that writes there.
-struct Target<'a> {
-    crab: &'a Octocrab,
+struct Target<'a, A> {
+    api: &'a A,
     owner: &'a str,
     repo: &'a str,
     pr: u64,
 }
 
-impl Target<'_> {
+impl<A: GitHubApi> Target<'_, A> {
     /// Creates or updates the sticky comment. A preview's comment and environment are
     /// named after the production function, so every push of the pull request finds the
     /// same ones.
@@ -260,7 +260,7 @@ impl Target<'_> {
         let body = comment::render(report, self.pr);
         let at = (self.owner, self.repo, self.pr);
         let marker = comment::marker(function);
-        sticky(self.crab, ctx.in_actions, at, (&marker, &body), notes).await;
+        sticky(self.api, ctx.in_actions, at, (&marker, &body), notes).await;
     }
 
     /// Records the preview's deployment, or marks it inactive once the preview is removed.
@@ -271,13 +271,13 @@ impl Target<'_> {
         report: &Report,
         notes: &mut GitHubNotes,
     ) {
-        let (crab, owner, repo) = (self.crab, self.owner, self.repo);
+        let (api, owner, repo) = (self.api, self.owner, self.repo);
         let env = deployment::environment(comment::sticky_name(report), self.pr);
         let result = match mode {
-            Mode::RemovePreview { .. } => deployment::deactivate(crab, owner, repo, &env)
+            Mode::RemovePreview { .. } => deployment::deactivate(api, owner, repo, &env)
                 .await
                 .map(|n| format!("inactive ({n} deployment(s))")),
-            _ => deployment::record(crab, owner, repo, &env, report, ctx)
+            _ => deployment::record(api, owner, repo, &env, report, ctx)
                 .await
                 .map(|_| "success".to_string()),
         };
