@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::GitHubError;
 use super::api::{
-    Author, Comment, DeploymentState, DeploymentStatus, GitHubApi, NewDeployment, PullState,
+    ACTIONS_BOT, Author, Comment, DeploymentState, DeploymentStatus, GitHubApi, GitHubError,
+    NewDeployment, PullState,
 };
 
 /// Everything the fake holds.
@@ -68,7 +68,7 @@ impl FakeGitHub {
     pub fn installation() -> Self {
         Self {
             world: Arc::new(Mutex::new(Issues {
-                writer: super::comment::ACTIONS_BOT.to_string(),
+                writer: ACTIONS_BOT.to_string(),
                 page_size: 100,
                 next_id: 1000,
                 ..Issues::default()

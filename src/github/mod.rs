@@ -17,65 +17,13 @@ use octocrab::Octocrab;
 use secrecy::SecretString;
 
 use self::api::GitHubApi;
+pub use self::api::GitHubError;
 use crate::config::Config;
 use crate::context::GitHubContext;
 use crate::gha::{self, Level};
 use crate::report::many::EntryResult;
 use crate::report::{GitHubNotes, Report};
 use crate::targets::Mode;
-
-/// A GitHub call that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GitHubError {
-    /// 403 or 404: the token may not do this.
-    #[error(
-        "GitHub answered {status} ({message}) to {what}: the token cannot write here; a pull request from a fork gets a read-only token, and the job needs `permissions: pull-requests: write` and `deployments: write`"
-    )]
-    Denied {
-        what: &'static str,
-        status: u16,
-        message: String,
-    },
-    /// Any other answer.
-    #[error("GitHub answered {status} ({message}) to {what}")]
-    Api {
-        what: &'static str,
-        status: u16,
-        message: String,
-    },
-    /// No answer, or one that could not be read.
-    #[error("{what} failed: {message}")]
-    Client { what: &'static str, message: String },
-}
-
-impl GitHubError {
-    /// Classifies an octocrab error (whose `Display` says only "GitHub").
-    pub fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
-        match e {
-            octocrab::Error::GitHub { source, .. } => {
-                let status = source.status_code.as_u16();
-                let message = source.message.clone();
-                if status == 403 || status == 404 {
-                    Self::Denied {
-                        what,
-                        status,
-                        message,
-                    }
-                } else {
-                    Self::Api {
-                        what,
-                        status,
-                        message,
-                    }
-                }
-            }
-            other => Self::Client {
-                what,
-                message: other.to_string(),
-            },
-        }
-    }
-}
 
 /// The repository as `(owner, name)` from `GITHUB_REPOSITORY`.
 fn owner_repo(ctx: &GitHubContext) -> Option<(String, String)> {
