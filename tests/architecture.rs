@@ -99,10 +99,10 @@ const LAYERS: &[Layer] = &[
         members: &["aws/", "registry/", "github/api.rs", "github/fake.rs"],
         uses: &["base"],
     },
-    // No network: the reproducible zip.
+    // No network: the reproducible zip, and an image's layers and config assembled.
     Layer {
         name: "build",
-        members: &["package/"],
+        members: &["package/", "image/build.rs", "image/layer.rs"],
         uses: &["base"],
     },
     // Validated inputs, the GitHub context and the runner protocol, and the rules that
@@ -156,23 +156,37 @@ const LAYERS: &[Layer] = &[
         members: &["github/"],
         uses: &["report", "plan", "inputs", "adapters", "base"],
     },
-    // Sequences the effects of each command; the only layer that may use every other.
+    // The deploy, start to end: the only place that orders its effects; and the error
+    // every step of it can end with.
     Layer {
-        name: "app",
+        name: "sequencing",
+        members: &["run.rs", "run/", "error.rs"],
+        uses: &[
+            "publish", "report", "execute", "plan", "inputs", "build", "adapters", "base",
+        ],
+    },
+    // The commands and where their results go: the only layer that may use every other.
+    Layer {
+        name: "entry",
         members: &[
             "lib.rs",
             "app.rs",
-            "run.rs",
-            "run/",
             "fleet.rs",
             "cli.rs",
             "output.rs",
-            "error.rs",
             "bootstrap.rs",
             "init.rs",
         ],
         uses: &[
-            "publish", "report", "execute", "plan", "inputs", "build", "adapters", "base",
+            "sequencing",
+            "publish",
+            "report",
+            "execute",
+            "plan",
+            "inputs",
+            "build",
+            "adapters",
+            "base",
         ],
     },
 ];
