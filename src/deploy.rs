@@ -23,13 +23,7 @@ use crate::shift::{Rollout, ShiftError};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::{FunctionState, LastUpdateStatus, LiveFunction};
 
-/// An alias that moved, with both ends known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Moved {
-    pub name: String,
-    pub from: Option<String>,
-    pub to: String,
-}
+pub use crate::domain::outcome::Moved;
 
 /// What the run did.
 #[derive(Debug, Clone, Serialize)]

@@ -20,6 +20,8 @@ use crate::domain::function::LayerRef;
 use crate::domain::package::{layer_description, layer_tree};
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
 
+pub use crate::domain::outcome::LayerOutcome;
+
 /// A layer directory packaged locally.
 #[derive(Debug, Clone)]
 pub struct BuiltLayer {
@@ -173,15 +175,6 @@ pub fn desired(given: Option<&Vec<String>>, targets: &[LayerRef]) -> Option<Vec<
         .collect();
     all.extend(targets.iter().cloned());
     Some(all)
-}
-
-/// One layer as the run left it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LayerOutcome {
-    pub name: String,
-    /// The version the function uses; for a dry run, possibly the one to publish.
-    pub arn: LayerRef,
-    pub published: bool,
 }
 
 /// Why publishing layers failed.

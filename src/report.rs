@@ -10,13 +10,11 @@ use serde::Serialize;
 
 pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
-use crate::deploy::Moved;
 use crate::domain::function::LayerRef;
+use crate::domain::outcome::{LayerOutcome, Moved, SmokePassed};
 use crate::image::ImageReport;
-use crate::layers::LayerOutcome;
 use crate::markdown::{self, code, text};
 use crate::plan::{self, FunctionAction, LocalCode, Plan, bytes};
-use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
