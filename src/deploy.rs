@@ -23,13 +23,7 @@ use crate::shift::{Rollout, ShiftError};
 use crate::smoke::{self, SmokeError, SmokePassed};
 use crate::state::{FunctionState, LastUpdateStatus, LiveFunction};
 
-/// An alias that moved, with both ends known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Moved {
-    pub name: String,
-    pub from: Option<String>,
-    pub to: String,
-}
+pub use crate::domain::outcome::Moved;
 
 /// What the run did.
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +67,10 @@ pub enum DeployError {
         "another deploy of this function replaced its code {rounds} times while this run tried to publish its own version; no alias was moved: let one deploy finish before the next starts (a `concurrency:` group in the workflow), then run again"
     )]
     Overtaken { rounds: u32 },
+    #[error(
+        "the plan names a version of layer '{layer}' (layer-dirs) that was not published; nothing was changed: this is a bug in lambda-deploy, please report it"
+    )]
+    LayerNotPublished { layer: String },
     #[error(transparent)]
     Smoke(#[from] SmokeError),
     #[error(transparent)]
@@ -201,6 +199,12 @@ pub async fn apply<L: LambdaApi>(
     code: &PackageAt,
     ours: &OrderKey,
 ) -> Result<Outcome, DeployError> {
+    // The layer list is sent as ARNs: a version still to publish would be left out.
+    if let Some(layer) = plan.config.layer_to_publish() {
+        return Err(DeployError::LayerNotPublished {
+            layer: layer.to_string(),
+        });
+    }
     let wait = config.wait_timeout;
     let (mut written, existing) = create_or_find(lambda, plan, live, code, wait).await?;
     if let Some(f) = existing {

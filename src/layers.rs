@@ -16,8 +16,11 @@ use crate::aws::layer::LayerCode;
 use crate::aws::layer::{LayerMeta, LayerVersion, Layers};
 use crate::aws::s3::{S3, S3Error};
 use crate::config::S3Target;
+use crate::domain::function::LayerRef;
 use crate::domain::package::{layer_description, layer_tree};
 use crate::package::{self, ExcludeSet, PackageError, PackageInfo, TreeDigest};
+
+pub use crate::domain::outcome::LayerOutcome;
 
 /// A layer directory packaged locally.
 #[derive(Debug, Clone)]
@@ -129,12 +132,12 @@ pub struct LayerPlan {
 }
 
 impl LayerPlan {
-    /// The ARN the function will use: the reused version's, or a placeholder for a
-    /// version still to be published.
-    pub fn target(&self) -> String {
+    /// The version the function will use: the reused one, or the one still to be
+    /// published.
+    pub fn target(&self) -> LayerRef {
         match (&self.action, &self.latest) {
-            (LayerAction::Reuse, Some(arn)) => arn.clone(),
-            _ => format!("{} (new version)", self.name),
+            (LayerAction::Reuse, Some(arn)) => LayerRef::Version(arn.clone()),
+            _ => LayerRef::ToPublish(self.name.clone()),
         }
     }
 }
@@ -161,21 +164,17 @@ pub async fn plan(layers: &Layers, built: &[BuiltLayer]) -> Result<Vec<LayerPlan
 
 /// The function's full layer list: `given` (the `layers` input) then the `layer-dirs`
 /// layers. `None` when neither input was given (the function's layers stay as they are).
-pub fn desired(given: Option<&Vec<String>>, targets: &[String]) -> Option<Vec<String>> {
+pub fn desired(given: Option<&Vec<String>>, targets: &[LayerRef]) -> Option<Vec<LayerRef>> {
     if given.is_none() && targets.is_empty() {
         return None;
     }
-    let mut all = given.cloned().unwrap_or_default();
+    let mut all: Vec<LayerRef> = given
+        .into_iter()
+        .flatten()
+        .map(|arn| LayerRef::Version(arn.clone()))
+        .collect();
     all.extend(targets.iter().cloned());
     Some(all)
-}
-
-/// One layer as the run left it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LayerOutcome {
-    pub name: String,
-    pub arn: String,
-    pub published: bool,
 }
 
 /// Why publishing layers failed.
@@ -213,7 +212,7 @@ pub async fn publish(
         if let (LayerAction::Reuse, Some(arn)) = (p.action, &p.latest) {
             out.push(LayerOutcome {
                 name: p.name.clone(),
-                arn: arn.clone(),
+                arn: LayerRef::Version(arn.clone()),
                 published: false,
             });
             continue;
@@ -246,7 +245,7 @@ pub async fn publish(
         let v = layers.publish(&b.name, code, &meta).await?;
         out.push(LayerOutcome {
             name: p.name.clone(),
-            arn: v.arn,
+            arn: LayerRef::Version(v.arn),
             published: true,
         });
     }
@@ -276,13 +275,13 @@ mod tests {
                 action: LayerAction::Publish,
             },
         ];
-        let targets: Vec<String> = plans.iter().map(LayerPlan::target).collect();
+        let targets: Vec<LayerRef> = plans.iter().map(LayerPlan::target).collect();
         assert_eq!(
             desired(Some(&given), &targets),
             Some(vec![
-                given[0].clone(),
-                "arn:aws:lambda:us-east-1:123456789012:layer:deps:2".into(),
-                "tools (new version)".into(),
+                LayerRef::Version(given[0].clone()),
+                LayerRef::Version("arn:aws:lambda:us-east-1:123456789012:layer:deps:2".into()),
+                LayerRef::ToPublish("tools".into()),
             ])
         );
         assert_eq!(desired(None, &[]), None);

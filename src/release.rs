@@ -5,8 +5,6 @@
 //! alias's record matters because a release on unchanged code reuses a version whose own
 //! description names the branch run that published it.
 
-use serde::Serialize;
-
 use crate::aws::AwsError;
 use crate::aws::api::LambdaApi;
 use crate::race;
@@ -14,14 +12,7 @@ use crate::state::LiveAlias;
 use crate::targets::{self, Targets};
 use crate::types::AliasName;
 
-/// An alias the run would have moved but left where it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkippedMove {
-    pub alias: String,
-    /// The version it keeps serving.
-    pub version: String,
-    pub reason: String,
-}
+pub use crate::domain::outcome::SkippedMove;
 
 /// Splits the targets into the aliases that may move and the ones left alone.
 pub async fn guard<L: LambdaApi>(

@@ -10,12 +10,11 @@ use serde::Serialize;
 
 pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
-use crate::deploy::Moved;
+use crate::domain::function::LayerRef;
+use crate::domain::outcome::{LayerOutcome, Moved, SmokePassed};
 use crate::image::ImageReport;
-use crate::layers::LayerOutcome;
 use crate::markdown::{self, code, text};
 use crate::plan::{self, FunctionAction, LocalCode, Plan, bytes};
-use crate::smoke::SmokePassed;
 
 /// GitHub's cap on a job summary or comment body.
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
@@ -83,7 +82,8 @@ pub struct Report {
     /// Layers from `layer-dirs`: published or reused (planned, for a dry run).
     pub layers: Vec<LayerOutcome>,
     /// Every layer version ARN on the function, when `layers` or `layer-dirs` is given.
-    pub layer_arns: Option<Vec<String>>,
+    /// For a dry run, a version still to publish shows as `<name> (new version)`.
+    pub layer_arns: Option<Vec<LayerRef>>,
     pub function_url: Option<String>,
     pub provenance: Provenance,
     /// The container image deployed (image runs).
@@ -155,6 +155,7 @@ impl Report {
             out.push(("s3-uri", s3.clone()));
         }
         if let Some(arns) = &self.layer_arns {
+            let arns: Vec<String> = arns.iter().map(ToString::to_string).collect();
             out.push(("layer-arns", arns.join(",")));
         }
         out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -340,7 +341,12 @@ impl Report {
                     (_, true) => "published",
                     (_, false) => "reused (unchanged)",
                 };
-                let _ = writeln!(md, "| {} | {} | {what} |", code(&l.name), code(&l.arn));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {what} |",
+                    code(&l.name),
+                    code(&l.arn.to_string())
+                );
             }
         }
     }

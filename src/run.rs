@@ -13,6 +13,7 @@ use crate::cancel::ScratchDir;
 use crate::config::{Artifact, Config, S3Target};
 use crate::context::GitHubContext;
 use crate::deploy::{self, Outcome};
+use crate::domain::function::LayerRef;
 use crate::error::Error;
 use crate::gha::{self, Group, Level};
 use crate::layers::{LayerAction, LayerPlan};
@@ -23,7 +24,6 @@ use crate::release::SkippedMove;
 use crate::report::{Provenance, Report, Status};
 use crate::state::LiveFunction;
 use crate::targets::{Mode, Rules, Targets};
-use crate::types::AliasName;
 use crate::{aws, image, layers, release, tags, targets};
 
 mod many;
@@ -252,8 +252,6 @@ struct Planned<'c> {
     image: Option<image::Prepared>,
     code: LocalCode,
     description: String,
-    /// The aliases the release guard lets this run move.
-    allowed: Vec<AliasName>,
     plan: Plan,
 }
 
@@ -288,11 +286,12 @@ async fn plan_run<'c>(
     let description = version_description(ctx);
     let (allowed, skipped) = release::guard(&lambda, targets, &live.aliases).await?;
     let url = planning::read_url(&lambda, config, targets, &live).await?;
-    // The function's layer list names versions still to publish by placeholders; the
-    // plan's own layer entries say which they are, and apply plans again with their ARNs.
-    let layer_targets: Vec<String> = layer_plans.iter().map(LayerPlan::target).collect();
+    // The function's layer list names the versions still to publish as such; apply
+    // fills in their ARNs once they are published.
+    let layer_targets: Vec<LayerRef> = layer_plans.iter().map(LayerPlan::target).collect();
     let plan = plan::plan(
-        &with_layers(config, &layer_targets),
+        config,
+        layers::desired(config.settings.layers.as_ref(), &layer_targets),
         &allowed,
         code.clone(),
         &live,
@@ -324,7 +323,6 @@ async fn plan_run<'c>(
         image,
         code,
         description,
-        allowed,
         plan,
     };
     Ok((planned, skipped))
@@ -389,13 +387,6 @@ fn version_description(ctx: &GitHubContext) -> String {
     }
 }
 
-/// The config with the full layer list: `layers` and then the `layer-dirs` layers' ARNs.
-fn with_layers(config: &Config, arns: &[String]) -> Config {
-    let mut c = config.clone();
-    c.settings.layers = layers::desired(config.settings.layers.as_ref(), arns);
-    c
-}
-
 /// The report of a planned run, before anything is applied.
 fn planned_report(
     config: &Config,
@@ -405,7 +396,7 @@ fn planned_report(
     skipped: Vec<SkippedMove>,
 ) -> Report {
     let plan = &planned.plan;
-    let layer_targets: Vec<String> = planned.layer_plans.iter().map(LayerPlan::target).collect();
+    let layer_targets: Vec<LayerRef> = planned.layer_plans.iter().map(LayerPlan::target).collect();
     Report {
         outcome: crate::report::Outcome {
             status: Status::Planned,
@@ -449,8 +440,8 @@ async fn push_image(
     Ok(())
 }
 
-/// Carries out the plan: new layer versions first (then the plan again, with their
-/// ARNs), the code upload, then the function, its version and its aliases.
+/// Carries out the plan: new layer versions first (their ARNs filled in the plan), the
+/// code upload, then the function, its version and its aliases.
 async fn apply_plan(
     config: &Config,
     ctx: &GitHubContext,
@@ -494,8 +485,8 @@ async fn apply_plan(
     Ok(())
 }
 
-/// Publishes the `layer-dirs` layers whose content changed, then plans again with their
-/// new ARNs, so the function's configuration names them.
+/// Publishes the `layer-dirs` layers whose content changed, and fills their new ARNs in
+/// the plan, so the function's configuration names them.
 async fn publish_layers(
     config: &Config,
     planned: &mut Planned<'_>,
@@ -517,15 +508,12 @@ async fn publish_layers(
         upload.as_ref(),
     )
     .await?;
-    let arns: Vec<String> = outcomes.iter().map(|o| o.arn.clone()).collect();
-    planned.plan = plan::plan(
-        &with_layers(config, &arns),
-        &planned.allowed,
-        planned.code.clone(),
-        &planned.live,
-        planned.description.clone(),
-    )?
-    .carry_over(&planned.plan);
+    for o in outcomes.iter().filter(|o| o.published) {
+        if let Some(arn) = o.arn.arn() {
+            planned.plan.layer_published(&o.name, arn);
+        }
+    }
+    let arns: Vec<LayerRef> = outcomes.iter().map(|o| o.arn.clone()).collect();
     // The report shows the plan as applied: the layers' ARNs are known now.
     report.plan = Some(planned.plan.clone());
     report.layer_arns = layers::desired(config.settings.layers.as_ref(), &arns);

@@ -4,21 +4,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::aws::AwsError;
 use crate::aws::api::LambdaApi;
 
+pub use crate::domain::outcome::SmokePassed;
+
 /// Longest part of a returned payload kept in logs, errors and the summary.
 pub const PAYLOAD_EXCERPT: usize = 2000;
-
-/// A smoke test that passed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmokePassed {
-    pub version: String,
-    /// The start of what the function returned.
-    pub response: String,
-}
 
 /// Why the smoke test failed.
 #[derive(Debug, Clone, thiserror::Error)]

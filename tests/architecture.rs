@@ -1,5 +1,7 @@
 //! Keeps the shape of `src/`: no import cycle between two files, and none between two
-//! top-level modules (`aws`, `config`, `plan`, ...), so imports keep pointing one way.
+//! top-level modules (`aws`, `config`, `plan`, ...), so imports keep pointing one way;
+//! and every import points down the layer table ([`LAYERS`]), so an adapter never reaches
+//! into the plan, nor the report into the run.
 //!
 //! An import is any `use crate::...` / `use super::...` tree and any `crate::...` or
 //! `super::...` path in code; comments, doc links and string literals do not count. A path
@@ -63,6 +65,272 @@ fn domain_imports_nothing_outside_itself() {
         "src/domain/ must not import the layers above it; move what it needs down:\n{}",
         up.join("\n")
     );
+}
+
+/// One layer of `src/`: its files and folders (`x.rs`, or `x/` for all of a folder; the
+/// longest match places a file), and the layers below it its files may import. A file
+/// may always import its own layer; the cycle test keeps those imports one way.
+struct Layer {
+    name: &'static str,
+    members: &'static [&'static str],
+    uses: &'static [&'static str],
+}
+
+/// The layers of `src/`, lowest first: DESIGN.md "Layers", as the code is laid out today.
+/// A layer may use only layers listed before it.
+const LAYERS: &[Layer] = &[
+    // Pure types and rules, and the small helpers every layer shares.
+    Layer {
+        name: "base",
+        members: &[
+            "domain/",
+            "types.rs",
+            "state.rs",
+            "markdown.rs",
+            "backoff.rs",
+            "cancel.rs",
+            "permissions.rs",
+        ],
+        uses: &[],
+    },
+    // SDK and HTTP types <-> domain types, nothing else.
+    Layer {
+        name: "adapters",
+        members: &["aws/", "registry/", "github/api.rs", "github/fake.rs"],
+        uses: &["base"],
+    },
+    // No network: the reproducible zip, and an image's layers and config assembled.
+    Layer {
+        name: "build",
+        members: &["package/", "image/build.rs", "image/layer.rs"],
+        uses: &["base"],
+    },
+    // Validated inputs, the GitHub context and the runner protocol, and the rules that
+    // turn them into targets, tags and the run order.
+    Layer {
+        name: "inputs",
+        members: &[
+            "config/",
+            "context.rs",
+            "gha.rs",
+            "targets.rs",
+            "tags.rs",
+            "order.rs",
+        ],
+        uses: &["base"],
+    },
+    Layer {
+        name: "plan",
+        members: &["plan/"],
+        uses: &["inputs", "base"],
+    },
+    // Carries the plan out through the adapters: races, waits, smoke test, shifts,
+    // previews, history commands, layers and images.
+    Layer {
+        name: "execute",
+        members: &[
+            "deploy.rs",
+            "race.rs",
+            "shift.rs",
+            "shift/",
+            "smoke.rs",
+            "release.rs",
+            "preview.rs",
+            "function_url.rs",
+            "history/",
+            "layers.rs",
+            "image/",
+        ],
+        uses: &["plan", "inputs", "build", "adapters", "base"],
+    },
+    // Renders the plan and the outcome: outputs, summary, comment text.
+    Layer {
+        name: "report",
+        members: &["report.rs", "report/"],
+        uses: &["plan", "inputs", "base"],
+    },
+    // Tells GitHub about a run: the sticky comment and preview deployment rules, through
+    // the GitHub adapter.
+    Layer {
+        name: "publish",
+        members: &["github/"],
+        uses: &["report", "plan", "inputs", "adapters", "base"],
+    },
+    // The deploy, start to end: the only place that orders its effects; and the error
+    // every step of it can end with.
+    Layer {
+        name: "sequencing",
+        members: &["run.rs", "run/", "error.rs"],
+        uses: &[
+            "publish", "report", "execute", "plan", "inputs", "build", "adapters", "base",
+        ],
+    },
+    // The commands and where their results go: the only layer that may use every other.
+    Layer {
+        name: "entry",
+        members: &[
+            "lib.rs",
+            "app.rs",
+            "fleet.rs",
+            "cli.rs",
+            "output.rs",
+            "bootstrap.rs",
+            "init.rs",
+        ],
+        uses: &[
+            "sequencing",
+            "publish",
+            "report",
+            "execute",
+            "plan",
+            "inputs",
+            "build",
+            "adapters",
+            "base",
+        ],
+    },
+];
+
+/// Imports that break [`LAYERS`] today, as `(from, to, what it takes)`. The report still
+/// takes these outcome records from the modules that produce them; each goes once the
+/// record moves down (into `domain::outcome`, like the others). An entry no longer needed fails the test,
+/// so the list only shrinks.
+const EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "report.rs",
+        "image/mod.rs",
+        "ImageReport: the image as pushed",
+    ),
+    (
+        "report/extra.rs",
+        "preview.rs",
+        "Removal: what removing a preview deleted or kept",
+    ),
+    (
+        "report/extra.rs",
+        "shift.rs",
+        "Shifted: how a traffic shift went",
+    ),
+];
+
+#[test]
+fn every_import_points_down_the_layer_table() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = imports(&read_sources(&src));
+    assert!(graph.len() > 50, "only {} files were read", graph.len());
+    let problems = layer_problems(&graph, LAYERS, EXCEPTIONS);
+    assert!(
+        problems.is_empty(),
+        "imports must point down the layers of tests/architecture.rs (LAYERS); move what \
+         the lower file needs down, or the file to the layer it belongs to:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn an_import_up_a_layer_is_found_and_names_both_files() {
+    const TABLE: &[Layer] = &[
+        Layer {
+            name: "base",
+            members: &["domain/"],
+            uses: &[],
+        },
+        Layer {
+            name: "adapters",
+            members: &["aws/"],
+            uses: &["base"],
+        },
+        Layer {
+            name: "plan",
+            members: &["plan.rs"],
+            uses: &["base"],
+        },
+        Layer {
+            name: "report",
+            members: &["report.rs"],
+            uses: &["plan", "base"],
+        },
+        Layer {
+            name: "app",
+            members: &["lib.rs", "run.rs"],
+            uses: &["report", "plan", "adapters", "base"],
+        },
+    ];
+    let sources = crate_of(&[
+        (
+            "lib.rs",
+            "pub mod aws;\npub mod domain;\npub mod plan;\npub mod report;\npub mod run;\npub mod extra;\n",
+        ),
+        ("domain/mod.rs", "pub struct Name;\n"),
+        ("aws/mod.rs", "pub mod lambda;\n"),
+        (
+            "aws/lambda.rs",
+            "use crate::domain::Name;\nfn f(p: &crate::plan::Plan) {}\n",
+        ),
+        ("plan.rs", "use crate::domain::Name;\npub struct Plan;\n"),
+        (
+            "report.rs",
+            "use crate::plan::Plan;\nuse crate::run::{deploy, Planned};\nuse crate::aws::lambda::Lambda;\n",
+        ),
+        (
+            "run.rs",
+            "use crate::report::Report;\nuse crate::aws::lambda::Lambda;\n",
+        ),
+        ("extra.rs", "use crate::domain::Name;\n"),
+    ]);
+    let excepted = [
+        ("report.rs", "aws/lambda.rs", "Lambda: kept for now"),
+        ("plan.rs", "run.rs", "no longer imported"),
+    ];
+    let found = layer_problems(&imports(&sources), TABLE, &excepted);
+    let has = |parts: &[&str]| found.iter().any(|p| parts.iter().all(|s| p.contains(s)));
+    assert!(
+        has(&[
+            "src/aws/lambda.rs (adapters)",
+            "src/plan.rs (plan)",
+            "crate::plan::Plan"
+        ]),
+        "{found:#?}"
+    );
+    assert!(
+        has(&["src/report.rs (report)", "src/run.rs (app)"]),
+        "{found:#?}"
+    );
+    assert!(has(&["src/extra.rs", "no layer"]), "{found:#?}");
+    assert!(
+        has(&["src/plan.rs -> src/run.rs", "no longer needed"]),
+        "{found:#?}"
+    );
+    assert!(
+        !has(&["src/report.rs (report) imports src/aws/lambda.rs"]),
+        "{found:#?}"
+    );
+    assert!(!has(&["src/run.rs (app) imports"]), "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
+}
+
+#[test]
+fn a_layer_table_that_lets_a_layer_use_one_above_it_is_refused() {
+    const TABLE: &[Layer] = &[
+        Layer {
+            name: "base",
+            members: &["domain/"],
+            uses: &["plan"],
+        },
+        Layer {
+            name: "plan",
+            members: &["plan.rs"],
+            uses: &["base", "nowhere"],
+        },
+    ];
+    let found = layer_problems(&Graph::new(), TABLE, &[]);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("base") && p.contains("plan") && p.contains("above")),
+        "{found:#?}"
+    );
+    assert!(found.iter().any(|p| p.contains("nowhere")), "{found:#?}");
 }
 
 #[test]
@@ -167,6 +435,85 @@ fn comments_strings_doc_links_tests_and_parents_are_not_imports() {
     );
     assert_eq!(graph["a/mod.rs"].keys().collect::<Vec<_>>(), ["b.rs"]);
     assert!(graph["b.rs"].is_empty(), "{:?}", graph["b.rs"]);
+}
+
+/// What breaks the layer table: layers that may use one above them, files in no layer,
+/// imports up the table (naming both files and their layers), and exceptions no longer
+/// needed.
+fn layer_problems(
+    graph: &Graph,
+    layers: &[Layer],
+    exceptions: &[(&str, &str, &str)],
+) -> Vec<String> {
+    let mut out = table_problems(layers);
+    let mut used = BTreeSet::new();
+    for (from, edges) in graph {
+        let Some(here) = layer_of(from, layers) else {
+            out.push(format!("src/{from} is in no layer: add it to LAYERS"));
+            continue;
+        };
+        for (to, via) in edges {
+            let Some(there) = layer_of(to, layers) else {
+                continue;
+            };
+            if here.name == there.name || here.uses.contains(&there.name) {
+                continue;
+            }
+            if let Some(e) = exceptions.iter().find(|e| e.0 == from && e.1 == to) {
+                used.insert((e.0, e.1));
+                continue;
+            }
+            out.push(format!(
+                "src/{from} ({}) imports src/{to} ({}): {via}; {} may import only: {}",
+                here.name,
+                there.name,
+                here.name,
+                here.uses.join(", ")
+            ));
+        }
+    }
+    for (from, to, what) in exceptions {
+        if !used.contains(&(*from, *to)) {
+            out.push(format!(
+                "exception src/{from} -> src/{to} ({what}) is no longer needed: remove it from EXCEPTIONS"
+            ));
+        }
+    }
+    out
+}
+
+/// A table whose layers use only layers listed before them points down by construction.
+fn table_problems(layers: &[Layer]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, layer) in layers.iter().enumerate() {
+        for used in layer.uses {
+            match layers.iter().position(|l| l.name == *used) {
+                Some(j) if j < i => {}
+                Some(_) => out.push(format!(
+                    "layer {} uses {used}, which is not below it but above: list {used} first",
+                    layer.name
+                )),
+                None => out.push(format!(
+                    "layer {} uses {used}, which is no layer",
+                    layer.name
+                )),
+            }
+        }
+    }
+    out
+}
+
+/// The layer of a file: the one with the longest member that names it.
+fn layer_of<'t>(rel: &str, layers: &'t [Layer]) -> Option<&'t Layer> {
+    let names = |m: &&&str| rel == **m || (m.ends_with('/') && rel.starts_with(**m));
+    layers
+        .iter()
+        .filter_map(|l| {
+            let longest = l.members.iter().filter(names).map(|m| m.len()).max();
+            longest.map(|len| (len, l))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, l)| l)
 }
 
 fn crate_of(files: &[(&str, &str)]) -> Sources {

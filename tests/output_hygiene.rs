@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use lambda_deploy::config::FunctionUrl;
 use lambda_deploy::deploy::Moved;
+use lambda_deploy::domain::function::LayerRef;
 use lambda_deploy::gha;
 use lambda_deploy::github::comment;
 use lambda_deploy::image::{ImageReport, LayerReport};
@@ -159,7 +160,7 @@ fn report(t: &Texts) -> Report {
         s3_uri: None,
         layers: vec![LayerOutcome {
             name: t.value.clone(),
-            arn: t.tag.clone(),
+            arn: LayerRef::Version(t.tag.clone()),
             published: true,
         }],
         layer_arns: None,

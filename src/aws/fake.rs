@@ -419,8 +419,8 @@ fn apply_config(f: &mut LiveFunction, cfg: &ConfigUpdate) {
     set(&mut f.description, &cfg.description);
     f.memory_size = cfg.memory_size.or(f.memory_size);
     f.timeout = cfg.timeout.or(f.timeout);
-    if let Some(l) = &cfg.layers {
-        f.layers.clone_from(l);
+    if let Some(l) = cfg.layer_arns() {
+        f.layers = l;
     }
     if let Some(e) = &cfg.environment {
         f.environment.clone_from(e);

@@ -338,7 +338,7 @@ impl Lambda {
             .set_memory_size(cfg.memory_size)
             .set_timeout(cfg.timeout)
             .set_description(cfg.description.clone())
-            .set_layers(cfg.layers.clone())
+            .set_layers(cfg.layer_arns())
             .publish(false);
         if let Some(vars) = &cfg.environment {
             req = req.environment(env(vars));
@@ -425,7 +425,7 @@ impl Lambda {
             .set_memory_size(cfg.memory_size)
             .set_timeout(cfg.timeout)
             .set_description(cfg.description.clone())
-            .set_layers(cfg.layers.clone())
+            .set_layers(cfg.layer_arns())
             .set_image_config(image_config(&cfg.image_command))
             .set_revision_id(revision_id.map(str::to_string));
         if let Some(vars) = &cfg.environment {

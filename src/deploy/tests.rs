@@ -40,6 +40,7 @@ async fn planned(lambda: &FakeLambda, config: &Config) -> (Plan, Live) {
     };
     let plan = crate::plan::plan(
         config,
+        crate::layers::desired(config.settings.layers.as_ref(), &[]),
         &config.aliases,
         code,
         &live,
@@ -166,4 +167,35 @@ async fn an_update_that_never_finishes_stops_the_deploy_before_any_publish() {
         "nothing published or moved"
     );
     assert_eq!(config.wait_timeout, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_plan_that_still_names_a_layer_to_publish_is_refused_before_any_write() {
+    let zip = zip_file();
+    let config = config(zip.path());
+    let lambda = FakeLambda::new("app").with_function("sha-old", &[]);
+    let (mut plan, live) = planned(&lambda, &config).await;
+    plan.config.layers = Some(vec![crate::domain::function::LayerRef::ToPublish(
+        "tools".into(),
+    )]);
+    let at = PackageAt::File(zip.path().to_path_buf());
+    let out = apply(
+        &lambda,
+        &config,
+        &plan,
+        live.function.as_ref(),
+        &at,
+        &run_7(),
+    )
+    .await;
+    let Err(DeployError::LayerNotPublished { layer }) = out else {
+        panic!("expected the unpublished layer to be refused, got {out:?}");
+    };
+    assert_eq!(layer, "tools");
+    let w = lambda.world();
+    let writes = ["UpdateFunctionCode", "UpdateFunctionConfiguration"];
+    for op in writes {
+        assert_eq!(w.count(lambda.handle(), op), 0, "{op}");
+    }
+    assert!(w.versions.is_empty() && w.aliases.is_empty());
 }

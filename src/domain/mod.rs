@@ -9,6 +9,7 @@ pub mod image_ref;
 pub mod kind;
 pub mod limits;
 pub mod oci;
+pub mod outcome;
 pub mod package;
 pub mod shift;
 

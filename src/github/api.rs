@@ -1,15 +1,71 @@
-//! The seam between the pull request comment logic and GitHub's REST API: [`GitHubApi`],
-//! the calls that logic makes, in plain types. [`Octocrab`] implements it; an in-memory
-//! fake (`super::fake`, in tests and under the `fake` feature) implements it with what
-//! the sticky-comment rules depend on (comment authors, the token's identity, paging,
-//! refusals), so those rules are unit-tested without a server.
+//! The seam between the pull request comment and preview deployment logic and GitHub's
+//! REST API: [`GitHubApi`], the calls that logic makes, in plain types. [`Octocrab`]
+//! implements it; an in-memory fake (`super::fake`, in tests and under the `fake`
+//! feature) implements it with what the sticky-comment and deployment rules depend on
+//! (comment authors, the token's identity, paging, deployments per environment and their
+//! statuses, refusals), so those rules are unit-tested without a server.
 
 use std::future::Future;
 
 use octocrab::{Octocrab, Page};
 use serde::{Deserialize, Serialize};
 
-use super::GitHubError;
+/// A GitHub call that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    /// 403 or 404: the token may not do this.
+    #[error(
+        "GitHub answered {status} ({message}) to {what}: the token cannot write here; a pull request from a fork gets a read-only token, and the job needs `permissions: pull-requests: write` and `deployments: write`"
+    )]
+    Denied {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// Any other answer.
+    #[error("GitHub answered {status} ({message}) to {what}")]
+    Api {
+        what: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// No answer, or one that could not be read.
+    #[error("{what} failed: {message}")]
+    Client { what: &'static str, message: String },
+}
+
+impl GitHubError {
+    /// Classifies an octocrab error (whose `Display` says only "GitHub").
+    pub fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
+        match e {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                let message = source.message.clone();
+                if status == 403 || status == 404 {
+                    Self::Denied {
+                        what,
+                        status,
+                        message,
+                    }
+                } else {
+                    Self::Api {
+                        what,
+                        status,
+                        message,
+                    }
+                }
+            }
+            other => Self::Client {
+                what,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The author of every comment `GITHUB_TOKEN` (an installation token of the GitHub Actions
+/// app) writes.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// An issue or pull request comment, as much of it as is read here.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -70,8 +126,8 @@ impl Pull {
     }
 }
 
-/// What a pull request comment, and the prune of closed pull requests' previews, need
-/// from GitHub.
+/// What a pull request comment, a preview's deployment, and the prune of closed pull
+/// requests' previews need from GitHub.
 pub trait GitHubApi: Send + Sync {
     /// The login of the user behind the token (`GET /user`); an installation token may
     /// not read it and gets an error.
@@ -108,6 +164,28 @@ pub trait GitHubApi: Send + Sync {
         repo: &str,
         number: u64,
     ) -> impl Future<Output = Result<PullState, GitHubError>>;
+    /// Creates a deployment; returns its id.
+    fn create_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment: &NewDeployment,
+    ) -> impl Future<Output = Result<u64, GitHubError>>;
+    /// Adds a status to deployment `id`.
+    fn create_deployment_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        status: &DeploymentStatus,
+    ) -> impl Future<Output = Result<(), GitHubError>>;
+    /// The ids of every deployment of `environment`, newest first, all pages.
+    fn list_deployments(
+        &self,
+        owner: &str,
+        repo: &str,
+        environment: &str,
+    ) -> impl Future<Output = Result<Vec<u64>, GitHubError>>;
 }
 
 #[derive(Serialize)]
@@ -196,6 +274,110 @@ impl GitHubApi for Octocrab {
             .map(|p| p.state())
             .map_err(|e| GitHubError::from_octocrab("reading the pull request's state", e))
     }
+
+    async fn create_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment: &NewDeployment,
+    ) -> Result<u64, GitHubError> {
+        let path = format!("/repos/{owner}/{repo}/deployments");
+        self.post::<_, DeploymentId>(path, Some(deployment))
+            .await
+            .map(|d| d.id)
+            .map_err(|e| GitHubError::from_octocrab("creating the deployment", e))
+    }
+
+    async fn create_deployment_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        status: &DeploymentStatus,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{owner}/{repo}/deployments/{id}/statuses");
+        self.post::<_, serde_json::Value>(path, Some(status))
+            .await
+            .map(drop)
+            .map_err(|e| GitHubError::from_octocrab(status.what(), e))
+    }
+
+    async fn list_deployments(
+        &self,
+        owner: &str,
+        repo: &str,
+        environment: &str,
+    ) -> Result<Vec<u64>, GitHubError> {
+        let err = |e| GitHubError::from_octocrab("listing the preview's deployments", e);
+        let query = DeploymentQuery {
+            environment,
+            per_page: 100,
+        };
+        let first: Page<DeploymentId> = self
+            .get(format!("/repos/{owner}/{repo}/deployments"), Some(&query))
+            .await
+            .map_err(err)?;
+        let all = self.all_pages(first).await.map_err(err)?;
+        Ok(all.into_iter().map(|d| d.id).collect())
+    }
+}
+
+/// A deployment to create, as `POST /repos/{owner}/{repo}/deployments` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewDeployment {
+    /// The commit deployed.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub environment: String,
+    pub description: String,
+    pub transient_environment: bool,
+    pub production_environment: bool,
+    pub auto_merge: bool,
+    pub required_contexts: Vec<String>,
+    pub payload: serde_json::Value,
+}
+
+/// The state a deployment status sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentState {
+    Success,
+    Inactive,
+}
+
+/// A deployment status, as `POST .../deployments/{id}/statuses` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentStatus {
+    pub state: DeploymentState,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
+    /// GitHub marks the environment's earlier deployments inactive (on `success`).
+    pub auto_inactive: bool,
+}
+
+impl DeploymentStatus {
+    /// What the call that sets it does, for errors.
+    pub fn what(&self) -> &'static str {
+        match self.state {
+            DeploymentState::Success => "setting the deployment status",
+            DeploymentState::Inactive => "marking the deployment inactive",
+        }
+    }
+}
+
+/// A deployment, as much of it as is read here.
+#[derive(Debug, Deserialize)]
+struct DeploymentId {
+    id: u64,
+}
+
+#[derive(Serialize)]
+struct DeploymentQuery<'a> {
+    environment: &'a str,
+    per_page: u8,
 }
 
 #[cfg(test)]

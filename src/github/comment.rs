@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 
 use super::GitHubError;
+pub use super::api::ACTIONS_BOT;
 use super::api::{Comment, GitHubApi};
 use crate::markdown::{self, code};
 use crate::plan::bytes;
@@ -29,10 +30,6 @@ pub fn sticky_name(report: &Report) -> &str {
         .as_deref()
         .unwrap_or(&report.function_name)
 }
-
-/// The author of every comment `GITHUB_TOKEN` (an installation token of the GitHub Actions
-/// app) writes.
-pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// Who the token writes comments as. A user's token (personal or fine-grained) can read
 /// `GET /user`, which names its user; an installation token cannot (GitHub answers 403

@@ -2,10 +2,8 @@
 //! request and function, with a `success` status that carries the function URL; closing
 //! the pull request marks the environment's deployments `inactive`.
 
-use octocrab::{Octocrab, Page};
-use serde::{Deserialize, Serialize};
-
 use super::GitHubError;
+use super::api::{DeploymentState, DeploymentStatus, GitHubApi, NewDeployment};
 use crate::context::GitHubContext;
 use crate::report::Report;
 
@@ -14,45 +12,9 @@ pub fn environment(function: &str, pr: u64) -> String {
     format!("preview-pr-{pr}-{function}")
 }
 
-#[derive(Serialize)]
-struct NewDeployment<'a> {
-    #[serde(rename = "ref")]
-    git_ref: &'a str,
-    environment: &'a str,
-    description: String,
-    transient_environment: bool,
-    production_environment: bool,
-    auto_merge: bool,
-    required_contexts: Vec<String>,
-    payload: serde_json::Value,
-}
-
-#[derive(Serialize)]
-struct NewStatus<'a> {
-    state: &'a str,
-    description: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    environment_url: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    log_url: Option<String>,
-    auto_inactive: bool,
-}
-
-/// A deployment, as much of it as is read here.
-#[derive(Debug, Deserialize)]
-struct Deployment {
-    id: u64,
-}
-
-#[derive(Serialize)]
-struct ListQuery<'a> {
-    environment: &'a str,
-    per_page: u8,
-}
-
 /// Records this run's preview as a deployment with a `success` status; returns its id.
 pub async fn record(
-    crab: &Octocrab,
+    api: &impl GitHubApi,
     owner: &str,
     repo: &str,
     env: &str,
@@ -67,9 +29,9 @@ pub async fn record(
     };
     let version = report.outcome.version.clone().unwrap_or_default();
     let alias = report.extra.preview_alias.clone().unwrap_or_default();
-    let body = NewDeployment {
-        git_ref: &sha,
-        environment: env,
+    let deployment = NewDeployment {
+        git_ref: sha,
+        environment: env.to_string(),
         description: format!("lambda-deploy preview of {}", report.function_name),
         transient_environment: true,
         production_environment: false,
@@ -81,64 +43,40 @@ pub async fn record(
             "version": version,
         }),
     };
-    let d: Deployment = crab
-        .post(format!("/repos/{owner}/{repo}/deployments"), Some(&body))
-        .await
-        .map_err(|e| GitHubError::from_octocrab("creating the deployment", e))?;
-    let status = NewStatus {
-        state: "success",
+    let id = api.create_deployment(owner, repo, &deployment).await?;
+    let status = DeploymentStatus {
+        state: DeploymentState::Success,
         description: format!("{alias} serves version {version}"),
-        environment_url: report.function_url.as_deref(),
+        environment_url: report.function_url.clone(),
         log_url: ctx.run_url(),
         auto_inactive: true,
     };
-    let _: serde_json::Value = crab
-        .post(
-            format!("/repos/{owner}/{repo}/deployments/{}/statuses", d.id),
-            Some(&status),
-        )
-        .await
-        .map_err(|e| GitHubError::from_octocrab("setting the deployment status", e))?;
-    Ok(d.id)
+    api.create_deployment_status(owner, repo, id, &status)
+        .await?;
+    Ok(id)
 }
 
 /// Marks every deployment of `env` inactive; returns how many there were.
 pub async fn deactivate(
-    crab: &Octocrab,
+    api: &impl GitHubApi,
     owner: &str,
     repo: &str,
     env: &str,
 ) -> Result<usize, GitHubError> {
-    let err = |what| move |e| GitHubError::from_octocrab(what, e);
-    let first: Page<Deployment> = crab
-        .get(
-            format!("/repos/{owner}/{repo}/deployments"),
-            Some(&ListQuery {
-                environment: env,
-                per_page: 100,
-            }),
-        )
-        .await
-        .map_err(err("listing the preview's deployments"))?;
-    let all = crab
-        .all_pages(first)
-        .await
-        .map_err(err("listing the preview's deployments"))?;
-    for d in &all {
-        let status = NewStatus {
-            state: "inactive",
-            description: "the pull request was closed and its preview removed".into(),
-            environment_url: None,
-            log_url: None,
-            auto_inactive: false,
-        };
-        let _: serde_json::Value = crab
-            .post(
-                format!("/repos/{owner}/{repo}/deployments/{}/statuses", d.id),
-                Some(&status),
-            )
-            .await
-            .map_err(err("marking the deployment inactive"))?;
+    let all = api.list_deployments(owner, repo, env).await?;
+    let status = DeploymentStatus {
+        state: DeploymentState::Inactive,
+        description: "the pull request was closed and its preview removed".into(),
+        environment_url: None,
+        log_url: None,
+        auto_inactive: false,
+    };
+    for id in &all {
+        api.create_deployment_status(owner, repo, *id, &status)
+            .await?;
     }
     Ok(all.len())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,15 +1,20 @@
-//! An in-memory GitHub behind [`GitHubApi`], for unit tests of the sticky-comment rules.
-//! It models what they depend on: comments with their authors, listed in pages (so a
-//! comment past the first page is found only by paging), the identity behind the token
-//! (an installation token may not read `GET /user`), and refusals of a write (403 for a
-//! read-only token, or any status) ([`FakeGitHub::refuse`]), and the state of each pull
-//! request, for the prune of closed pull requests' previews.
+//! An in-memory GitHub behind [`GitHubApi`], for unit tests of the sticky-comment and
+//! preview deployment rules. It models what they depend on: comments with their authors,
+//! listed in pages (so a comment past the first page is found only by paging), the
+//! identity behind the token (an installation token may not read `GET /user`), the state
+//! of each pull request (for the prune of closed pull requests' previews), deployments per
+//! repository and environment with the statuses given to them (listed newest first, in
+//! pages), and refusals of a call (403 for a read-only token, or any status)
+//! ([`FakeGitHub::refuse`]). GitHub's own side effects of a status (`auto_inactive`) are
+//! not modelled: the fake holds the statuses it was sent.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::GitHubError;
-use super::api::{Author, Comment, GitHubApi, PullState};
+use super::api::{
+    ACTIONS_BOT, Author, Comment, DeploymentState, DeploymentStatus, GitHubApi, GitHubError,
+    NewDeployment, PullState,
+};
 
 /// Everything the fake holds.
 #[derive(Debug, Default)]
@@ -24,11 +29,31 @@ pub struct Issues {
     pub page_size: usize,
     /// The state of each pull request; one not here is answered 404.
     pub pulls: BTreeMap<u64, PullState>,
+    /// Deployments, oldest first.
+    pub deployments: Vec<FakeDeployment>,
     /// Every call as `<method> <what>`, in order.
     pub calls: Vec<String>,
     /// `(method, status)`: every call of the method is refused with the status.
     refusals: Vec<(&'static str, u16)>,
     next_id: u64,
+}
+
+/// A deployment the fake holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeDeployment {
+    pub id: u64,
+    /// `owner/repo`.
+    pub repo: String,
+    pub deployment: NewDeployment,
+    /// The statuses it was given, oldest first.
+    pub statuses: Vec<DeploymentStatus>,
+}
+
+impl FakeDeployment {
+    /// The state of its latest status; `None` before the first.
+    pub fn state(&self) -> Option<DeploymentState> {
+        self.statuses.last().map(|s| s.state)
+    }
 }
 
 /// A handle on the in-memory GitHub.
@@ -43,7 +68,7 @@ impl FakeGitHub {
     pub fn installation() -> Self {
         Self {
             world: Arc::new(Mutex::new(Issues {
-                writer: super::comment::ACTIONS_BOT.to_string(),
+                writer: ACTIONS_BOT.to_string(),
                 page_size: 100,
                 next_id: 1000,
                 ..Issues::default()
@@ -83,6 +108,42 @@ impl FakeGitHub {
             .get(&number)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Adds a deployment of `environment` to `owner/repo` with a `success` status, as an
+    /// earlier run would have; returns its id.
+    pub fn add_deployment(&self, owner_repo: &str, environment: &str) -> u64 {
+        let mut w = self.world();
+        w.next_id += 1;
+        let id = w.next_id;
+        let d = FakeDeployment {
+            id,
+            repo: owner_repo.to_string(),
+            deployment: NewDeployment {
+                git_ref: "0123456789abcdef0123456789abcdef01234567".into(),
+                environment: environment.to_string(),
+                description: "an earlier push".into(),
+                transient_environment: true,
+                production_environment: false,
+                auto_merge: false,
+                required_contexts: Vec::new(),
+                payload: serde_json::Value::Null,
+            },
+            statuses: vec![DeploymentStatus {
+                state: DeploymentState::Success,
+                description: "an earlier push".into(),
+                environment_url: None,
+                log_url: None,
+                auto_inactive: true,
+            }],
+        };
+        w.deployments.push(d);
+        id
+    }
+
+    /// The deployments, oldest first.
+    pub fn deployments(&self) -> Vec<FakeDeployment> {
+        self.world().deployments.clone()
     }
 
     /// The writes made so far (`POST` and `PATCH`).
@@ -220,5 +281,71 @@ impl GitHubApi for FakeGitHub {
             status: 404,
             message: "Not Found".into(),
         })
+    }
+
+    async fn create_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment: &NewDeployment,
+    ) -> Result<u64, GitHubError> {
+        let path = format!("/repos/{owner}/{repo}/deployments");
+        let mut w = self.enter("POST", "creating the deployment", path)?;
+        w.next_id += 1;
+        let id = w.next_id;
+        w.deployments.push(FakeDeployment {
+            id,
+            repo: format!("{owner}/{repo}"),
+            deployment: deployment.clone(),
+            statuses: Vec::new(),
+        });
+        Ok(id)
+    }
+
+    async fn create_deployment_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        status: &DeploymentStatus,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{owner}/{repo}/deployments/{id}/statuses");
+        let mut w = self.enter("POST", status.what(), path)?;
+        let full = format!("{owner}/{repo}");
+        let found = w
+            .deployments
+            .iter_mut()
+            .find(|d| d.id == id && d.repo == full);
+        let Some(d) = found else {
+            return Err(GitHubError::Denied {
+                what: status.what(),
+                status: 404,
+                message: "Not Found".into(),
+            });
+        };
+        d.statuses.push(status.clone());
+        Ok(())
+    }
+
+    async fn list_deployments(
+        &self,
+        owner: &str,
+        repo: &str,
+        environment: &str,
+    ) -> Result<Vec<u64>, GitHubError> {
+        let full = format!("{owner}/{repo}");
+        let (ids, size): (Vec<u64>, usize) = {
+            let w = self.world();
+            let ids = w.deployments.iter().rev();
+            let ids = ids.filter(|d| d.repo == full && d.deployment.environment == environment);
+            (ids.map(|d| d.id).collect(), w.page_size.max(1))
+        };
+        // One request per page, and one for an empty list.
+        for n in 1..=ids.len().div_ceil(size).max(1) {
+            let path =
+                format!("/repos/{owner}/{repo}/deployments?environment={environment}&page={n}");
+            drop(self.enter("GET", "listing the preview's deployments", path)?);
+        }
+        Ok(ids)
     }
 }

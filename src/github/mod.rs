@@ -17,65 +17,13 @@ use octocrab::Octocrab;
 use secrecy::SecretString;
 
 use self::api::GitHubApi;
+pub use self::api::GitHubError;
 use crate::config::Config;
 use crate::context::GitHubContext;
 use crate::gha::{self, Level};
 use crate::report::many::EntryResult;
 use crate::report::{GitHubNotes, Report};
 use crate::targets::Mode;
-
-/// A GitHub call that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GitHubError {
-    /// 403 or 404: the token may not do this.
-    #[error(
-        "GitHub answered {status} ({message}) to {what}: the token cannot write here; a pull request from a fork gets a read-only token, and the job needs `permissions: pull-requests: write` and `deployments: write`"
-    )]
-    Denied {
-        what: &'static str,
-        status: u16,
-        message: String,
-    },
-    /// Any other answer.
-    #[error("GitHub answered {status} ({message}) to {what}")]
-    Api {
-        what: &'static str,
-        status: u16,
-        message: String,
-    },
-    /// No answer, or one that could not be read.
-    #[error("{what} failed: {message}")]
-    Client { what: &'static str, message: String },
-}
-
-impl GitHubError {
-    /// Classifies an octocrab error (whose `Display` says only "GitHub").
-    pub fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
-        match e {
-            octocrab::Error::GitHub { source, .. } => {
-                let status = source.status_code.as_u16();
-                let message = source.message.clone();
-                if status == 403 || status == 404 {
-                    Self::Denied {
-                        what,
-                        status,
-                        message,
-                    }
-                } else {
-                    Self::Api {
-                        what,
-                        status,
-                        message,
-                    }
-                }
-            }
-            other => Self::Client {
-                what,
-                message: other.to_string(),
-            },
-        }
-    }
-}
 
 /// The repository as `(owner, name)` from `GITHUB_REPOSITORY`.
 fn owner_repo(ctx: &GitHubContext) -> Option<(String, String)> {
@@ -125,7 +73,7 @@ pub async fn publish(
         }
     };
     let to = Target {
-        crab: &crab,
+        api: &crab,
         owner: &owner,
         repo: &repo,
         pr,
@@ -244,14 +192,14 @@ async fn sticky(
 }
 
 /// The pull request a run reports to, with the client that writes there.
-struct Target<'a> {
-    crab: &'a Octocrab,
+struct Target<'a, A> {
+    api: &'a A,
     owner: &'a str,
     repo: &'a str,
     pr: u64,
 }
 
-impl Target<'_> {
+impl<A: GitHubApi> Target<'_, A> {
     /// Creates or updates the sticky comment. A preview's comment and environment are
     /// named after the production function, so every push of the pull request finds the
     /// same ones.
@@ -260,7 +208,7 @@ impl Target<'_> {
         let body = comment::render(report, self.pr);
         let at = (self.owner, self.repo, self.pr);
         let marker = comment::marker(function);
-        sticky(self.crab, ctx.in_actions, at, (&marker, &body), notes).await;
+        sticky(self.api, ctx.in_actions, at, (&marker, &body), notes).await;
     }
 
     /// Records the preview's deployment, or marks it inactive once the preview is removed.
@@ -271,13 +219,13 @@ impl Target<'_> {
         report: &Report,
         notes: &mut GitHubNotes,
     ) {
-        let (crab, owner, repo) = (self.crab, self.owner, self.repo);
+        let (api, owner, repo) = (self.api, self.owner, self.repo);
         let env = deployment::environment(comment::sticky_name(report), self.pr);
         let result = match mode {
-            Mode::RemovePreview { .. } => deployment::deactivate(crab, owner, repo, &env)
+            Mode::RemovePreview { .. } => deployment::deactivate(api, owner, repo, &env)
                 .await
                 .map(|n| format!("inactive ({n} deployment(s))")),
-            _ => deployment::record(crab, owner, repo, &env, report, ctx)
+            _ => deployment::record(api, owner, repo, &env, report, ctx)
                 .await
                 .map(|_| "success".to_string()),
         };

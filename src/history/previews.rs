@@ -15,8 +15,7 @@ use super::collect;
 use crate::aws::AwsError;
 use crate::aws::api::LambdaApi;
 use crate::aws::history::Account;
-use crate::github::GitHubError;
-use crate::github::api::{GitHubApi, PullState};
+use crate::github::api::{GitHubApi, GitHubError, PullState};
 use crate::preview::{self, PREVIEW_TAG};
 use crate::types::FunctionName;
 

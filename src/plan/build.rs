@@ -10,7 +10,7 @@ use super::{
     LocalCode, Plan, PlanError, Publish, UrlAction, UrlStep,
 };
 use crate::config::{Config, EnvMode, FunctionSettings, FunctionUrl};
-use crate::domain::function::ConfigUpdate;
+use crate::domain::function::{ConfigUpdate, LayerRef};
 use crate::domain::kind::{Architecture, PackageType};
 use crate::state::LiveFunction;
 use crate::types::AliasName;
@@ -32,9 +32,12 @@ fn env_change(from: &BTreeMap<String, String>, to: &BTreeMap<String, String>) ->
     parts.join(" ")
 }
 
-/// Computes the plan. `aliases` are the aliases this run moves (see [`crate::targets`]).
+/// Computes the plan. `layers` is the function's whole layer list (`layers`, then the
+/// `layer-dirs` layers; `None` keeps the function's), `aliases` are the aliases this run
+/// moves (see [`crate::targets`]).
 pub fn plan(
     config: &Config,
+    layers: Option<Vec<LayerRef>>,
     aliases: &[AliasName],
     code: LocalCode,
     live: &Live,
@@ -46,7 +49,7 @@ pub fn plan(
     let head = match &live.function {
         None => {
             let (fields, head) = create(&config.settings, &code, &function_name)?;
-            update = fields;
+            update = ConfigUpdate { layers, ..fields };
             head
         }
         Some(f) => {
@@ -54,7 +57,7 @@ pub fn plan(
                 changes: &mut changes,
                 update: &mut update,
             };
-            diff.function(config, f, &code, &function_name)?
+            diff.function(config, layers, f, &code, &function_name)?
         }
     };
     let tags = tag_changes(&config.settings, live.function.as_ref());
@@ -137,7 +140,7 @@ fn create(
         timeout: s.timeout,
         description: s.description.clone(),
         environment: s.environment.clone(),
-        layers: s.layers.clone(),
+        layers: None,
         image_command: code.image.as_ref().and_then(|i| i.command.clone()),
     };
     let head = FunctionChange {
@@ -160,6 +163,7 @@ impl Diff<'_> {
     fn function(
         &mut self,
         config: &Config,
+        layers: Option<Vec<LayerRef>>,
         f: &LiveFunction,
         code: &LocalCode,
         function_name: &str,
@@ -176,7 +180,7 @@ impl Diff<'_> {
         }
         self.settings(&config.settings, f, image);
         self.environment(config, f);
-        self.layers(&config.settings, f);
+        self.layers(layers, f);
         self.image_command(code, f);
         let s = &config.settings;
         let arch = s.architecture.filter(|a| f.architecture != Some(*a));
@@ -255,16 +259,23 @@ impl Diff<'_> {
         }
     }
 
-    fn layers(&mut self, s: &FunctionSettings, f: &LiveFunction) {
-        if let Some(layers) = &s.layers
-            && *layers != f.layers
-        {
+    /// The layer list; a version still to be published always differs from the live one.
+    fn layers(&mut self, layers: Option<Vec<LayerRef>>, f: &LiveFunction) {
+        let Some(layers) = layers else {
+            return;
+        };
+        let same = layers.len() == f.layers.len()
+            && layers
+                .iter()
+                .zip(&f.layers)
+                .all(|(want, live)| want.arn() == Some(live.as_str()));
+        if !same {
             self.changes.push(FieldChange {
                 field: "layers",
                 from: Some(f.layers.join(", ")),
-                to: layers.join(", "),
+                to: layer_list(&layers),
             });
-            self.update.layers = Some(layers.clone());
+            self.update.layers = Some(layers);
         }
     }
 
@@ -280,6 +291,15 @@ impl Diff<'_> {
             self.update.image_command = Some(cmd.clone());
         }
     }
+}
+
+/// A layer list for people to read.
+fn layer_list(layers: &[LayerRef]) -> String {
+    layers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The tags to set: all of them on a new function, else those that differ.
@@ -444,16 +464,20 @@ impl Plan {
         self
     }
 
-    /// Takes over what `earlier` learnt from reads elsewhere, for the plan made again once
-    /// the layers are published and their ARNs known.
-    pub fn carry_over(mut self, earlier: &Plan) -> Self {
-        if !matches!(self.code_route, CodeRoute::Unchanged) {
-            self.code_route = earlier.code_route.clone();
+    /// Fills in the ARN of the version just published of layer `name` wherever the
+    /// function's layer list names it, so the plan sent is the plan shown, with its ARNs.
+    pub fn layer_published(&mut self, name: &str, arn: &str) {
+        let Some(list) = self.config.layers.as_mut() else {
+            return;
+        };
+        for r in list.iter_mut() {
+            if *r == LayerRef::ToPublish(name.to_string()) {
+                *r = LayerRef::Version(arn.to_string());
+            }
         }
-        self.layers = earlier.layers.clone();
-        self.aliases_held = earlier.aliases_held.clone();
-        self.function_url = earlier.function_url.clone();
-        self.function_url_removed = earlier.function_url_removed.clone();
-        self
+        let text = layer_list(list);
+        if let Some(change) = self.changes.iter_mut().find(|c| c.field == "layers") {
+            change.to = text;
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! The plan's own decisions that come from reads outside the function: the function URL
-//! and its grants, the S3 route, and what a second plan (after layers are published)
-//! keeps from the first.
+//! and its grants, the S3 route, and the layer versions filled in once they are published.
 
 use super::{
-    CodeRoute, FunctionAction, LayerStep, LocalCode, Plan, Publish, UrlAction, UrlLive, UrlStep,
+    CodeRoute, FieldChange, FunctionAction, LayerStep, LocalCode, Plan, Publish, UrlAction,
+    UrlLive, UrlStep,
 };
 use crate::config::FunctionUrl;
+use crate::domain::function::LayerRef;
 
 fn ours() -> Vec<String> {
     vec!["grant-a".to_string(), "grant-b".to_string()]
@@ -93,17 +94,67 @@ fn unchanged_code_does_not_go_through_s3() {
     );
 }
 
+const EXT: &str = "arn:aws:lambda:us-east-1:123456789012:layer:ext:3";
+const TOOLS_4: &str = "arn:aws:lambda:us-east-1:123456789012:layer:tools:4";
+
+/// A plan that attaches `ext` and a new version of `tools`, as the run makes it before
+/// anything is published.
+fn plan_publishing_tools() -> Plan {
+    let mut p = plan(true).with_layers(vec![LayerStep::Publish {
+        name: "tools".into(),
+        code_sha256: "dG9vbHM=".into(),
+        size: 5,
+        replaces: None,
+    }]);
+    p.config.layers = Some(vec![
+        LayerRef::Version(EXT.into()),
+        LayerRef::ToPublish("tools".into()),
+    ]);
+    p.changes.push(FieldChange {
+        field: "layers",
+        from: Some(String::new()),
+        to: format!("{EXT}, tools (new version)"),
+    });
+    p
+}
+
 #[test]
-fn the_second_plan_keeps_what_the_first_learnt() {
-    let first = plan(true)
-        .through_s3("bucket", "key.zip".into())
-        .with_layers(vec![LayerStep::Publish {
-            name: "tools".into(),
-            code_sha256: "dG9vbHM=".into(),
-            size: 5,
-            replaces: None,
-        }]);
-    let second = plan(true).carry_over(&first);
-    assert_eq!(second.code_route, first.code_route);
-    assert_eq!(second.layers, first.layers);
+fn a_layer_still_to_publish_is_named_as_such_in_json_and_text() {
+    let p = plan_publishing_tools();
+    let json = serde_json::to_value(&p).expect("json");
+    assert_eq!(
+        json["config"]["layers"],
+        serde_json::json!([EXT, {"layer": "tools", "publish": true}])
+    );
+    assert!(
+        p.to_string()
+            .contains(&format!("layers:  -> {EXT}, tools (new version)")),
+        "{p}"
+    );
+    assert_eq!(p.config.layer_to_publish(), Some("tools"));
+    assert_eq!(p.config.layer_arns(), Some(vec![EXT.to_string()]));
+}
+
+#[test]
+fn a_published_layer_version_is_filled_in_the_same_plan() {
+    let mut p = plan_publishing_tools();
+    let before = p.clone();
+    p.layer_published("tools", TOOLS_4);
+    assert_eq!(
+        p.config.layers,
+        Some(vec![
+            LayerRef::Version(EXT.into()),
+            LayerRef::Version(TOOLS_4.into())
+        ])
+    );
+    assert_eq!(p.config.layer_to_publish(), None);
+    let change = p.changes.iter().find(|c| c.field == "layers");
+    assert_eq!(
+        change.map(|c| c.to.as_str()),
+        Some(format!("{EXT}, {TOOLS_4}").as_str())
+    );
+    // Everything else stays as planned: the layer step, the route, the version.
+    assert_eq!(p.layers, before.layers);
+    assert_eq!(p.code_route, before.code_route);
+    assert_eq!(p.publish, before.publish);
 }

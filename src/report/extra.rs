@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::{Report, Status};
 use crate::config::FunctionUrl;
+use crate::domain::outcome::SkippedMove;
 use crate::markdown::{code, text};
 use crate::preview::Removal;
-use crate::release::SkippedMove;
 use crate::shift::Shifted;
 
 /// What GitHub was told, or why not.

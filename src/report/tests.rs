@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{Outcome, Provenance, Report, ReportExtra, Status};
 use crate::config::{Config, RawInputs};
+use crate::domain::function::LayerRef;
 use crate::plan::{self, HeldAlias, Live, LocalCode, Plan, UrlLive, UrlStep};
 use crate::state::{LiveAlias, LiveFunction};
 use crate::types::AliasName;
@@ -76,8 +77,20 @@ fn names(list: &[&str]) -> Vec<AliasName> {
 }
 
 fn planned(config: &Config, aliases: &[&str], live: &Live) -> Plan {
+    let layers = crate::layers::desired(config.settings.layers.as_ref(), &[]);
+    planned_with(config, layers, aliases, live)
+}
+
+/// Like [`planned`], with the function's whole layer list.
+fn planned_with(
+    config: &Config,
+    layers: Option<Vec<LayerRef>>,
+    aliases: &[&str],
+    live: &Live,
+) -> Plan {
     plan::plan(
         config,
+        layers,
         &names(aliases),
         code(),
         live,
@@ -190,20 +203,31 @@ fn s3_route() {
 #[test]
 fn layer_publish() {
     let (_dir, config) = config(&[("layer-dirs", "tools=tools")]);
+    let tools_3 = "arn:aws:lambda:us-east-1:123456789012:layer:tools:3";
     let live = Live {
-        function: Some(live_function()),
+        function: Some(LiveFunction {
+            layers: vec![tools_3.into()],
+            ..live_function()
+        }),
         ..Live::default()
     };
-    let plan = planned(&config, &[], &live).with_layers(vec![plan::LayerStep::Publish {
-        name: "tools".into(),
-        code_sha256: "dG9vbHMgbGF5ZXI=".into(),
-        size: 4096,
-        replaces: Some("arn:aws:lambda:us-east-1:123456789012:layer:tools:3".into()),
-    }]);
+    let layers = Some(vec![LayerRef::ToPublish("tools".into())]);
+    let plan =
+        planned_with(&config, layers, &[], &live).with_layers(vec![plan::LayerStep::Publish {
+            name: "tools".into(),
+            code_sha256: "dG9vbHMgbGF5ZXI=".into(),
+            size: 4096,
+            replaces: Some(tools_3.into()),
+        }]);
     let report = dry_run(plan);
     let value = report.json();
     assert_eq!(value["plan"]["layers"][0]["action"], "publish");
     assert_eq!(value["plan"]["layers"][0]["name"], "tools");
+    // The function's layer list names the version to publish, not a made-up ARN.
+    assert_eq!(
+        value["plan"]["config"]["layers"],
+        serde_json::json!([{"layer": "tools", "publish": true}])
+    );
     insta::assert_snapshot!("layer_json", json(&report));
     insta::assert_snapshot!("layer_summary", report.summary_markdown());
 }
