@@ -12,34 +12,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::aws::AwsError;
 use crate::aws::api::{AliasTargets, LambdaApi, VersionInfo};
 use crate::{function_url, tags};
 
+pub use crate::domain::outcome::Removal;
+
 /// The tag that marks a preview function, with the production function's name as value.
 pub const PREVIEW_TAG: &str = "lambda-deploy:preview-of";
-
-/// What closing the preview removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Removal {
-    /// The preview function (`<function-name>-pr-<N>`).
-    pub function: String,
-    /// Whether the preview function was (in a dry run: would be) deleted; false when it
-    /// did not exist or was kept.
-    pub function_deleted: bool,
-    pub alias: String,
-    /// The version the alias served, when it existed.
-    pub alias_version: Option<String>,
-    pub url: Option<String>,
-    pub versions_deleted: Vec<String>,
-    /// Kept for the shape of earlier reports: a preview function's versions are all its
-    /// own, so none is kept.
-    pub versions_kept: Vec<(String, String)>,
-    /// Why the function was left in place, when it was.
-    pub kept_because: Option<String>,
-}
 
 /// What the preview function holds now, as read before anything is removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,8 +15,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::aws::api::LambdaApi;
 use crate::aws::lock::{self, LOCK_ALIAS, LOCK_STALE, LockWatch, Taken};
 use crate::aws::retry::after_conflicts;
@@ -26,30 +24,12 @@ use crate::domain::history;
 use crate::order::{OrderKey, Verdict, verdict};
 use crate::state::LiveAlias;
 
+pub use crate::domain::outcome::Held;
+
 /// Times a run tries to publish its own version while other runs replace `$LATEST`.
 pub const RACE_ROUNDS: u32 = 3;
 /// Times an alias move is tried when the alias changed under it.
 pub const ALIAS_TRIES: u32 = 3;
-
-/// An alias left where it was, because it serves a newer deploy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Held {
-    pub name: String,
-    /// The version it keeps serving.
-    pub serving: String,
-    /// Why that deploy counts as newer.
-    pub why: String,
-}
-
-impl Held {
-    /// The warning people read.
-    pub fn warning(&self) -> String {
-        format!(
-            "alias '{}' was not moved: {}; it keeps serving version {} (this run is older, so moving it would roll it back)",
-            self.name, self.why, self.serving
-        )
-    }
-}
 
 /// What happened to one alias.
 #[derive(Debug, Clone, PartialEq, Eq)]

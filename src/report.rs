@@ -11,8 +11,8 @@ use serde::Serialize;
 pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
 
 use crate::domain::function::LayerRef;
+use crate::domain::outcome::ImageReport;
 use crate::domain::outcome::{LayerOutcome, Moved, SmokePassed};
-use crate::image::ImageReport;
 use crate::markdown::{self, code, text};
 use crate::plan::{self, FunctionAction, LocalCode, Plan, bytes};
 

@@ -35,6 +35,7 @@ use crate::domain::shift::Alarm;
 use crate::order::{OrderKey, Verdict, verdict};
 use crate::race::{ALIAS_TRIES, Held};
 
+pub use crate::domain::outcome::{Shifted, Step};
 pub use live::{Live, Rollout, before_moves};
 
 /// Longest time between two reads of the alarms during a shift.
@@ -78,32 +79,6 @@ pub struct Back {
     pub alias: String,
     pub version: String,
     pub description: Option<String>,
-}
-
-/// One step of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// UTC time of day, `HH:MM:SS`.
-    pub at: String,
-    /// Percent of the requests on the new version.
-    pub weight: u8,
-    /// Each alarm's state right after the step: (name, state).
-    pub alarms: Vec<(String, String)>,
-}
-
-/// How a shift went, for the summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Shifted {
-    /// The input, as written back (`canary 10% 5m`).
-    pub shift: String,
-    pub aliases: Vec<String>,
-    pub from: Vec<String>,
-    pub to: String,
-    pub timeline: Vec<Step>,
-    /// All the traffic reached the new version.
-    pub completed: bool,
-    /// Aliases a newer deploy took over mid-shift (this run stopped shifting).
-    pub overtaken: Vec<Held>,
 }
 
 /// Why a shift failed; each says what became of the traffic.

@@ -20,7 +20,6 @@ pub mod source;
 use std::path::Path;
 
 use secrecy::ExposeSecret;
-use serde::Serialize;
 
 use crate::aws::AwsError;
 use crate::aws::ecr::{Ecr, EcrLogin};
@@ -30,6 +29,7 @@ use crate::plan::{ImageCode, LocalCode, bytes};
 use crate::registry::{Credentials, Registry, RegistryError};
 
 use crate::domain::image_ref::{EcrHost, ImageRef, RegistryEndpoint};
+pub use crate::domain::outcome::{ImageReport, LayerReport};
 use build::{BaseImage, Built};
 use layer::LayerInfo;
 
@@ -323,25 +323,4 @@ fn check_arch(image: &ImageRef, image_arch: &str, function_arch: &str) -> Result
             function_arch: function_arch.to_string(),
         })
     }
-}
-
-/// One layer of the pushed image, for the summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LayerReport {
-    pub digest: String,
-    pub size: u64,
-    /// `uploaded`, `mounted`, `copied` or `present`.
-    pub state: &'static str,
-}
-
-/// What the image part of a run did, for outputs and the summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImageReport {
-    pub uri: String,
-    pub digest: String,
-    pub repository: String,
-    pub tags: Vec<String>,
-    pub layers: Vec<LayerReport>,
-    pub bytes_uploaded: u64,
-    pub built: bool,
 }

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::{Report, Status};
 use crate::config::FunctionUrl;
+use crate::domain::outcome::Removal;
+use crate::domain::outcome::Shifted;
 use crate::domain::outcome::SkippedMove;
 use crate::markdown::{code, text};
-use crate::preview::Removal;
-use crate::shift::Shifted;
 
 /// What GitHub was told, or why not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
