@@ -21,7 +21,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// Pauses of `first`, then twice as long each time, never over `max`.
-    pub const fn doubling(first: Duration, max: Duration) -> Self {
+    pub(crate) const fn doubling(first: Duration, max: Duration) -> Self {
         Self {
             first,
             max,
@@ -31,7 +31,7 @@ impl Backoff {
     }
 
     /// The same schedule with full jitter: each pause is picked from zero up to its cap.
-    pub const fn jittered(self) -> Self {
+    pub(crate) const fn jittered(self) -> Self {
         Self {
             jitter: true,
             ..self
@@ -46,7 +46,7 @@ impl Backoff {
     }
 
     /// The pause before retry number `attempt`, jittered when asked, from the clock.
-    pub fn pause(&self, attempt: u32) -> Duration {
+    pub(crate) fn pause(&self, attempt: u32) -> Duration {
         let cap = self.cap(attempt);
         if !self.jitter {
             return cap;
@@ -59,29 +59,19 @@ impl Backoff {
     }
 
     /// The next pause of this schedule.
-    pub fn next_pause(&mut self) -> Duration {
+    pub(crate) fn next_pause(&mut self) -> Duration {
         self.taken = self.taken.saturating_add(1);
         self.pause(self.taken)
     }
 
     /// Whether the next pause ends by `deadline` (for a jittered schedule: its cap).
-    pub fn fits_before(&self, deadline: tokio::time::Instant) -> bool {
+    pub(crate) fn fits_before(&self, deadline: tokio::time::Instant) -> bool {
         tokio::time::Instant::now() + self.cap(self.taken.saturating_add(1)) <= deadline
     }
 
     /// Sleeps the next pause.
     pub async fn sleep(&mut self) {
         tokio::time::sleep(self.next_pause()).await;
-    }
-
-    /// Sleeps the next pause, unless it would end after `deadline`: then returns false
-    /// without sleeping, and the caller gives up.
-    pub async fn sleep_until_before(&mut self, deadline: tokio::time::Instant) -> bool {
-        if !self.fits_before(deadline) {
-            return false;
-        }
-        self.sleep().await;
-        true
     }
 }
 
@@ -108,18 +98,5 @@ mod tests {
         for attempt in 1..30 {
             assert!(b.pause(attempt) < b.cap(attempt), "attempt {attempt}");
         }
-    }
-
-    #[tokio::test]
-    async fn a_pause_past_the_deadline_is_not_taken() {
-        let mut b = Backoff::doubling(Duration::from_millis(1), Duration::from_millis(4));
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
-        assert!(b.sleep_until_before(deadline).await);
-        let now = tokio::time::Instant::now();
-        assert!(
-            !b.sleep_until_before(now).await,
-            "the next pause ends after now"
-        );
-        assert_eq!(b.taken, 1, "a pause not taken does not count");
     }
 }

@@ -22,11 +22,11 @@ use crate::permissions::{self, Feature, Scope};
 use crate::types::FunctionName;
 
 /// The host of GitHub's OIDC token issuer.
-pub const OIDC_HOST: &str = "token.actions.githubusercontent.com";
+pub(crate) const OIDC_HOST: &str = "token.actions.githubusercontent.com";
 /// The audience configure-aws-credentials asks tokens for.
-pub const AUDIENCE: &str = "sts.amazonaws.com";
+pub(crate) const AUDIENCE: &str = "sts.amazonaws.com";
 /// The name of the inline policy bootstrap writes on each role.
-pub const POLICY_NAME: &str = "lambda-deploy";
+pub(crate) const POLICY_NAME: &str = "lambda-deploy";
 /// The longest function name bootstrap accepts: `-execution` (and a preview's `-pr-<N>`)
 /// must still fit the 64 characters of a role or function name.
 const MAX_NAME: usize = 54;
@@ -75,7 +75,7 @@ fn bad(flag: &'static str, message: impl Into<String>) -> BootstrapError {
 
 impl Options {
     /// Checks every flag before any AWS call.
-    pub fn validate(self) -> Result<Self, BootstrapError> {
+    pub(crate) fn validate(self) -> Result<Self, BootstrapError> {
         let ok_repo = self.repository.split_once('/').is_some_and(|(o, n)| {
             let word = |s: &str, extra: &str| {
                 !s.is_empty()
@@ -134,7 +134,7 @@ pub struct RoleSpec {
 }
 
 /// The trust policy of a role assumed with GitHub's OIDC tokens for these subjects.
-pub fn github_trust(provider_arn: &str, subjects: &[String]) -> Value {
+pub(crate) fn github_trust(provider_arn: &str, subjects: &[String]) -> Value {
     let key = |k: &str| format!("{OIDC_HOST}:{k}");
     let subject = if subjects.iter().any(|s| s.contains('*')) {
         json!({"StringLike": {key("sub"): subjects}})
@@ -425,7 +425,7 @@ async fn apply(client: &Iam, steps: &[Step]) -> Result<(), BootstrapError> {
 impl Outcome {
     /// The text `bootstrap` prints: what changed, the documents on a dry run, and the
     /// repository variables to set.
-    pub fn render_text(&self) -> String {
+    pub(crate) fn render_text(&self) -> String {
         let mut out = String::new();
         if self.dry_run {
             for r in &self.roles {

@@ -103,19 +103,6 @@ pub fn received() -> Option<Signal> {
     *channel().borrow()
 }
 
-/// Waits for a signal.
-pub async fn signalled() -> Signal {
-    let mut rx = channel().subscribe();
-    loop {
-        if let Some(s) = *rx.borrow_and_update() {
-            return s;
-        }
-        if rx.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 tokio::task_local! {
     static CLEANING: ();
 }
@@ -175,7 +162,7 @@ fn pending() -> &'static Mutex<BTreeMap<u64, MakeUndo>> {
 pub struct Pending(u64);
 
 /// Registers `undo`, which says what it undid (`Ok`) or why it could not (`Err`).
-pub fn on_cancel<F, Fut>(undo: F) -> Pending
+pub(crate) fn on_cancel<F, Fut>(undo: F) -> Pending
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = Result<String, String>> + Send + 'static,
@@ -201,7 +188,7 @@ impl Drop for Pending {
 
 /// Runs every undo action left by steps the cancellation cut short, newest first, each
 /// within `deadline`; returns what each one said.
-pub async fn undo_pending(deadline: Duration) -> Vec<Result<String, String>> {
+pub(crate) async fn undo_pending(deadline: Duration) -> Vec<Result<String, String>> {
     let actions: Vec<MakeUndo> = match pending().lock() {
         Ok(mut p) => std::mem::take(&mut *p).into_values().rev().collect(),
         Err(_) => Vec::new(),
@@ -227,7 +214,7 @@ fn steps() -> &'static Mutex<Vec<(String, bool)>> {
 }
 
 /// Records that a phase started; returns its index for [`step_finished`].
-pub fn step_started(title: &str) -> usize {
+pub(crate) fn step_started(title: &str) -> usize {
     match steps().lock() {
         Ok(mut s) => {
             s.push((title.to_string(), false));
@@ -238,7 +225,7 @@ pub fn step_started(title: &str) -> usize {
 }
 
 /// Records that a phase finished, unless the run was cancelled in it.
-pub fn step_finished(index: usize) {
+pub(crate) fn step_finished(index: usize) {
     if received().is_some() {
         return;
     }
@@ -250,7 +237,7 @@ pub fn step_finished(index: usize) {
 }
 
 /// The phases so far: (title, finished).
-pub fn steps_so_far() -> Vec<(String, bool)> {
+pub(crate) fn steps_so_far() -> Vec<(String, bool)> {
     steps().lock().map(|s| s.clone()).unwrap_or_default()
 }
 

@@ -12,9 +12,9 @@ use thiserror::Error;
 use crate::types::GitSha;
 
 /// The server used when `GITHUB_SERVER_URL` is unset.
-pub const DEFAULT_SERVER_URL: &str = "https://github.com";
+pub(crate) const DEFAULT_SERVER_URL: &str = "https://github.com";
 /// The REST API root used when `GITHUB_API_URL` is unset.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// Why the GitHub context could not be read.
 #[derive(Debug, Error)]
@@ -108,7 +108,8 @@ impl PrAction {
     }
 
     /// True when the pull request's code is live and a preview should exist.
-    pub fn wants_preview(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn wants_preview(&self) -> bool {
         matches!(self, Self::Opened | Self::Synchronize | Self::Reopened)
     }
 }
@@ -309,7 +310,7 @@ impl GitHubContext {
     }
 
     /// The pull request number when a pull request event started the run.
-    pub fn pr_number(&self) -> Option<u64> {
+    pub(crate) fn pr_number(&self) -> Option<u64> {
         match self.trigger {
             Trigger::PullRequest { number, .. } => Some(number),
             _ => None,

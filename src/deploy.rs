@@ -191,7 +191,7 @@ async fn upload<L: LambdaApi>(
 
 /// Applies `plan`. `live` is the state the plan was made from; `code` is the package;
 /// `ours` orders this run against the deploys aliases serve ([`crate::order`]).
-pub async fn apply<L: LambdaApi>(
+pub(crate) async fn apply<L: LambdaApi>(
     lambda: &L,
     config: &Config,
     plan: &Plan,

@@ -16,7 +16,7 @@ use crate::config::FunctionUrl;
 use crate::state::LiveFunction;
 
 /// The function tag naming the alias whose URL lambda-deploy created.
-pub const URL_TAG: &str = "lambda-deploy:function-url";
+pub(crate) const URL_TAG: &str = "lambda-deploy:function-url";
 
 /// The policy statements lambda-deploy adds for a public URL on `alias`, with their ids.
 pub fn statements(alias: &str) -> [(String, UrlGrant); 2] {
@@ -40,7 +40,7 @@ pub struct Ensured {
 }
 
 /// Makes sure `alias` has a URL with the auth `mode` asks for (not [`FunctionUrl::None`]).
-pub async fn ensure<L: LambdaApi>(
+pub(crate) async fn ensure<L: LambdaApi>(
     lambda: &L,
     alias: &str,
     mode: FunctionUrl,
@@ -93,7 +93,7 @@ pub async fn mark<L: LambdaApi>(lambda: &L, arn: &str, alias: &str) -> Result<()
 /// grants, on `legacy` (the alias a URL would have gone on). Returns the aliases whose URL
 /// was removed. `known` is the function as read this run when nothing has written to it
 /// since; otherwise it is read again.
-pub async fn remove_unwanted<L: LambdaApi>(
+pub(crate) async fn remove_unwanted<L: LambdaApi>(
     lambda: &L,
     known: Option<&LiveFunction>,
     wanted: Option<&str>,

@@ -16,13 +16,13 @@ pub fn escape_data(s: &str) -> String {
 }
 
 /// Escapes a workflow command's property value (also `:` and `,`).
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Tells the runner to mask `secret` in every later log line. Empty values are skipped:
 /// masking "" would be a no-op at best.
-pub fn add_mask(secret: &str) {
+pub(crate) fn add_mask(secret: &str) {
     for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
         println!("::add-mask::{}", escape_data(line));
     }
@@ -69,7 +69,7 @@ pub fn annotate(in_actions: bool, level: Level, title: &str, message: &str) {
 static GROUPS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// Stops opening `::group::` blocks for the rest of the process.
-pub fn disable_groups() {
+pub(crate) fn disable_groups() {
     GROUPS.store(false, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -176,7 +176,7 @@ impl Drop for EventBuffer {
 }
 
 /// Appends `text` to the file the runner named (`$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`).
-pub fn append(path: &Path, text: &str) -> io::Result<()> {
+pub(crate) fn append(path: &Path, text: &str) -> io::Result<()> {
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
     f.write_all(text.as_bytes())
 }

@@ -359,12 +359,12 @@ fn fill(template: &str, s: &Settings) -> String {
 }
 
 /// `.github/workflows/deploy.yml`.
-pub fn deploy_workflow(s: &Settings) -> String {
+pub(crate) fn deploy_workflow(s: &Settings) -> String {
     fill(DEPLOY_YML, s)
 }
 
 /// `.github/workflows/preview.yml`.
-pub fn preview_workflow(s: &Settings) -> String {
+pub(crate) fn preview_workflow(s: &Settings) -> String {
     fill(PREVIEW_YML, s)
 }
 

@@ -87,7 +87,7 @@ pub fn build(
 
 /// The layers given as ARNs (`layers`), as the size checks see them: their unzipped size
 /// is not known before deploy, so their zipped size stands in for it (a lower bound).
-pub async fn given_sizes(
+pub(crate) async fn given_sizes(
     layers: &Layers,
     arns: &[String],
 ) -> Result<Vec<(String, PackageInfo)>, AwsError> {
@@ -164,7 +164,7 @@ pub async fn plan(layers: &Layers, built: &[BuiltLayer]) -> Result<Vec<LayerPlan
 
 /// The function's full layer list: `given` (the `layers` input) then the `layer-dirs`
 /// layers. `None` when neither input was given (the function's layers stay as they are).
-pub fn desired(given: Option<&Vec<String>>, targets: &[LayerRef]) -> Option<Vec<LayerRef>> {
+pub(crate) fn desired(given: Option<&Vec<String>>, targets: &[LayerRef]) -> Option<Vec<LayerRef>> {
     if given.is_none() && targets.is_empty() {
         return None;
     }

@@ -43,6 +43,10 @@
 //! [`app`] picks the command. [`run`] wires the deploy's stages; `main.rs` only parses the command line and turns
 //! errors into annotations and an exit code.
 
+// The library serves the binary and the tests: items only the crate uses are
+// `pub(crate)`, and the docs of public items still link to them for readers of the source.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod app;
 pub mod aws;
 pub mod backoff;

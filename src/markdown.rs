@@ -84,7 +84,7 @@ pub fn warnings(md: &mut String, warnings: &[String], max_rows: usize) {
 }
 
 /// The closing line: a link to the workflow run when known, and lambda-deploy's version.
-pub fn footer(run_url: Option<&str>) -> String {
+pub(crate) fn footer(run_url: Option<&str>) -> String {
     let run = run_url
         .map(|u| format!("[workflow run]({u}) · "))
         .unwrap_or_default();
@@ -124,7 +124,7 @@ fn url_safe(u: &str) -> bool {
 }
 
 /// At most `max` characters of `s`, and whether it was cut.
-pub fn capped(s: &str, max: usize) -> (&str, bool) {
+pub(crate) fn capped(s: &str, max: usize) -> (&str, bool) {
     match s.char_indices().nth(max) {
         Some((at, _)) => (&s[..at], true),
         None => (s, false),

@@ -47,7 +47,7 @@ const MAX_ALIAS_DESCRIPTION: usize = 256;
 
 impl OrderKey {
     /// This run's key: the release only when a tag started it, and the run id.
-    pub fn of_run(ctx: &GitHubContext) -> Self {
+    pub(crate) fn of_run(ctx: &GitHubContext) -> Self {
         let release = match &ctx.trigger {
             Trigger::Release { tag } => tags::release_version(tag),
             _ => None,
@@ -60,7 +60,7 @@ impl OrderKey {
     /// `lambda-deploy: moved by release v1.3.0, run 42`, `… moved by run 42`, or
     /// `… moved by a run without order` (never over Lambda's 256 characters; build
     /// metadata, which does not order releases, is dropped first).
-    pub fn alias_description(&self) -> String {
+    pub(crate) fn alias_description(&self) -> String {
         let mut parts = Vec::new();
         if let Some(v) = &self.release {
             let mut v = v.clone();
@@ -82,7 +82,7 @@ impl OrderKey {
 
     /// Reads [`OrderKey::alias_description`] back; `None` for a description lambda-deploy
     /// did not write (the caller falls back to the version's description).
-    pub fn from_alias_description(desc: &str) -> Option<Self> {
+    pub(crate) fn from_alias_description(desc: &str) -> Option<Self> {
         let rest = desc.strip_prefix(MOVED_BY)?;
         let mut key = Self::default();
         for part in rest.split(", ") {

@@ -53,7 +53,7 @@ impl Feature {
     }
 
     /// The inputs or commands that use the feature, for the README.
-    pub fn used_by(self) -> &'static str {
+    pub(crate) fn used_by(self) -> &'static str {
         match self {
             Feature::Deploy => "every deploy (zip, versions, aliases)",
             Feature::S3 => "`s3-bucket` (zips over 50 MB)",
@@ -68,7 +68,7 @@ impl Feature {
     }
 
     /// A comma-separated list (`s3,image`); `deploy` is always included.
-    pub fn parse_list(list: &str) -> Result<BTreeSet<Feature>, String> {
+    pub(crate) fn parse_list(list: &str) -> Result<BTreeSet<Feature>, String> {
         let mut set = BTreeSet::from([Feature::Deploy]);
         for word in list
             .split([',', ' ', '\n'])
@@ -455,7 +455,7 @@ pub fn policy(features: &BTreeSet<Feature>, scope: &Scope) -> Value {
 }
 
 /// The README's table of the permissions per feature, generated from [`TABLE`].
-pub fn readme_table() -> String {
+pub(crate) fn readme_table() -> String {
     let scope = Scope::example();
     let mut out = String::from("| Feature | Used by | Actions | Resource |\n|---|---|---|---|\n");
     for g in TABLE {

@@ -19,7 +19,7 @@ use crate::{function_url, tags};
 pub use crate::domain::outcome::Removal;
 
 /// The tag that marks a preview function, with the production function's name as value.
-pub const PREVIEW_TAG: &str = "lambda-deploy:preview-of";
+pub(crate) const PREVIEW_TAG: &str = "lambda-deploy:preview-of";
 
 /// What the preview function holds now, as read before anything is removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +71,12 @@ fn is_preview_of(state: &PreviewState, production: &str) -> bool {
 /// what it keeps and why: the whole function (its URL and grants first) when lambda-deploy
 /// created it as the preview of `production`; nothing otherwise. Every version goes with
 /// the function, since a preview's versions are all its own.
-pub fn decide(function: &str, production: &str, number: u64, state: &PreviewState) -> Removal {
+pub(crate) fn decide(
+    function: &str,
+    production: &str,
+    number: u64,
+    state: &PreviewState,
+) -> Removal {
     let alias = tags::preview_alias(number).to_string();
     let mut removal = Removal {
         function: function.to_string(),
@@ -102,7 +107,7 @@ pub fn decide(function: &str, production: &str, number: u64, state: &PreviewStat
 
 /// Reads the preview function of pull request `number` behind `lambda` and decides what
 /// closing the pull request removes ([`decide`]); changes nothing.
-pub async fn plan_removal<L: LambdaApi>(
+pub(crate) async fn plan_removal<L: LambdaApi>(
     lambda: &L,
     production: &str,
     number: u64,

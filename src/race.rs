@@ -27,9 +27,9 @@ use crate::state::LiveAlias;
 pub use crate::domain::outcome::Held;
 
 /// Times a run tries to publish its own version while other runs replace `$LATEST`.
-pub const RACE_ROUNDS: u32 = 3;
+pub(crate) const RACE_ROUNDS: u32 = 3;
 /// Times an alias move is tried when the alias changed under it.
-pub const ALIAS_TRIES: u32 = 3;
+pub(crate) const ALIAS_TRIES: u32 = 3;
 
 /// What happened to one alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,10 @@ pub enum AliasResult {
 /// The key of the run that last moved `alias`: recorded in the alias's own description, or
 /// for an alias no lambda-deploy run has moved since that was recorded, read from the
 /// description of the version it serves.
-pub async fn mover<L: LambdaApi>(lambda: &L, alias: &LiveAlias) -> Result<OrderKey, AwsError> {
+pub(crate) async fn mover<L: LambdaApi>(
+    lambda: &L,
+    alias: &LiveAlias,
+) -> Result<OrderKey, AwsError> {
     if let Some(key) = alias
         .description
         .as_deref()
@@ -96,7 +99,7 @@ async fn check_alias<L: LambdaApi>(
 
 /// Points `name` at `version` unless it serves a newer deploy; re-reads and tries again
 /// when the alias changed between the read and the write.
-pub async fn move_alias<L: LambdaApi>(
+pub(crate) async fn move_alias<L: LambdaApi>(
     lambda: &L,
     name: &str,
     version: &str,
@@ -149,7 +152,7 @@ pub async fn move_alias<L: LambdaApi>(
 /// Moves every alias in `names` to `version` ([`move_alias`]) while holding the alias
 /// lock ([`crate::aws::lock`]), so two runs never interleave their read-check-write of
 /// an alias; waits at most `wait` for the lock.
-pub async fn move_aliases<L: LambdaApi>(
+pub(crate) async fn move_aliases<L: LambdaApi>(
     lambda: &L,
     names: &[String],
     version: &str,
@@ -202,7 +205,7 @@ pub async fn move_aliases<L: LambdaApi>(
 
 /// Takes the alias lock for `owner`, waiting (at most `wait`) while another run holds it;
 /// a lock left by a dead run is broken once it is stale ([`crate::aws::lock`]).
-pub async fn take_lock<L: LambdaApi>(
+pub(crate) async fn take_lock<L: LambdaApi>(
     lambda: &L,
     owner: &str,
     wait: Duration,

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-pub use extra::{GitHubNotes, ReportExtra, invoke_lines};
+pub use extra::ReportExtra;
+pub(crate) use extra::{GitHubNotes, invoke_lines};
 
 use crate::domain::function::LayerRef;
 use crate::domain::outcome::ImageReport;
@@ -17,10 +18,10 @@ use crate::markdown::{self, code, text};
 use crate::plan::{self, FunctionAction, LocalCode, Plan, bytes};
 
 /// GitHub's cap on a job summary or comment body.
-pub const GITHUB_BODY_LIMIT: usize = 65_536;
+pub(crate) const GITHUB_BODY_LIMIT: usize = 65_536;
 /// Characters of a smoke-test answer shown in the summary, which a public repository's
 /// readers see; the step's log keeps a longer excerpt.
-pub const SUMMARY_PAYLOAD: usize = 120;
+pub(crate) const SUMMARY_PAYLOAD: usize = 120;
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,7 +114,7 @@ impl Report {
     }
 
     /// The size of the code (the zip, or the image's layers); 0 when the run deploys none.
-    pub fn code_size(&self) -> u64 {
+    pub(crate) fn code_size(&self) -> u64 {
         self.code().map_or(0, |c| c.size)
     }
 
@@ -162,7 +163,7 @@ impl Report {
     }
 
     /// The outputs as one JSON object (`--format json`).
-    pub fn outputs_json(&self) -> serde_json::Value {
+    pub(crate) fn outputs_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.outputs()
                 .into_iter()

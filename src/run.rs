@@ -92,11 +92,11 @@ pub async fn deploy(config: &Config, ctx: &GitHubContext) -> Result<Report, Erro
     deploy_with(config, ctx, None).await
 }
 
-pub use many::{Outcome as EntryOutcome, deploy_all, matrix};
+pub(crate) use many::{deploy_all, matrix};
 
 /// Like [`deploy()`], reusing an AWS configuration (credentials included) already loaded
 /// for another function of the same step.
-pub async fn deploy_with(
+pub(crate) async fn deploy_with(
     config: &Config,
     ctx: &GitHubContext,
     shared: Option<&aws_config::SdkConfig>,

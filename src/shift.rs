@@ -16,7 +16,7 @@
 //!   [`crate::race`] does for plain moves.
 //!
 //! The rules run against the [`Traffic`] trait (alias routing, alarm reads, a clock), so
-//! they are unit-tested with an in-memory fake; [`Live`] is the real one.
+//! they are unit-tested with an in-memory fake; [`live::Live`] is the real one.
 
 mod live;
 #[cfg(test)]
@@ -36,10 +36,10 @@ use crate::order::{OrderKey, Verdict, verdict};
 use crate::race::{ALIAS_TRIES, Held};
 
 pub use crate::domain::outcome::{Shifted, Step};
-pub use live::{Live, Rollout, before_moves};
+pub(crate) use live::{Rollout, before_moves};
 
 /// Longest time between two reads of the alarms during a shift.
-pub const POLL: Duration = Duration::from_secs(5);
+pub(crate) const POLL: Duration = Duration::from_secs(5);
 /// What an alias description carries while a shift routes the alias.
 const MARK: &str = ", shifting from version ";
 
@@ -148,7 +148,7 @@ pub struct Spec<'a> {
 }
 
 /// The description of an alias this run routes while it shifts from version `from`.
-pub fn shifting_description(ours: &OrderKey, from: &str) -> String {
+pub(crate) fn shifting_description(ours: &OrderKey, from: &str) -> String {
     let full = format!("{}{MARK}{from}", ours.alias_description());
     if full.len() <= 256 {
         return full;
@@ -192,7 +192,7 @@ async fn newer<T: Traffic>(
 /// Removes routing that a shift left on `names` when its run died (recorded in the alias
 /// description), unless a newer deploy owns the alias: all its traffic goes back to the
 /// version it serves. Returns a warning per alias cleared.
-pub async fn clear_leftovers<T: Traffic>(
+pub(crate) async fn clear_leftovers<T: Traffic>(
     t: &T,
     names: &[String],
     ours: &OrderKey,

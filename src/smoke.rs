@@ -10,7 +10,7 @@ use crate::aws::api::LambdaApi;
 pub use crate::domain::outcome::SmokePassed;
 
 /// Longest part of a returned payload kept in logs, errors and the summary.
-pub const PAYLOAD_EXCERPT: usize = 2000;
+pub(crate) const PAYLOAD_EXCERPT: usize = 2000;
 
 /// Why the smoke test failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum SmokeError {
 }
 
 /// The start of `bytes` as text, at most [`PAYLOAD_EXCERPT`] bytes, cut on a character.
-pub fn excerpt(bytes: &[u8]) -> String {
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     if text.len() <= PAYLOAD_EXCERPT {
         return text.into_owned();

@@ -75,7 +75,7 @@ pub struct ConfigFingerprint {
 
 impl LiveFunction {
     /// The fingerprint of `$LATEST` as it is now.
-    pub fn fingerprint(&self) -> ConfigFingerprint {
+    pub(crate) fn fingerprint(&self) -> ConfigFingerprint {
         ConfigFingerprint {
             runtime: self.runtime.clone(),
             role: self.role.clone(),

@@ -11,11 +11,12 @@ use semver::Version;
 
 use crate::context::{GitHubContext, Trigger};
 use crate::domain::description::VersionDescription;
-pub use crate::domain::image_ref::{MAX_IMAGE_TAG_LEN, is_valid_image_tag};
+pub(crate) use crate::domain::image_ref::MAX_IMAGE_TAG_LEN;
+pub use crate::domain::image_ref::is_valid_image_tag;
 use crate::types::AliasName;
 
 /// Longest Lambda alias name.
-pub const MAX_ALIAS_LEN: usize = 128;
+pub(crate) const MAX_ALIAS_LEN: usize = 128;
 pub use crate::domain::description::MAX_DESCRIPTION_LEN;
 
 pub use crate::domain::description::release_version;
@@ -70,7 +71,7 @@ pub fn preview_alias(pr_number: u64) -> AliasName {
 /// The image tags a run pushes, in this order: `sha-<7 hex>` whenever the commit is known;
 /// then on a semver release tag the version tags of [`version_image_tags`]; on a pull
 /// request `pr-<N>`. Branch runs and non-semver tags get only the SHA tag.
-pub fn image_tags(ctx: &GitHubContext) -> Vec<String> {
+pub(crate) fn image_tags(ctx: &GitHubContext) -> Vec<String> {
     let mut tags = Vec::new();
     if let Some(short) = ctx.short_sha() {
         tags.push(format!("sha-{short}"));
@@ -135,7 +136,7 @@ pub fn oci_tag(raw: &str) -> String {
 /// Whether `candidate` ranks above `current` by semver precedence: numbers compare
 /// numerically, a prerelease ranks below its release, build metadata is ignored, and equal
 /// versions are not newer. An older tag pushed after a newer one must not move `v1` back.
-pub fn is_newer_release(candidate: &Version, current: &Version) -> bool {
+pub(crate) fn is_newer_release(candidate: &Version, current: &Version) -> bool {
     candidate.cmp_precedence(current) == Ordering::Greater
 }
 

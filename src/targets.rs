@@ -10,7 +10,7 @@
 //!
 //! The function URL (`function-url`) goes on the preview alias, or on the first `alias`.
 //! Everything here is pure; whether a semver alias may move (never backwards) also needs
-//! the version it serves now, which [`release_in_description`] reads from that version's
+//! the version it serves now, which the version-description codec ([`crate::domain::description`]) reads from that version's
 //! description.
 
 use semver::Version;
@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::config::{Config, FunctionUrl, PackageRule};
 use crate::context::{GitHubContext, PrAction, Trigger};
-use crate::domain::description::VersionDescription;
 use crate::tags;
 use crate::types::AliasName;
 
@@ -131,7 +130,11 @@ pub fn package_rule(ctx: &GitHubContext) -> PackageRule {
 /// Refuses a `pull_request_target` run that would deploy a fork's head, unless
 /// `allow_forks`: such a run holds the base repository's role and secrets. Removing a
 /// preview runs no code from the fork and is always allowed.
-pub fn check_fork(allow_forks: bool, ctx: &GitHubContext, mode: &Mode) -> Result<(), TargetError> {
+pub(crate) fn check_fork(
+    allow_forks: bool,
+    ctx: &GitHubContext,
+    mode: &Mode,
+) -> Result<(), TargetError> {
     let Trigger::PullRequest {
         number,
         from_fork: true,
@@ -154,7 +157,7 @@ pub fn check_fork(allow_forks: bool, ctx: &GitHubContext, mode: &Mode) -> Result
 }
 
 /// Decides the targets of one run.
-pub fn compute(rules: &Rules, ctx: &GitHubContext) -> Result<Targets, TargetError> {
+pub(crate) fn compute(rules: &Rules, ctx: &GitHubContext) -> Result<Targets, TargetError> {
     let mut warnings = Vec::new();
     let stable = || {
         rules.aliases.iter().map(|a| Target {
@@ -235,13 +238,18 @@ pub fn compute(rules: &Rules, ctx: &GitHubContext) -> Result<Targets, TargetErro
 
 /// The release a version was published for, read from its description (`v1.3.0 @ …`);
 /// `None` when the description names no semver tag.
-pub fn release_in_description(desc: &str) -> Option<Version> {
-    VersionDescription::parse(desc).release()
+#[cfg(test)]
+pub(crate) fn release_in_description(desc: &str) -> Option<Version> {
+    crate::domain::description::VersionDescription::parse(desc).release()
 }
 
 /// Why a semver alias is left where it is: it serves a newer release than this run's.
 /// `None` when the move is allowed (no release known, an older one, or the same one).
-pub fn backwards_reason(alias: &str, candidate: &Version, served: &Version) -> Option<String> {
+pub(crate) fn backwards_reason(
+    alias: &str,
+    candidate: &Version,
+    served: &Version,
+) -> Option<String> {
     tags::is_newer_release(served, candidate).then(|| {
         format!(
             "{alias} serves v{served}, which is newer than v{candidate}; a release never moves an alias backwards"

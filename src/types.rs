@@ -107,11 +107,11 @@ impl FromStr for FunctionName {
 }
 
 /// Longest plain Lambda function name.
-pub const MAX_FUNCTION_NAME_LEN: usize = 64;
+pub(crate) const MAX_FUNCTION_NAME_LEN: usize = 64;
 
 impl FunctionName {
     /// The plain name, without any ARN prefix.
-    pub fn short_name(&self) -> &str {
+    pub(crate) fn short_name(&self) -> &str {
         self.0.rsplit(':').next().unwrap_or(&self.0)
     }
 

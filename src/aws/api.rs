@@ -44,7 +44,7 @@ pub struct Written {
 
 impl Written {
     /// The written state of `$LATEST`, for outputs after a no-op run.
-    pub fn from_live(f: &LiveFunction) -> Self {
+    pub(crate) fn from_live(f: &LiveFunction) -> Self {
         Self {
             arn: f.arn.clone(),
             revision_id: f.revision_id.clone(),

@@ -93,7 +93,7 @@ impl Ecr {
     }
 
     /// The repository `name`, created (scan on push, mutable tags) when missing.
-    pub async fn ensure_repository(&self, name: &str) -> Result<Repository, AwsError> {
+    pub(crate) async fn ensure_repository(&self, name: &str) -> Result<Repository, AwsError> {
         let resource = format!("ECR repository '{name}'");
         match self
             .client
@@ -159,7 +159,7 @@ impl Ecr {
     /// Deletes images of `repository` (in the registry of account `registry_id`) by
     /// digest, 100 per request, and returns the digests that are gone: deleted now, or
     /// already missing (a re-run after a partial prune).
-    pub async fn delete_images(
+    pub(crate) async fn delete_images(
         &self,
         registry_id: &str,
         repository: &str,

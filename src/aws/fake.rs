@@ -43,7 +43,7 @@ pub fn code_sha256(bytes: &[u8]) -> String {
 
 /// The CodeSha256 the fake gives a code source: of the zip's bytes, or of the image URI
 /// or `bucket/key` (the fake holds no registry or bucket).
-pub fn sha_of(code: &CodeSource) -> (String, i64) {
+pub(crate) fn sha_of(code: &CodeSource) -> (String, i64) {
     match code {
         CodeSource::Zip(bytes) => (code_sha256(bytes), bytes.len() as i64),
         CodeSource::Image { uri } => (code_sha256(uri.as_bytes()), 0),
@@ -179,7 +179,7 @@ impl World {
 
     /// Another run (or the console) puts code `sha` into `$LATEST`: a new RevisionId and
     /// an update InProgress for [`World::settle_after`] reads.
-    pub fn put_code(&mut self, sha: &str) {
+    pub(crate) fn put_code(&mut self, sha: &str) {
         let rev = self.revision();
         let settle = self.settle_after;
         if let Some(f) = self.function.as_mut() {
@@ -190,7 +190,7 @@ impl World {
     }
 
     /// Starts an update that stays InProgress for `reads` reads.
-    pub fn start_update(&mut self, reads: u32) {
+    pub(crate) fn start_update(&mut self, reads: u32) {
         let rev = self.revision();
         if let Some(f) = self.function.as_mut() {
             f.live.revision_id = Some(rev);
@@ -199,7 +199,7 @@ impl World {
     }
 
     /// Publishes `$LATEST` as a new version with `description`, as another run would.
-    pub fn publish_as(&mut self, description: &str) -> String {
+    pub(crate) fn publish_as(&mut self, description: &str) -> String {
         let n = self.versions.keys().next_back().copied().unwrap_or(0) + 1;
         if let Some(f) = &self.function {
             self.versions.insert(
@@ -216,7 +216,7 @@ impl World {
     }
 
     /// Points alias `name` at `version` with `description`, as another run would.
-    pub fn set_alias(&mut self, name: &str, version: &str, description: &str) {
+    pub(crate) fn set_alias(&mut self, name: &str, version: &str, description: &str) {
         let revision_id = self.revision();
         let weights = self
             .aliases
@@ -237,7 +237,7 @@ impl World {
     }
 
     /// The version alias `name` serves, if it exists.
-    pub fn alias_version(&self, name: &str) -> Option<String> {
+    pub(crate) fn alias_version(&self, name: &str) -> Option<String> {
         self.aliases.get(name).map(|a| a.version.clone())
     }
 
@@ -275,7 +275,7 @@ impl FakeLambda {
     }
 
     /// Another run on the same function: a new handle on the same world.
-    pub fn other_run(&self) -> Self {
+    pub(crate) fn other_run(&self) -> Self {
         Self {
             function: self.function.clone(),
             handle: HANDLES.fetch_add(1, Ordering::Relaxed),
@@ -294,7 +294,7 @@ impl FakeLambda {
     }
 
     /// A deployed function with code `sha`, Active and Successful.
-    pub fn with_function(self, sha: &str, tags: &[(&str, &str)]) -> Self {
+    pub(crate) fn with_function(self, sha: &str, tags: &[(&str, &str)]) -> Self {
         {
             let mut w = self.world();
             let revision_id = Some(w.revision());

@@ -45,7 +45,7 @@ pub struct AliasRow {
 
 /// The version an ARN qualifies (`arn:…:function:name:3` -> `3`), when it names this
 /// function and is qualified with a version number.
-pub fn qualified_version(arn: &str, function: &str) -> Option<String> {
+pub(crate) fn qualified_version(arn: &str, function: &str) -> Option<String> {
     let parts: Vec<&str> = arn.split(':').collect();
     let name = function.rsplit(':').next().unwrap_or(function);
     match parts.as_slice() {
@@ -436,7 +436,7 @@ impl History for Lambda {
 impl Lambda {
     /// Points an existing alias at `version` alone (any weighted routing is removed) and
     /// sets its description, guarded by its revision: what a rollback writes.
-    pub async fn point_alias_alone(
+    pub(crate) async fn point_alias_alone(
         &self,
         name: &str,
         version: &str,

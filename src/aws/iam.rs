@@ -74,7 +74,7 @@ impl Iam {
     }
 
     /// The ARN of the OIDC provider for `host` (e.g. `token.actions.githubusercontent.com`).
-    pub async fn find_oidc_provider(&self, host: &str) -> Result<Option<String>, AwsError> {
+    pub(crate) async fn find_oidc_provider(&self, host: &str) -> Result<Option<String>, AwsError> {
         let out = self
             .client
             .list_open_id_connect_providers()
@@ -95,7 +95,7 @@ impl Iam {
     }
 
     /// The audiences (client ids) the provider accepts.
-    pub async fn oidc_audiences(&self, arn: &str) -> Result<Vec<String>, AwsError> {
+    pub(crate) async fn oidc_audiences(&self, arn: &str) -> Result<Vec<String>, AwsError> {
         let out = self
             .client
             .get_open_id_connect_provider()
@@ -110,7 +110,7 @@ impl Iam {
         Ok(out.client_id_list().to_vec())
     }
 
-    pub async fn add_audience(&self, arn: &str, audience: &str) -> Result<(), AwsError> {
+    pub(crate) async fn add_audience(&self, arn: &str, audience: &str) -> Result<(), AwsError> {
         self.client
             .add_client_id_to_open_id_connect_provider()
             .open_id_connect_provider_arn(arn)
@@ -126,7 +126,7 @@ impl Iam {
     }
 
     /// Creates the provider for `https://{host}` with one audience; returns its ARN.
-    pub async fn create_oidc_provider(
+    pub(crate) async fn create_oidc_provider(
         &self,
         host: &str,
         audience: &str,
@@ -164,7 +164,7 @@ impl Iam {
         }))
     }
 
-    pub async fn create_role(
+    pub(crate) async fn create_role(
         &self,
         name: &str,
         trust: &Value,
@@ -186,7 +186,7 @@ impl Iam {
         Ok(out.role.map(|r| r.arn).unwrap_or_default())
     }
 
-    pub async fn update_trust(&self, name: &str, trust: &Value) -> Result<(), AwsError> {
+    pub(crate) async fn update_trust(&self, name: &str, trust: &Value) -> Result<(), AwsError> {
         self.client
             .update_assume_role_policy()
             .role_name(name)
@@ -227,7 +227,7 @@ impl Iam {
         Ok(out.map(|o| decode_document(&o.policy_document)))
     }
 
-    pub async fn put_role_policy(
+    pub(crate) async fn put_role_policy(
         &self,
         role: &str,
         policy: &str,
@@ -250,7 +250,9 @@ impl Iam {
 }
 
 /// The account and partition the credentials belong to (STS GetCallerIdentity).
-pub async fn caller_account(config: &aws_config::SdkConfig) -> Result<(String, String), AwsError> {
+pub(crate) async fn caller_account(
+    config: &aws_config::SdkConfig,
+) -> Result<(String, String), AwsError> {
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(config)
             .interceptor(crate::cancel::Gate)

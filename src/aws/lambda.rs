@@ -246,7 +246,7 @@ impl Lambda {
     }
 
     /// The highest-numbered published version.
-    pub async fn latest_version(&self) -> Result<Option<LiveVersion>, AwsError> {
+    pub(crate) async fn latest_version(&self) -> Result<Option<LiveVersion>, AwsError> {
         let mut pages = self
             .client
             .list_versions_by_function()
@@ -281,7 +281,7 @@ impl Lambda {
 
     /// Waits until the function is Active and its last update finished (Successful);
     /// returns the RevisionId the final poll saw, for the next guarded write.
-    pub async fn wait_updated(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
+    pub(crate) async fn wait_updated(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
         let poll = self
             .client
             .wait_until_function_updated_v2()
@@ -300,7 +300,7 @@ impl Lambda {
     }
 
     /// Waits until a new function leaves the Pending state; returns its RevisionId.
-    pub async fn wait_active(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
+    pub(crate) async fn wait_active(&self, timeout: Duration) -> Result<Option<String>, AwsError> {
         let poll = self
             .client
             .wait_until_function_active_v2()
@@ -369,7 +369,7 @@ impl Lambda {
     }
 
     /// Uploads new code (and architecture), guarded by the revision the plan was made on.
-    pub async fn update_code(
+    pub(crate) async fn update_code(
         &self,
         code: CodeSource,
         architecture: Option<Architecture>,
@@ -410,7 +410,7 @@ impl Lambda {
     }
 
     /// Sends the configuration fields that change.
-    pub async fn update_config(
+    pub(crate) async fn update_config(
         &self,
         cfg: &ConfigUpdate,
         revision_id: Option<&str>,
@@ -468,7 +468,7 @@ impl Lambda {
     }
 
     /// Removes one tag; one not there is fine.
-    pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+    pub(crate) async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
         self.client
             .untag_resource()
             .resource(arn)
@@ -524,7 +524,7 @@ impl Lambda {
 
     /// Points `name` at `version` and sets its `description` (what moved it): creates the
     /// alias, or updates it guarded by its revision.
-    pub async fn point_alias(
+    pub(crate) async fn point_alias(
         &self,
         name: &str,
         version: &str,

@@ -139,7 +139,7 @@ impl Layers {
     /// The zipped size of the layer version `arn`. `Ok(None)` when it cannot be read for
     /// another reason than its absence (a public layer whose policy does not allow
     /// GetLayerVersion): the size checks then skip it.
-    pub async fn code_size(&self, arn: &str) -> Result<Option<u64>, AwsError> {
+    pub(crate) async fn code_size(&self, arn: &str) -> Result<Option<u64>, AwsError> {
         // GetLayerVersion takes the unversioned layer ARN and the number (the same
         // permission as GetLayerVersionByArn, and more widely implemented).
         let Some((layer, version)) = arn
@@ -245,7 +245,7 @@ impl Layers {
 
     /// One page of the versions of layer `name` and the marker of the next; a layer that
     /// does not exist has none.
-    pub async fn versions_page(
+    pub(crate) async fn versions_page(
         &self,
         name: &str,
         marker: Option<String>,
@@ -288,7 +288,7 @@ impl Layers {
 
     /// Deletes version `version` of layer `name`; functions that attach it keep their
     /// copy, and one already gone is fine (Lambda answers both the same way).
-    pub async fn delete_version(&self, name: &str, version: i64) -> Result<(), AwsError> {
+    pub(crate) async fn delete_version(&self, name: &str, version: i64) -> Result<(), AwsError> {
         self.client
             .delete_layer_version()
             .layer_name(name)

@@ -19,12 +19,12 @@ use super::{AwsError, ErrorKind};
 /// The alias name used as the lock.
 pub use crate::domain::LOCK_ALIAS;
 /// Age after which a lock counts as left behind by a run that died.
-pub const LOCK_STALE: Duration = Duration::from_secs(120);
+pub(crate) const LOCK_STALE: Duration = Duration::from_secs(120);
 const PREFIX: &str = "lambda-deploy lock ";
 
 /// The stale age in force: [`LOCK_STALE`], or `LAMBDA_DEPLOY_LOCK_STALE` seconds (1 to
 /// 3600) for setups whose runs move aliases faster or slower than that.
-pub fn stale_after() -> Duration {
+pub(crate) fn stale_after() -> Duration {
     std::env::var("LAMBDA_DEPLOY_LOCK_STALE")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -92,7 +92,7 @@ fn lock_age(desc: &str, watched: Duration, now: u64) -> Duration {
 }
 
 /// Tries once to take the lock for `owner`; breaks a stale one (see the module docs).
-pub async fn try_lock<L: LambdaApi>(
+pub(crate) async fn try_lock<L: LambdaApi>(
     lambda: &L,
     owner: &str,
     watch: &mut LockWatch,

@@ -48,7 +48,7 @@ pub async fn load_config() -> aws_config::SdkConfig {
 /// Resolves credentials once, before the first call, so a job without any gets one
 /// clear error instead of a provider chain dump on the first request. The SDK caches
 /// what this resolves.
-pub async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), NoCredentials> {
+pub(crate) async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), NoCredentials> {
     use aws_sdk_lambda::config::ProvideCredentials;
     let Some(provider) = config.credentials_provider() else {
         return Err(NoCredentials {
@@ -154,7 +154,7 @@ impl fmt::Display for AwsError {
 
 impl AwsError {
     /// Builds an error from an SDK error; `kind` comes from the modelled variant.
-    pub fn from_sdk<E>(
+    pub(crate) fn from_sdk<E>(
         operation: &'static str,
         resource: &str,
         err: SdkError<E, HttpResponse>,

@@ -9,7 +9,7 @@ use crate::state::LiveVersion;
 impl Lambda {
     /// A published version's code, description and configuration; `None` when the
     /// version does not exist.
-    pub async fn get_version(&self, version: &str) -> Result<Option<LiveVersion>, AwsError> {
+    pub(crate) async fn get_version(&self, version: &str) -> Result<Option<LiveVersion>, AwsError> {
         match self
             .client()
             .get_function_configuration()

@@ -15,16 +15,16 @@ use super::{AwsError, ErrorKind};
 use crate::backoff::Backoff;
 
 /// Attempts per call when `AWS_MAX_ATTEMPTS` is not set.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 /// Seconds one attempt may take (an upload included) when `LAMBDA_DEPLOY_ATTEMPT_TIMEOUT`
 /// is not set.
-pub const DEFAULT_ATTEMPT_TIMEOUT: u64 = 120;
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: u64 = 120;
 /// First backoff; each retry doubles it (with full jitter) up to [`MAX_BACKOFF`].
-pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+pub(crate) const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest single backoff.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// Times a write is tried again after a `ResourceConflictException`, each after a wait.
-pub const CONFLICT_RETRIES: u32 = 3;
+pub(crate) const CONFLICT_RETRIES: u32 = 3;
 
 /// The bounds every AWS call runs within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl Bounds {
     }
 
     /// The SDK's standard retry mode within these bounds.
-    pub fn retry_config(&self) -> RetryConfig {
+    pub(crate) fn retry_config(&self) -> RetryConfig {
         RetryConfig::standard()
             .with_max_attempts(self.max_attempts)
             .with_initial_backoff(INITIAL_BACKOFF)
@@ -70,7 +70,7 @@ impl Bounds {
 
     /// Per-attempt and whole-call timeouts: a call ends, retries included, within
     /// `attempts x (attempt timeout + longest backoff)`.
-    pub fn timeout_config(&self) -> TimeoutConfig {
+    pub(crate) fn timeout_config(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10))
             .operation_attempt_timeout(self.attempt_timeout)
@@ -79,7 +79,7 @@ impl Bounds {
     }
 
     /// The longest one call may take, retries included.
-    pub fn operation_timeout(&self) -> Duration {
+    pub(crate) fn operation_timeout(&self) -> Duration {
         (self.attempt_timeout + MAX_BACKOFF) * self.max_attempts
     }
 }
@@ -87,7 +87,7 @@ impl Bounds {
 static BOUNDS: OnceLock<Bounds> = OnceLock::new();
 
 /// Records the bounds in force, so final errors can name them.
-pub fn remember(bounds: Bounds) {
+pub(crate) fn remember(bounds: Bounds) {
     let _ = BOUNDS.set(bounds);
 }
 
@@ -99,7 +99,7 @@ pub fn current() -> Bounds {
 /// The schedule of retries made outside the SDK (the registry client): exponential from
 /// [`INITIAL_BACKOFF`], capped at [`MAX_BACKOFF`], with full jitter so concurrent runs do
 /// not retry in step.
-pub const RETRIES: Backoff = Backoff::doubling(INITIAL_BACKOFF, MAX_BACKOFF).jittered();
+pub(crate) const RETRIES: Backoff = Backoff::doubling(INITIAL_BACKOFF, MAX_BACKOFF).jittered();
 
 /// The pause before retry number `attempt` (1 for the first retry) of [`RETRIES`].
 pub fn backoff(attempt: u32) -> Duration {
@@ -107,7 +107,7 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// What to do once the retries of a call ran out.
-pub fn exhausted_hint(kind: ErrorKind) -> String {
+pub(crate) fn exhausted_hint(kind: ErrorKind) -> String {
     let b = current();
     let n = b.max_attempts;
     match kind {
@@ -127,7 +127,7 @@ pub fn exhausted_hint(kind: ErrorKind) -> String {
 /// Runs `op`; after a `ResourceConflictException` (an update in progress, from another run
 /// or the console) runs `wait` (the LastUpdateStatus waiter) and tries again, at most
 /// [`CONFLICT_RETRIES`] times. Any other error is returned as it is.
-pub async fn after_conflicts<T, Op, OpFut, Wait, WaitFut>(
+pub(crate) async fn after_conflicts<T, Op, OpFut, Wait, WaitFut>(
     mut op: Op,
     mut wait: Wait,
 ) -> Result<T, AwsError>

@@ -12,7 +12,10 @@ pub use super::api::RoutedAlias;
 
 impl Lambda {
     /// `name` with its routing; `None` when the alias does not exist.
-    pub async fn get_routed_alias(&self, name: &str) -> Result<Option<RoutedAlias>, AwsError> {
+    pub(crate) async fn get_routed_alias(
+        &self,
+        name: &str,
+    ) -> Result<Option<RoutedAlias>, AwsError> {
         let resource = format!("alias '{name}' of {}", self.resource());
         let result = self
             .client()
@@ -37,7 +40,7 @@ impl Lambda {
 
     /// Points `name` at `version`, sending `weight` of the requests to a second version
     /// (or none: the routing is removed), guarded by the alias's `revision_id`.
-    pub async fn route_alias(
+    pub(crate) async fn route_alias(
         &self,
         name: &str,
         version: &str,

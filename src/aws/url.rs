@@ -24,7 +24,7 @@ impl Lambda {
     }
 
     /// The URL of `qualifier`, or `None` when it has none.
-    pub async fn get_url(&self, qualifier: &str) -> Result<Option<UrlConfig>, AwsError> {
+    pub(crate) async fn get_url(&self, qualifier: &str) -> Result<Option<UrlConfig>, AwsError> {
         match self
             .client()
             .get_function_url_config()
@@ -53,7 +53,11 @@ impl Lambda {
     }
 
     /// Creates the URL of `qualifier`.
-    pub async fn create_url(&self, qualifier: &str, auth: UrlAuth) -> Result<UrlConfig, AwsError> {
+    pub(crate) async fn create_url(
+        &self,
+        qualifier: &str,
+        auth: UrlAuth,
+    ) -> Result<UrlConfig, AwsError> {
         self.client()
             .create_function_url_config()
             .function_name(self.function())
@@ -82,7 +86,7 @@ impl Lambda {
     }
 
     /// Changes the auth type of the URL of `qualifier`.
-    pub async fn update_url_auth(
+    pub(crate) async fn update_url_auth(
         &self,
         qualifier: &str,
         auth: UrlAuth,
@@ -109,7 +113,7 @@ impl Lambda {
     }
 
     /// Deletes the URL of `qualifier`; none there is fine.
-    pub async fn delete_url(&self, qualifier: &str) -> Result<(), AwsError> {
+    pub(crate) async fn delete_url(&self, qualifier: &str) -> Result<(), AwsError> {
         let result = self
             .client()
             .delete_function_url_config()
@@ -130,7 +134,10 @@ impl Lambda {
     }
 
     /// The statement ids in the resource policy of `qualifier` (empty without a policy).
-    pub async fn policy_statement_ids(&self, qualifier: &str) -> Result<Vec<String>, AwsError> {
+    pub(crate) async fn policy_statement_ids(
+        &self,
+        qualifier: &str,
+    ) -> Result<Vec<String>, AwsError> {
         let policy = match self
             .client()
             .get_policy()
@@ -167,7 +174,7 @@ impl Lambda {
     }
 
     /// Adds one public statement for the URL of `qualifier`.
-    pub async fn add_url_permission(
+    pub(crate) async fn add_url_permission(
         &self,
         statement_id: &str,
         qualifier: &str,
@@ -205,7 +212,7 @@ impl Lambda {
     }
 
     /// Removes one statement from the policy of `qualifier`; one not there is fine.
-    pub async fn remove_permission(
+    pub(crate) async fn remove_permission(
         &self,
         statement_id: &str,
         qualifier: &str,

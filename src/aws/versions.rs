@@ -36,7 +36,7 @@ impl Lambda {
     }
 
     /// Every published version (not `$LATEST`), following pagination.
-    pub async fn list_versions(&self) -> Result<Vec<VersionInfo>, AwsError> {
+    pub(crate) async fn list_versions(&self) -> Result<Vec<VersionInfo>, AwsError> {
         let mut pages = self
             .client()
             .list_versions_by_function()
@@ -118,7 +118,7 @@ impl Lambda {
 
     /// Deletes the whole function (every version, alias, URL and policy with it); one that
     /// is already gone is fine.
-    pub async fn delete_function(&self) -> Result<(), AwsError> {
+    pub(crate) async fn delete_function(&self) -> Result<(), AwsError> {
         let result = self
             .client()
             .delete_function()
@@ -139,7 +139,7 @@ impl Lambda {
     }
 
     /// Deletes one published version; one that is already gone is fine.
-    pub async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
+    pub(crate) async fn delete_version(&self, version: &str) -> Result<(), AwsError> {
         let result = self
             .client()
             .delete_function()

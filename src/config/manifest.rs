@@ -21,7 +21,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::{Config, INPUTS, PackageRule, RawInputs};
 
 /// Inputs that belong to the whole step, not to one function.
-pub const RUN_WIDE: &[&str] = &[
+pub(crate) const RUN_WIDE: &[&str] = &[
     "dry-run",
     "github-token",
     "comment",
@@ -515,7 +515,7 @@ pub struct StepOptions {
 }
 
 /// Validates `command` and `max-parallel`, which apply to the whole step.
-pub fn step_options(raw: &RawInputs) -> Result<StepOptions, super::ConfigErrors> {
+pub(crate) fn step_options(raw: &RawInputs) -> Result<StepOptions, super::ConfigErrors> {
     let mut c = super::Checker { errors: Vec::new() };
     let command = c.with_default("command", &raw.command, |v| {
         super::validate::one_of(v, &["deploy", "matrix"])

@@ -80,7 +80,7 @@ pub enum Artifact {
 
 impl Artifact {
     /// Whether the run deploys a container image.
-    pub fn is_image(&self) -> bool {
+    pub(crate) fn is_image(&self) -> bool {
         matches!(
             self,
             Artifact::ImageBuild { .. } | Artifact::ImageUri { .. }

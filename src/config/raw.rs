@@ -60,7 +60,7 @@ pub struct RawInputs {
 /// Maps an environment variable name to an input name: `INPUT_FUNCTION-NAME` (as GitHub
 /// passes it to container actions) and `INPUT_FUNCTION_NAME` (friendlier in shells) both
 /// give `function-name`.
-pub fn input_name_from_env(var: &str) -> Option<String> {
+pub(crate) fn input_name_from_env(var: &str) -> Option<String> {
     let rest = var.strip_prefix("INPUT_")?;
     Some(rest.to_ascii_lowercase().replace('_', "-"))
 }
@@ -68,7 +68,7 @@ pub fn input_name_from_env(var: &str) -> Option<String> {
 /// Gathers raw inputs: `env` pairs first, then `flags` over them. Empty values count as
 /// not given (GitHub passes declared inputs without a default as empty strings). Names
 /// that are no input are returned apart so the caller can warn about typos.
-pub fn gather(
+pub(crate) fn gather(
     env: impl IntoIterator<Item = (String, String)>,
     flags: impl IntoIterator<Item = (String, String)>,
 ) -> (RawInputs, Vec<String>) {

@@ -21,7 +21,7 @@ pub fn lines(value: &str, commas: bool) -> Vec<String> {
         .collect()
 }
 
-pub fn boolean(value: &str) -> Result<bool, String> {
+pub(crate) fn boolean(value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => Ok(true),
         "false" | "no" | "0" | "off" => Ok(false),
@@ -29,7 +29,7 @@ pub fn boolean(value: &str) -> Result<bool, String> {
     }
 }
 
-pub fn int_in(value: &str, min: i64, max: i64, unit: &str) -> Result<i64, String> {
+pub(crate) fn int_in(value: &str, min: i64, max: i64, unit: &str) -> Result<i64, String> {
     let v = value.trim();
     let n: i64 = v
         .parse()
@@ -42,7 +42,7 @@ pub fn int_in(value: &str, min: i64, max: i64, unit: &str) -> Result<i64, String
     Ok(n)
 }
 
-pub fn one_of<'a>(value: &str, allowed: &[&'a str]) -> Result<&'a str, String> {
+pub(crate) fn one_of<'a>(value: &str, allowed: &[&'a str]) -> Result<&'a str, String> {
     let v = value.trim();
     allowed
         .iter()
@@ -210,7 +210,7 @@ pub fn role_arn(value: &str) -> Result<String, String> {
 }
 
 /// A layer version ARN: `arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>`.
-pub fn layer_arn(value: &str) -> Result<String, String> {
+pub(crate) fn layer_arn(value: &str) -> Result<String, String> {
     let v = value.trim();
     let p: Vec<&str> = v.split(':').collect();
     let ok = p.len() == 8

@@ -48,14 +48,14 @@ pub fn release_version(tag: &str) -> Option<Version> {
 impl VersionDescription {
     /// The description Lambda gets: at most [`MAX_DESCRIPTION_LEN`] bytes (see the module
     /// docs for what is cut first).
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         self.fitted().render()
     }
 
     /// The fields as [`VersionDescription::encode`] writes them: the label cut to the room
     /// the SHA and URL leave (or left out when no room is left), the URL dropped when it
     /// alone would not fit.
-    pub fn fitted(&self) -> Self {
+    pub(crate) fn fitted(&self) -> Self {
         let mut fit = self.clone();
         if fit.tail().len() > MAX_DESCRIPTION_LEN {
             fit.run_url = None;

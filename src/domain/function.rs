@@ -52,7 +52,7 @@ impl ConfigUpdate {
     }
 
     /// The first layer in the list whose version is still to be published.
-    pub fn layer_to_publish(&self) -> Option<&str> {
+    pub(crate) fn layer_to_publish(&self) -> Option<&str> {
         self.layers.iter().flatten().find_map(|r| match r {
             LayerRef::Version(_) => None,
             LayerRef::ToPublish(name) => Some(name.as_str()),

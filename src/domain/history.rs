@@ -8,7 +8,7 @@
 //! run has moved since this record was introduced has an empty list.
 
 /// Longest Lambda alias description.
-pub const MAX_ALIAS_DESCRIPTION: usize = 256;
+pub(crate) const MAX_ALIAS_DESCRIPTION: usize = 256;
 
 /// How the list starts inside the description.
 const SERVED: &str = ", served ";
@@ -19,7 +19,7 @@ fn is_version(v: &str) -> bool {
 }
 
 /// The versions the alias served before, newest first, read from its description.
-pub fn served_before(description: &str) -> Vec<String> {
+pub(crate) fn served_before(description: &str) -> Vec<String> {
     let Some(at) = description.rfind(SERVED) else {
         return Vec::new();
     };
@@ -32,7 +32,7 @@ pub fn served_before(description: &str) -> Vec<String> {
 
 /// `mark` (what moved the alias) followed by the `served` list, as long as Lambda allows:
 /// the oldest versions are left out first.
-pub fn with_served(mark: String, served: &[String]) -> String {
+pub(crate) fn with_served(mark: String, served: &[String]) -> String {
     let mut out = mark;
     let bare = out.len();
     if served.is_empty() || bare + SERVED.len() >= MAX_ALIAS_DESCRIPTION {
@@ -59,7 +59,7 @@ pub fn with_served(mark: String, served: &[String]) -> String {
 
 /// The list after a deploy moves the alias from `from` to `to`: `from` goes on top, and
 /// `to` leaves the list (an alias never steps back to the version it serves).
-pub fn after_move(before: &[String], from: Option<&str>, to: &str) -> Vec<String> {
+pub(crate) fn after_move(before: &[String], from: Option<&str>, to: &str) -> Vec<String> {
     if from == Some(to) {
         return before.to_vec();
     }
@@ -79,7 +79,7 @@ pub fn after_move(before: &[String], from: Option<&str>, to: &str) -> Vec<String
 /// The list after a rollback from `from` to `to`: when `to` is in the list, everything
 /// down to it is taken off (a second rollback goes one step further); otherwise (a
 /// `to-version` forward or off the list) the move is recorded like a deploy's.
-pub fn after_rollback(before: &[String], from: &str, to: &str) -> Vec<String> {
+pub(crate) fn after_rollback(before: &[String], from: &str, to: &str) -> Vec<String> {
     match before.iter().position(|v| v == to) {
         Some(i) => before[i + 1..].to_vec(),
         None => after_move(before, Some(from), to),

@@ -66,7 +66,7 @@ fn path_component_ok(s: &str) -> bool {
 }
 
 /// Whether `d` is `sha256:` and 64 lowercase hex digits.
-pub fn is_sha256_digest(d: &str) -> bool {
+pub(crate) fn is_sha256_digest(d: &str) -> bool {
     d.strip_prefix("sha256:").is_some_and(|h| {
         h.len() == 64
             && h.bytes()
@@ -176,7 +176,7 @@ impl EcrHost {
 
 /// An ECR repository name: 2 to 256 characters, lowercase path components separated by `/`,
 /// each made of letters and digits joined by single `.`, `_` or `-`.
-pub fn ecr_repository(value: &str) -> Result<String, String> {
+pub(crate) fn ecr_repository(value: &str) -> Result<String, String> {
     let v = value.trim();
     let component_ok = |c: &str| {
         !c.is_empty()
@@ -214,14 +214,14 @@ impl RegistryEndpoint {
 
     /// The address of a registry named in an image reference: https, except on a loopback
     /// host (a local registry), which is reached over http like container tools do.
-    pub fn for_host(host: &str) -> Self {
+    pub(crate) fn for_host(host: &str) -> Self {
         let mut e = Self::https(host);
         e.https = !is_loopback(e.host());
         e
     }
 
     /// The base URL, without a trailing slash.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!(
             "{}://{}",
             if self.https { "https" } else { "http" },
@@ -241,7 +241,7 @@ impl RegistryEndpoint {
 
 /// Whether `host` (no port; an IPv6 address with or without brackets) is loopback:
 /// `localhost`, 127.0.0.0/8 or ::1. The host is parsed, never matched as a prefix.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host
@@ -286,7 +286,7 @@ impl FromStr for RegistryEndpoint {
 }
 
 /// Longest OCI image tag.
-pub const MAX_IMAGE_TAG_LEN: usize = 128;
+pub(crate) const MAX_IMAGE_TAG_LEN: usize = 128;
 
 /// Whether `tag` matches OCI's `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 pub fn is_valid_image_tag(tag: &str) -> bool {

@@ -6,9 +6,9 @@ use crate::domain::package::PackageInfo;
 
 /// Largest zip Lambda accepts in the request itself (CreateFunction/UpdateFunctionCode,
 /// and PublishLayerVersion for a layer).
-pub const DIRECT_UPLOAD_MAX: u64 = 50 * 1024 * 1024;
+pub(crate) const DIRECT_UPLOAD_MAX: u64 = 50 * 1024 * 1024;
 /// Largest unzipped size of function code plus its layers.
-pub const UNZIPPED_MAX: u64 = 250 * 1024 * 1024;
+pub(crate) const UNZIPPED_MAX: u64 = 250 * 1024 * 1024;
 
 /// A limit the package breaks, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,7 +50,7 @@ pub fn check(info: &PackageInfo) -> Result<(), LimitError> {
 /// Checks the package and the layers built with it: together they must unzip to at most
 /// [`UNZIPPED_MAX`]; without `via_s3`, each zip must be at most [`DIRECT_UPLOAD_MAX`].
 /// The unzipped total is checked first: S3 does not help with it.
-pub fn check_all(
+pub(crate) fn check_all(
     info: &PackageInfo,
     layers: &[LayerSize<'_>],
     via_s3: bool,

@@ -18,7 +18,7 @@ pub mod shift;
 pub const LOCK_ALIAS: &str = "lambda-deploy-lock";
 
 /// What to do when the account's Lambda code storage in the region is full.
-pub const CODE_STORAGE_HINT: &str = "; the account's Lambda code storage in this region is full (75 GB by default, shared by every function): delete old versions with keep-versions on the deploy or command: prune (command: status lists them), or ask AWS for a higher limit";
+pub(crate) const CODE_STORAGE_HINT: &str = "; the account's Lambda code storage in this region is full (75 GB by default, shared by every function): delete old versions with keep-versions on the deploy or command: prune (command: status lists them), or ask AWS for a higher limit";
 
 /// Formats a byte count for people (`1.5 MiB`).
 pub fn bytes(n: u64) -> String {

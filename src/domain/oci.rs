@@ -7,25 +7,25 @@ use sha2::{Digest, Sha256};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub(crate) const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// Every manifest type a GET may answer with, for the `Accept` header.
-pub const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(bytes);
     digest_string(h)
 }
 
 /// `sha256:<hex>` of a finished hash.
-pub fn digest_string(hash: Sha256) -> String {
+pub(crate) fn digest_string(hash: Sha256) -> String {
     let bytes = hash.finalize();
     let mut s = String::with_capacity(71);
     s.push_str("sha256:");
@@ -36,7 +36,7 @@ pub fn digest_string(hash: Sha256) -> String {
 }
 
 /// Whether a media type is an index / manifest list.
-pub fn is_index(media_type: &str) -> bool {
+pub(crate) fn is_index(media_type: &str) -> bool {
     media_type == OCI_INDEX || media_type == DOCKER_LIST
 }
 
@@ -80,7 +80,7 @@ pub struct Index {
 }
 
 /// Lambda's architecture name for an OCI one (`amd64` -> `x86_64`).
-pub fn lambda_arch(oci: &str) -> String {
+pub(crate) fn lambda_arch(oci: &str) -> String {
     match oci {
         "amd64" => "x86_64".into(),
         other => other.to_string(),
@@ -88,7 +88,7 @@ pub fn lambda_arch(oci: &str) -> String {
 }
 
 /// The OCI architecture name for a Lambda one (`x86_64` -> `amd64`).
-pub fn oci_arch(lambda: &str) -> &str {
+pub(crate) fn oci_arch(lambda: &str) -> &str {
     match lambda {
         "x86_64" => "amd64",
         other => other,
@@ -97,7 +97,10 @@ pub fn oci_arch(lambda: &str) -> &str {
 
 /// The entry of an index for `linux/<arch>`; attestation manifests (platform
 /// `unknown/unknown` or the `vnd.docker.reference.type` annotation) are never picked.
-pub fn pick_platform<'a>(index: &'a Index, lambda_architecture: &str) -> Option<&'a Descriptor> {
+pub(crate) fn pick_platform<'a>(
+    index: &'a Index,
+    lambda_architecture: &str,
+) -> Option<&'a Descriptor> {
     let want = oci_arch(lambda_architecture);
     index.manifests.iter().find(|d| {
         let attestation = d
@@ -112,7 +115,7 @@ pub fn pick_platform<'a>(index: &'a Index, lambda_architecture: &str) -> Option<
 }
 
 /// The platforms an index offers, for error messages.
-pub fn platforms(index: &Index) -> Vec<String> {
+pub(crate) fn platforms(index: &Index) -> Vec<String> {
     index
         .manifests
         .iter()

@@ -45,7 +45,7 @@ pub struct TreeRecord {
 impl TreeRecord {
     /// The tag value: `<digest> <CodeSha256>` (tag values allow spaces and base64's
     /// `+`, `/` and `=`).
-    pub fn tag_value(&self) -> String {
+    pub(crate) fn tag_value(&self) -> String {
         format!("{} {}", self.digest, self.code_sha256)
     }
 
@@ -69,13 +69,13 @@ impl TreeRecord {
     /// Whether a function whose code is `live_code_sha256` holds the package of the tree
     /// with `digest`. The digest alone is never enough: code changed since the record
     /// was written (in the console, by another tool) has another `CodeSha256`.
-    pub fn vouches_for(&self, digest: &str, live_code_sha256: &str) -> bool {
+    pub(crate) fn vouches_for(&self, digest: &str, live_code_sha256: &str) -> bool {
         self.digest == digest && self.code_sha256 == live_code_sha256
     }
 }
 
 /// The hex form of a base64 SHA-256 (Lambda's `CodeSha256`), as package keys use it.
-pub fn hex_of(code_sha256: &str) -> Option<String> {
+pub(crate) fn hex_of(code_sha256: &str) -> Option<String> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::STANDARD
         .decode(code_sha256)
@@ -90,7 +90,7 @@ const LAYER_TREE: &str = "tree:";
 
 /// A layer version's description (at most 256 characters, Lambda's limit): the tree
 /// digest first, when known, then `base`.
-pub fn layer_description(base: &str, digest: Option<&str>) -> String {
+pub(crate) fn layer_description(base: &str, digest: Option<&str>) -> String {
     let full = match digest {
         Some(d) => format!("{LAYER_TREE}{d} {base}"),
         None => base.to_string(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// The grammar of `traffic-shift`, shown with every error about it.
-pub const GRAMMAR: &str = "`all-at-once`, `canary <P>% <D>` or `linear <P>% every <D>`, with P from 1 to 99 and D as <n>s, <n>m or <n>h (e.g. `canary 10% 5m`, `linear 25% every 2m`)";
+pub(crate) const GRAMMAR: &str = "`all-at-once`, `canary <P>% <D>` or `linear <P>% every <D>`, with P from 1 to 99 and D as <n>s, <n>m or <n>h (e.g. `canary 10% 5m`, `linear 25% every 2m`)";
 
 /// Longest duration of one step: a shift runs inside a CI job, which GitHub ends after 6 h.
 const MAX_STEP: Duration = Duration::from_secs(6 * 3600);
@@ -35,7 +35,7 @@ pub enum TrafficShift {
 mod secs {
     use std::time::Duration;
 
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_secs())
     }
 }
@@ -59,7 +59,7 @@ impl TrafficShift {
     }
 
     /// Whether the aliases move gradually.
-    pub fn is_gradual(&self) -> bool {
+    pub(crate) fn is_gradual(&self) -> bool {
         *self != TrafficShift::AllAtOnce
     }
 
@@ -99,7 +99,7 @@ pub struct Alarm {
 }
 
 impl Alarm {
-    pub fn firing(&self) -> bool {
+    pub(crate) fn firing(&self) -> bool {
         self.state == "ALARM"
     }
 }

@@ -36,7 +36,7 @@ pub enum GitHubError {
 
 impl GitHubError {
     /// Classifies an octocrab error (whose `Display` says only "GitHub").
-    pub fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
+    pub(crate) fn from_octocrab(what: &'static str, e: octocrab::Error) -> Self {
         match e {
             octocrab::Error::GitHub { source, .. } => {
                 let status = source.status_code.as_u16();
@@ -65,7 +65,7 @@ impl GitHubError {
 
 /// The author of every comment `GITHUB_TOKEN` (an installation token of the GitHub Actions
 /// app) writes.
-pub const ACTIONS_BOT: &str = "github-actions[bot]";
+pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// An issue or pull request comment, as much of it as is read here.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

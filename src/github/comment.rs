@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::GitHubError;
-pub use super::api::ACTIONS_BOT;
+pub(crate) use super::api::ACTIONS_BOT;
 use super::api::{Comment, GitHubApi};
 use crate::markdown::{self, code};
 use crate::plan::bytes;
@@ -23,7 +23,7 @@ pub fn marker(function: &str) -> String {
 
 /// The function a comment and a preview environment are named after: the production
 /// function, also for a preview run deployed to `<name>-pr-<N>`.
-pub fn sticky_name(report: &Report) -> &str {
+pub(crate) fn sticky_name(report: &Report) -> &str {
     report
         .extra
         .preview_of
@@ -35,7 +35,7 @@ pub fn sticky_name(report: &Report) -> &str {
 /// `GET /user`, which names its user; an installation token cannot (GitHub answers 403
 /// "Resource not accessible by integration"), and the installation behind `GITHUB_TOKEN`
 /// writes as [`ACTIONS_BOT`].
-pub async fn token_identity(api: &impl GitHubApi) -> String {
+pub(crate) async fn token_identity(api: &impl GitHubApi) -> String {
     match api.token_login().await {
         Ok(login) => login,
         Err(e) => {
@@ -48,7 +48,7 @@ pub async fn token_identity(api: &impl GitHubApi) -> String {
 /// Creates the comment, or updates the one holding `marker` that the token's own identity
 /// wrote ([`token_identity`]); a comment with the marker by anyone else is left alone.
 /// Returns its URL and whether it was created.
-pub async fn upsert(
+pub(crate) async fn upsert(
     api: &impl GitHubApi,
     owner: &str,
     repo: &str,

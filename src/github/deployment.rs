@@ -57,7 +57,7 @@ pub async fn record(
 }
 
 /// Marks every deployment of `env` inactive; returns how many there were.
-pub async fn deactivate(
+pub(crate) async fn deactivate(
     api: &impl GitHubApi,
     owner: &str,
     repo: &str,

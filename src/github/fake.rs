@@ -65,7 +65,7 @@ pub struct FakeGitHub {
 impl FakeGitHub {
     /// GitHub as `GITHUB_TOKEN` sees it: an installation that writes as
     /// `github-actions[bot]`, pages of 100.
-    pub fn installation() -> Self {
+    pub(crate) fn installation() -> Self {
         Self {
             world: Arc::new(Mutex::new(Issues {
                 writer: ACTIONS_BOT.to_string(),
@@ -93,7 +93,7 @@ impl FakeGitHub {
     }
 
     /// Adds a comment by `login` to issue `number`; returns its id.
-    pub fn add_comment(&self, number: u64, login: &str, body: &str) -> u64 {
+    pub(crate) fn add_comment(&self, number: u64, login: &str, body: &str) -> u64 {
         let mut w = self.world();
         w.next_id += 1;
         let c = comment(w.next_id, number, login, body);
@@ -112,7 +112,7 @@ impl FakeGitHub {
 
     /// Adds a deployment of `environment` to `owner/repo` with a `success` status, as an
     /// earlier run would have; returns its id.
-    pub fn add_deployment(&self, owner_repo: &str, environment: &str) -> u64 {
+    pub(crate) fn add_deployment(&self, owner_repo: &str, environment: &str) -> u64 {
         let mut w = self.world();
         w.next_id += 1;
         let id = w.next_id;

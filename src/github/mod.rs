@@ -108,7 +108,7 @@ pub(crate) fn connect(
 /// (unless `comment: false`). `config` carries the step's run-wide inputs (`comment`,
 /// `github-token`); `manifest` is the manifest's path in the repository. Each preview's
 /// deployment was recorded by its own deploy.
-pub async fn publish_step(
+pub(crate) async fn publish_step(
     config: &Config,
     ctx: &GitHubContext,
     manifest: &str,
@@ -141,7 +141,7 @@ pub async fn publish_step(
 }
 
 /// Creates or updates the comment of a manifest step ([`publish_step`]) through `api`.
-pub async fn step_comment(
+pub(crate) async fn step_comment(
     api: &impl GitHubApi,
     in_actions: bool,
     at: (&str, &str, u64),

@@ -46,7 +46,7 @@ pub struct Fake {
 
 impl Fake {
     /// A function with versions `1..=n`, each with its own package.
-    pub fn with_versions(n: u64) -> Self {
+    pub(crate) fn with_versions(n: u64) -> Self {
         let versions = (1..=n)
             .map(|i| {
                 let row = VersionRow {
@@ -85,7 +85,7 @@ impl Fake {
         }
     }
 
-    pub fn remaining(&self) -> Vec<String> {
+    pub(crate) fn remaining(&self) -> Vec<String> {
         self.versions
             .borrow()
             .keys()

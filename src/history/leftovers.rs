@@ -101,7 +101,7 @@ fn digest_of(image: &VersionImage) -> Option<&str> {
 
 /// The images the deleted versions ran that no kept version (nor `$LATEST`) runs, in
 /// ECR registries of `home`; each once.
-pub fn orphan_images(
+pub(crate) fn orphan_images(
     deleted: &[VersionImage],
     kept: &[VersionImage],
     home: &Home,
@@ -134,7 +134,7 @@ pub struct SharedImage {
 
 /// Splits `orphans` into the images to delete and those a version of another function
 /// runs (`users`: each qualified name with its image), which stay.
-pub fn split_shared(
+pub(crate) fn split_shared(
     orphans: Vec<EcrImage>,
     users: &[(String, VersionImage)],
     home: &Home,
@@ -207,7 +207,7 @@ fn layer_in(arn: &str, home: &Home) -> Option<(String, i64)> {
 
 /// The layers a prune looks at: the `layer-dirs` names, and the layers of `home` that
 /// the function's versions attach (`attached`: layer version ARNs).
-pub fn layer_names<'a>(
+pub(crate) fn layer_names<'a>(
     dirs: &[String],
     attached: impl IntoIterator<Item = &'a String>,
     home: &Home,
@@ -224,7 +224,7 @@ pub fn layer_names<'a>(
 /// The versions of layer `name` to delete: beyond its newest `keep`, not in `used`
 /// (name and version attached by a kept version or `$LATEST`), published by
 /// lambda-deploy. Newest first.
-pub fn orphan_layer_versions(
+pub(crate) fn orphan_layer_versions(
     name: &str,
     versions: &[LayerVersionRow],
     used: &BTreeSet<(String, i64)>,

@@ -28,7 +28,7 @@ use crate::aws::history::Page;
 pub use parallel::bounded;
 
 /// Deletes made at the same time while pruning.
-pub const DELETE_PARALLEL: usize = 8;
+pub(crate) const DELETE_PARALLEL: usize = 8;
 
 /// Why a history command stopped before changing anything (or, for AWS errors, where).
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,7 @@ impl Origin {
 
     /// Whether lambda-deploy published the version with this description: one with
     /// provenance, or one from a run outside GitHub Actions (`lambda-deploy <version>`).
-    pub fn ours(description: &str) -> bool {
+    pub(crate) fn ours(description: &str) -> bool {
         description.starts_with("lambda-deploy ") || Self::parse(description).known()
     }
 

@@ -51,7 +51,7 @@ pub struct Pulls<'a, G> {
 }
 
 /// The pull request number of `name` when it is the name of `production`'s preview.
-pub fn preview_number(name: &str, production: &FunctionName) -> Option<u64> {
+pub(crate) fn preview_number(name: &str, production: &FunctionName) -> Option<u64> {
     let (_, digits) = name.rsplit_once("-pr-")?;
     let number: u64 = digits.parse().ok()?;
     (production.preview(number).short_name() == name).then_some(number)

@@ -51,7 +51,7 @@ fn number(v: &str) -> u64 {
 }
 
 /// Decides what stays: pure, so every rule is tested on plain data.
-pub fn select(versions: &[VersionRow], pins: &Pins, keep: usize) -> Selection {
+pub(crate) fn select(versions: &[VersionRow], pins: &Pins, keep: usize) -> Selection {
     let mut why: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut sorted: Vec<&VersionRow> = versions.iter().collect();
     sorted.sort_by_key(|v| std::cmp::Reverse(number(&v.version)));

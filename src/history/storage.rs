@@ -11,9 +11,9 @@ use crate::aws::lambda::Lambda;
 use crate::domain::bytes;
 
 /// Share of the limit from which a deploy warns.
-pub const WARN_SHARE: f64 = 0.8;
+pub(crate) const WARN_SHARE: f64 = 0.8;
 /// The `keep-versions` suggested when the input is not given.
-pub const SUGGESTED_KEEP: usize = 10;
+pub(crate) const SUGGESTED_KEEP: usize = 10;
 
 /// The account's code storage in the region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum Room {
 }
 
 /// Whether `package` more bytes fit (pure).
-pub fn room(s: Storage, package: u64) -> Room {
+pub(crate) fn room(s: Storage, package: u64) -> Room {
     let after = s.used.saturating_add(package);
     if after > s.limit {
         Room::Full
@@ -45,7 +45,7 @@ pub fn room(s: Storage, package: u64) -> Room {
 
 impl Lambda {
     /// GetAccountSettings: the code storage used and allowed in the region.
-    pub async fn code_storage(&self) -> Result<Storage, AwsError> {
+    pub(crate) async fn code_storage(&self) -> Result<Storage, AwsError> {
         let out = self
             .client()
             .get_account_settings()
@@ -84,7 +84,7 @@ async fn freeable<H: History>(h: &H, keep: usize) -> Result<u64, AwsError> {
 /// Checks that a package of `package` bytes fits; returns the warning to show when
 /// storage is tight. When GetAccountSettings cannot be read (no permission, or a
 /// service that lacks it), the deploy goes on without the check.
-pub async fn preflight(
+pub(crate) async fn preflight(
     lambda: &Lambda,
     function: &str,
     keep: Option<usize>,

@@ -37,7 +37,7 @@ pub struct Built {
 }
 
 /// The architecture of an image config, in Lambda's spelling.
-pub fn config_architecture(config: &Value) -> String {
+pub(crate) fn config_architecture(config: &Value) -> String {
     oci::lambda_arch(config["architecture"].as_str().unwrap_or("unknown"))
 }
 

@@ -24,7 +24,7 @@ use crate::package::walk::{self, Entry, FileId, Kind};
 use crate::package::{ExcludeSet, PackageError};
 
 /// Where the code lives in a Lambda image.
-pub const TASK_ROOT: &str = "var/task/";
+pub(crate) const TASK_ROOT: &str = "var/task/";
 
 /// A written layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 /// # Errors
 /// The same [`PackageError`]s as the zip package for the tree; `Write` when `output`
 /// cannot be written; `Changed` when a file's size changes while it is read.
-pub fn write_layer(
+pub(crate) fn write_layer(
     source_dir: &Path,
     exclude: &ExcludeSet,
     output: &Path,

@@ -34,7 +34,7 @@ use build::{BaseImage, Built};
 use layer::LayerInfo;
 
 /// Lambda's limit on an image, uncompressed, all layers included.
-pub const IMAGE_MAX: u64 = 10 * 1024 * 1024 * 1024;
+pub(crate) const IMAGE_MAX: u64 = 10 * 1024 * 1024 * 1024;
 
 /// Why an image cannot be deployed.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +140,7 @@ fn basic(login: &EcrLogin) -> Credentials {
 /// Resolves or builds the image named by the config and runs every check that can refuse
 /// it. `function_arch` is the architecture the function will run on. Nothing is written.
 /// In Actions (`mask`), the registry password is masked before anything could print it.
-pub async fn prepare(
+pub(crate) async fn prepare(
     config: &Config,
     ecr: &Ecr,
     function_arch: &str,

@@ -16,7 +16,7 @@ fn unusable(image: &ImageRef, reason: impl Into<String>) -> ImageError {
 
 /// Resolves `image` to one single-platform manifest for `arch` (Lambda's spelling) and
 /// reads its config.
-pub async fn resolve(
+pub(crate) async fn resolve(
     registry: &Registry,
     image: &ImageRef,
     arch: &str,

@@ -73,7 +73,7 @@ impl Stamp {
 impl TreeDigest {
     /// The facts of a package of this tree already stored elsewhere (a function's code,
     /// a layer version), whose `CodeSha256` and zipped size are known.
-    pub fn package_info(&self, code_sha256: &str, size: u64) -> Option<super::PackageInfo> {
+    pub(crate) fn package_info(&self, code_sha256: &str, size: u64) -> Option<super::PackageInfo> {
         Some(super::PackageInfo {
             code_sha256: code_sha256.to_string(),
             sha256_hex: crate::domain::package::hex_of(code_sha256)?,
@@ -87,7 +87,7 @@ impl TreeDigest {
     /// Whether every file hashed is still as it was (same inode, size, mtime and
     /// ctime), so a package built since then holds the bytes the digest covers.
     /// A file written in between makes this false, and the digest is not recorded.
-    pub fn still_current(&self) -> bool {
+    pub(crate) fn still_current(&self) -> bool {
         self.stamps.iter().all(|(rel, stamp)| {
             fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| Stamp::of(&m) == *stamp)
         })
@@ -101,7 +101,7 @@ impl TreeDigest {
 /// The packager's own errors for the same tree: an unreadable entry, a link that leaves
 /// the source directory, a special file, an unstorable name, more than Lambda's unzipped
 /// limit of files, or a file that changed while it was read.
-pub fn tree_digest(
+pub(crate) fn tree_digest(
     source_dir: &Path,
     exclude: &ExcludeSet,
     skip: &[PathBuf],

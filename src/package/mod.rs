@@ -45,7 +45,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use crate::domain::package::PackageInfo;
-pub use digest::{TreeDigest, tree_digest};
+pub(crate) use digest::{TreeDigest, tree_digest};
 pub use exclude::ExcludeSet;
 pub use inspect::inspect_zip;
 

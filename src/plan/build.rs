@@ -422,12 +422,12 @@ impl UrlStep {
 /// The parts of the plan that come from reads outside the function's own state.
 impl Plan {
     /// Whether Lambda is sent the code (a new function, new code or a new architecture).
-    pub fn sends_code(&self) -> bool {
+    pub(crate) fn sends_code(&self) -> bool {
         self.action == FunctionAction::Create || self.code_changed || self.architecture.is_some()
     }
 
     /// The zip goes through `bucket` at `key` (only when code is sent at all).
-    pub fn through_s3(mut self, bucket: &str, key: String) -> Self {
+    pub(crate) fn through_s3(mut self, bucket: &str, key: String) -> Self {
         if self.code_route == CodeRoute::Direct {
             self.code_route = CodeRoute::S3 {
                 bucket: bucket.to_string(),
@@ -438,7 +438,7 @@ impl Plan {
     }
 
     /// The image built here is pushed first.
-    pub fn pushing(mut self, image_push: ImagePush) -> Self {
+    pub(crate) fn pushing(mut self, image_push: ImagePush) -> Self {
         if let CodeRoute::Image { push, .. } = &mut self.code_route {
             *push = Some(image_push);
         }
@@ -446,7 +446,7 @@ impl Plan {
     }
 
     /// The `layer-dirs` layers, published or reused.
-    pub fn with_layers(mut self, layers: Vec<LayerStep>) -> Self {
+    pub(crate) fn with_layers(mut self, layers: Vec<LayerStep>) -> Self {
         self.layers = layers;
         self
     }
@@ -458,7 +458,7 @@ impl Plan {
     }
 
     /// The function URL to set up, and the alias whose URL is no longer wanted.
-    pub fn with_url(mut self, url: Option<UrlStep>, removed: Option<String>) -> Self {
+    pub(crate) fn with_url(mut self, url: Option<UrlStep>, removed: Option<String>) -> Self {
         self.function_url = url;
         self.function_url_removed = removed;
         self
@@ -466,7 +466,7 @@ impl Plan {
 
     /// Fills in the ARN of the version just published of layer `name` wherever the
     /// function's layer list names it, so the plan sent is the plan shown, with its ARNs.
-    pub fn layer_published(&mut self, name: &str, arn: &str) {
+    pub(crate) fn layer_published(&mut self, name: &str, arn: &str) {
         let Some(list) = self.config.layers.as_mut() else {
             return;
         };

@@ -236,7 +236,7 @@ pub struct Plan {
 impl Plan {
     /// Every alias of the run with its verdict: the moves, those already in place, then
     /// those held back.
-    pub fn alias_rows(&self) -> Vec<AliasRow> {
+    pub(crate) fn alias_rows(&self) -> Vec<AliasRow> {
         let target = match &self.publish {
             Publish::Reuse { version } => Some(version.clone()),
             _ => None,
@@ -265,7 +265,7 @@ impl Plan {
     }
 
     /// True when the run would change nothing at all.
-    pub fn is_noop(&self) -> bool {
+    pub(crate) fn is_noop(&self) -> bool {
         self.action == FunctionAction::Update
             && !self.code_changed
             && self.architecture.is_none()

@@ -26,7 +26,11 @@ fn push_scope(repo: &str) -> String {
 
 impl Registry {
     /// Whether `repo` already holds the blob (HEAD).
-    pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, RegistryError> {
+    pub(crate) async fn blob_exists(
+        &self,
+        repo: &str,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
         let op = format!("checking blob {digest} in {repo}");
         self.check_digest(&op, digest)?;
         let resp = self
@@ -50,7 +54,7 @@ impl Registry {
     /// Streams a blob to `out`, following redirects (without credentials off the registry),
     /// and checks its digest; returns its size. The blob may not be larger than
     /// `declared`, the size its descriptor gives: the download stops as soon as it is.
-    pub async fn download_blob(
+    pub(crate) async fn download_blob(
         &self,
         repo: &str,
         digest: &str,
@@ -145,7 +149,7 @@ impl Registry {
 
     /// Reads a small blob (an image config) into memory, digest checked, at most
     /// `declared` bytes (its descriptor's size), which may not pass the document cap.
-    pub async fn blob_bytes(
+    pub(crate) async fn blob_bytes(
         &self,
         repo: &str,
         digest: &str,
@@ -256,7 +260,7 @@ impl Registry {
     }
 
     /// Uploads bytes held in memory in one PUT; returns the bytes sent.
-    pub async fn upload_bytes(
+    pub(crate) async fn upload_bytes(
         &self,
         repo: &str,
         digest: &str,
@@ -272,7 +276,7 @@ impl Registry {
 
     /// Uploads a file: one PUT up to [`CHUNK`] bytes, PATCH parts of [`CHUNK`] above it
     /// (each at least 5 MiB but the last, as ECR requires). Returns the bytes sent.
-    pub async fn upload_file(
+    pub(crate) async fn upload_file(
         &self,
         repo: &str,
         digest: &str,

@@ -68,7 +68,7 @@ impl FakeRegistry {
     }
 
     /// Puts a blob into `repo` under the digest of `bytes`; returns the digest.
-    pub fn add_blob(&self, repo: &str, bytes: &[u8]) -> String {
+    pub(crate) fn add_blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = oci::sha256_digest(bytes);
         let mut w = self.world();
         let r = w.repos.entry(repo.to_string()).or_default();
@@ -77,7 +77,7 @@ impl FakeRegistry {
     }
 
     /// Points `tag` of `repo` at `digest` (as another pusher would).
-    pub fn add_tag(&self, repo: &str, tag: &str, digest: &str) {
+    pub(crate) fn add_tag(&self, repo: &str, tag: &str, digest: &str) {
         let mut w = self.world();
         let r = w.repos.entry(repo.to_string()).or_default();
         r.tags.insert(tag.to_string(), digest.to_string());

@@ -35,13 +35,13 @@ use crate::domain::oci;
 pub use blobs::Mount;
 
 /// Upload part size: above ECR's 5 MiB minimum, small enough to hold in memory.
-pub const CHUNK: usize = 8 * 1024 * 1024;
+pub(crate) const CHUNK: usize = 8 * 1024 * 1024;
 /// Largest manifest or config read into memory.
 const MAX_DOCUMENT: usize = 8 * 1024 * 1024;
 
 /// Whether `digest` is `sha256:` and 64 lowercase hex digits: the only form that goes
 /// into a URL, so a digest a registry sent cannot add path segments or a query.
-pub fn valid_digest(digest: &str) -> bool {
+pub(crate) fn valid_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
         hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
@@ -161,7 +161,8 @@ impl Registry {
     }
 
     /// The same client with another per-attempt timeout.
-    pub fn with_attempt_timeout(mut self, timeout: std::time::Duration) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_attempt_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.bounds.attempt_timeout = timeout;
         self
     }

@@ -55,7 +55,7 @@ fn region(arn: &str) -> Option<&str> {
 }
 
 /// Shell lines that call the deployed alias: `aws lambda invoke` always, `curl` for a URL.
-pub fn invoke_lines(report: &Report, alias: &str) -> Vec<String> {
+pub(crate) fn invoke_lines(report: &Report, alias: &str) -> Vec<String> {
     let mut lines = vec![format!(
         "aws lambda invoke --function-name {}:{alias} --cli-binary-format raw-in-base64-out --payload '{{}}' response.json",
         report.function_name

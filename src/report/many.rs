@@ -34,7 +34,7 @@ impl EntryResult {
 
 /// The `results` output: each function's outputs under its name; a failed one has
 /// `status: failed` and its error.
-pub fn results_json(results: &[EntryResult]) -> serde_json::Value {
+pub(crate) fn results_json(results: &[EntryResult]) -> serde_json::Value {
     let mut all = serde_json::Map::new();
     for r in results {
         let value = match &r.result {
@@ -47,7 +47,7 @@ pub fn results_json(results: &[EntryResult]) -> serde_json::Value {
 }
 
 /// The `matrix` output: a GitHub Actions matrix with one `function-name` per entry.
-pub fn matrix_json(names: &[String]) -> serde_json::Value {
+pub(crate) fn matrix_json(names: &[String]) -> serde_json::Value {
     let include: Vec<serde_json::Value> = names
         .iter()
         .map(|n| serde_json::json!({ "function-name": n }))

@@ -25,7 +25,7 @@ fn failure(err: &Error) -> Failure {
 
 /// Deploys every entry (a dry run plans them), at most `max_parallel` at once; the
 /// results keep the manifest's order.
-pub async fn deploy_all(
+pub(crate) async fn deploy_all(
     entries: Vec<Entry>,
     ctx: &GitHubContext,
     max_parallel: usize,

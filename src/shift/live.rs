@@ -88,7 +88,7 @@ pub struct Rollout {
 /// Runs before the aliases move: clears routing a dead run's shift left on them, then,
 /// with a gradual `traffic-shift`, shifts every alias that serves another published
 /// version to `version`. The plain moves that follow find those aliases on `version`.
-pub async fn before_moves<L: LambdaApi>(
+pub(crate) async fn before_moves<L: LambdaApi>(
     lambda: &L,
     config: &Config,
     plan: &Plan,

@@ -88,7 +88,7 @@ impl FakeS3 {
     }
 
     /// Adds a bucket in `region` owned by `account`.
-    pub fn with_bucket(self, name: &str, region: &str, account: &str) -> Self {
+    pub(crate) fn with_bucket(self, name: &str, region: &str, account: &str) -> Self {
         self.world().buckets.insert(
             name.to_string(),
             FakeBucket {
@@ -109,7 +109,7 @@ impl FakeS3 {
     }
 
     /// Another handle on the same buckets, requiring every bucket to belong to `account`.
-    pub fn owned_by(&self, account: Option<&str>) -> Self {
+    pub(crate) fn owned_by(&self, account: Option<&str>) -> Self {
         Self {
             world: self.world.clone(),
             owner: account.map(str::to_string),
@@ -127,7 +127,7 @@ impl FakeS3 {
     }
 
     /// Puts `bytes` at `bucket/key` as another writer would (no checks, no call recorded).
-    pub fn put_bytes(&self, bucket: &str, key: &str, bytes: &[u8], meta: &[(&str, &str)]) {
+    pub(crate) fn put_bytes(&self, bucket: &str, key: &str, bytes: &[u8], meta: &[(&str, &str)]) {
         let metadata = meta
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -162,7 +162,7 @@ impl FakeS3 {
 
     /// Right after the next upload to `key`, another writer replaces the object with
     /// `bytes` (`None`: deletes it).
-    pub fn after_put(&self, key: &str, bytes: Option<&[u8]>) {
+    pub(crate) fn after_put(&self, key: &str, bytes: Option<&[u8]>) {
         self.world().faults.push(Fault::AfterPut {
             key: key.to_string(),
             bytes: bytes.map(<[u8]>::to_vec),

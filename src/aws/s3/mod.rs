@@ -27,9 +27,9 @@ pub mod store;
 pub use store::ObjectStore;
 
 /// Default size of one multipart part.
-pub const PART_SIZE: u64 = 16 * 1024 * 1024;
+pub(crate) const PART_SIZE: u64 = 16 * 1024 * 1024;
 /// Default number of parts in flight at once.
-pub const CONCURRENCY: usize = 4;
+pub(crate) const CONCURRENCY: usize = 4;
 
 /// How objects are uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub struct S3 {
 }
 
 /// The account id in an ARN (`arn:aws:<service>:<region>:<account>:…`).
-pub fn account_of(arn: &str) -> Option<String> {
+pub(crate) fn account_of(arn: &str) -> Option<String> {
     let account = arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
         .then(|| account.to_string())
@@ -161,7 +161,10 @@ fn b64(digest: &[u8]) -> String {
 
 /// The ChecksumSHA256 S3 reports for `file` uploaded with `opts`: the plain digest for a
 /// single PutObject, else the digest of the parts' digests followed by `-<parts>`.
-pub fn expected_checksum(file: &LocalFile<'_>, opts: UploadOptions) -> std::io::Result<String> {
+pub(crate) fn expected_checksum(
+    file: &LocalFile<'_>,
+    opts: UploadOptions,
+) -> std::io::Result<String> {
     if file.size <= opts.part_size {
         return Ok(file.sha256_base64.to_string());
     }
@@ -221,7 +224,7 @@ impl S3 {
     }
 
     /// The same client, requiring every bucket to belong to `account`.
-    pub fn owned_by(mut self, account: Option<String>) -> Self {
+    pub(crate) fn owned_by(mut self, account: Option<String>) -> Self {
         self.owner = account;
         self
     }
@@ -231,7 +234,7 @@ impl S3 {
     }
 
     /// Checks that `bucket` exists and is in `region` (read-only; before any change).
-    pub async fn check_bucket(&self, bucket: &str, region: &str) -> Result<(), S3Error> {
+    pub(crate) async fn check_bucket(&self, bucket: &str, region: &str) -> Result<(), S3Error> {
         store::check_bucket(self, bucket, region).await
     }
 
@@ -254,7 +257,7 @@ impl S3 {
 
     /// Puts a function or layer package at its content-addressed key under `target`
     /// (`<prefix><name>/<sha256 hex>.zip`) with [`S3::put_file`] and default options.
-    pub async fn put_package(
+    pub(crate) async fn put_package(
         &self,
         target: &S3Target,
         name: &str,
@@ -269,7 +272,7 @@ impl S3 {
     /// The package with this SHA-256 (hex) from an earlier deploy, when it is still at
     /// its content-addressed key and its recorded digest is that one: the code to put
     /// back when a deploy must be undone.
-    pub async fn earlier_package(
+    pub(crate) async fn earlier_package(
         &self,
         target: &S3Target,
         name: &str,

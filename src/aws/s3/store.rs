@@ -69,7 +69,7 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
 }
 
 /// Checks that `bucket` exists and is in `region` (read-only; before any change).
-pub async fn check_bucket(
+pub(crate) async fn check_bucket(
     store: &impl ObjectStore,
     bucket: &str,
     region: &str,
@@ -165,7 +165,7 @@ pub async fn put_file(
 /// Puts a function or layer package at its content-addressed key under `target`
 /// (`<prefix><name>/<sha256 hex>.zip`) with [`put_file`] and `opts`, recording the
 /// zip's `sha256` in the object's metadata.
-pub async fn put_package(
+pub(crate) async fn put_package(
     store: &impl ObjectStore,
     target: &S3Target,
     name: &str,
@@ -191,7 +191,7 @@ pub async fn put_package(
 /// The package with this SHA-256 (hex) from an earlier deploy, when it is still at its
 /// content-addressed key and its recorded digest is that one: the code to put back when
 /// a deploy must be undone.
-pub async fn earlier_package(
+pub(crate) async fn earlier_package(
     store: &impl ObjectStore,
     target: &S3Target,
     name: &str,
