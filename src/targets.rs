@@ -236,13 +236,6 @@ pub(crate) fn compute(rules: &Rules, ctx: &GitHubContext) -> Result<Targets, Tar
     })
 }
 
-/// The release a version was published for, read from its description (`v1.3.0 @ …`);
-/// `None` when the description names no semver tag.
-#[cfg(test)]
-pub(crate) fn release_in_description(desc: &str) -> Option<Version> {
-    crate::domain::description::VersionDescription::parse(desc).release()
-}
-
 /// Why a semver alias is left where it is: it serves a newer release than this run's.
 /// `None` when the move is allowed (no release known, an older one, or the same one).
 pub(crate) fn backwards_reason(

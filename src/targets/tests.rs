@@ -1,6 +1,7 @@
 //! Table tests: event fixture + inputs -> the aliases a run moves.
 
 use super::*;
+use crate::domain::description::VersionDescription;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -235,7 +236,8 @@ fn releases_are_read_back_from_descriptions() {
     ];
     for (desc, expected) in rows {
         assert_eq!(
-            release_in_description(desc)
+            VersionDescription::parse(desc)
+                .release()
                 .map(|v| v.to_string())
                 .as_deref(),
             expected,
