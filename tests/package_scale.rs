@@ -1,6 +1,6 @@
 //! The packager at the sizes where zip's limits and memory bounds start to matter: more
-//! entries than a plain zip can count (ZIP64), and files large enough that they must be
-//! streamed. Kept out of the unit tests so `cargo test --lib` stays fast; the format rules
+//! entries than a plain zip can count (ZIP64), and files large enough that they are cut
+//! into pieces. Kept out of the unit tests so `cargo test --lib` stays fast; the format rules
 //! themselves are unit-tested in `src/package/tests.rs`.
 
 use std::fs;
@@ -80,8 +80,8 @@ fn more_than_65535_entries_use_zip64() {
     assert_eq!(external_readers_count(&out), expected);
 }
 
-/// Large files are streamed, not read whole, and still give the same bytes every time and
-/// read back exactly: text is deflated, noise is stored, modes survive.
+/// Large files are cut into pieces, not read whole, and still give the same bytes every
+/// time and read back exactly: text is deflated, noise is stored, modes survive.
 #[test]
 fn large_files_are_streamed_and_read_back_exactly() {
     let t = TempDir::new().expect("tempdir");

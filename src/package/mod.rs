@@ -10,8 +10,8 @@
 //!   "version made by" = Unix with a normalised mode: files 0o100644, or
 //!   0o100755 when any execute bit is set on disk; directories 0o040755;
 //!   symlinks 0o120777 with the link text, stored, as content;
-//! - file data is raw deflate (method 8) from libdeflate level 4 (zlib level 6
-//!   for files streamed from disk, 16 MiB and up), or stored
+//! - file data is raw deflate (method 8) from libdeflate level 4 (zlib level 6,
+//!   in pieces, for files of 16 MiB and up), or stored
 //!   (method 0) when deflate does not make it smaller (files of 1 MiB or more
 //!   are first sampled: three 64 KiB slices that do not shrink at all mean
 //!   random or already-compressed data, stored without compressing it whole);
@@ -20,10 +20,10 @@
 //!
 //! Files are compressed in parallel by one worker per core and written in
 //! order by a single writer. A reorder window (count and bytes) bounds how
-//! much is held in memory at once. Each file is compressed in one piece with
-//! libdeflate (it has no streaming API), so a single file larger than the byte
-//! window is held in memory alone, once, while it is compressed; Lambda caps
-//! unzipped code at 250 MB, which bounds that case.
+//! much is held in memory at once. A file under 16 MiB is compressed whole
+//! with libdeflate; a bigger one is cut into 4 MiB pieces that the workers
+//! deflate side by side and the writer joins into one deflate stream, so
+//! neither memory nor the wall time grows with the largest file.
 //!
 //! Symlinks are never followed while walking. A link whose target (resolved
 //! through chains and `..`) stays inside the source directory is stored as a

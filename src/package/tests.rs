@@ -334,12 +334,15 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
     let t = mixed_tree();
     let (_d, first, info) = pack(t.path());
     let default_bytes = fs::read(&first).expect("read");
-    // (window bytes, window entries, stream from): the last one streams big.jsonl.
-    for (window_bytes, window_entries, stream_from) in [
-        (64 << 20, 512, 16 << 20),
-        (1, 1, 16 << 20),
-        (200_000, 3, 16 << 20),
-        (1, 2, 1 << 20),
+    // (window bytes, window entries, big from, piece size): the last three cut big.jsonl
+    // and lib.so into pieces (one each, then 12 and 15 pieces, then 4 and 5).
+    for (window_bytes, window_entries, stream_from, piece_size) in [
+        (64 << 20, 512, 16 << 20, 4 << 20),
+        (1, 1, 16 << 20, 4 << 20),
+        (200_000, 3, 16 << 20, 4 << 20),
+        (1, 2, 1 << 20, 4 << 20),
+        (1, 2, 1 << 20, 100_000),
+        (1_000_000, 40, 1 << 20, 300_000),
     ] {
         let mut expected = (stream_from == 16 << 20).then(|| default_bytes.clone());
         for threads in [1, 2, 4, 8] {
@@ -348,6 +351,7 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
                 window_bytes,
                 window_entries,
                 stream_from,
+                piece_size,
                 ..Options::default()
             };
             let (_d, out, _) = pack_opts(t.path(), &ExcludeSet::default(), opts);
@@ -356,18 +360,45 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
             assert!(
                 bytes == *want,
                 "{threads} workers, window {window_bytes} B / {window_entries} entries, \
-                 streaming from {stream_from} B: other bytes"
+                 pieces of {piece_size} B from {stream_from} B: other bytes"
             );
             let e = read_back(&out);
             assert_eq!(e.len(), info.entries);
-            let so = e
-                .iter()
-                .find(|e| e.name == "native/lib.so")
-                .expect("lib.so");
+            let find = |name: &str| e.iter().find(|e| e.name == name).expect(name);
+            let so = find("native/lib.so");
             assert_eq!(so.data, noise(1_500_000, 7));
             assert_eq!(so.method, zip::CompressionMethod::Stored);
+            let text = find("data/big.jsonl");
+            assert!(
+                text.data == words(1_200_000, 9),
+                "big.jsonl read back differs"
+            );
+            assert_eq!(text.method, zip::CompressionMethod::Deflated);
         }
     }
+}
+
+// The pieces of a big file are deflated side by side and joined into one stream; primed
+// with the bytes before them, they cost next to nothing against deflating it whole.
+#[test]
+fn a_file_cut_into_pieces_is_as_small_as_one_deflated_whole() {
+    let t = TempDir::new().expect("tempdir");
+    put(t.path(), "big.txt", &words(3_000_000, 5), 0o644);
+    let size = |piece_size| {
+        let opts = Options {
+            stream_from: 1 << 20,
+            piece_size,
+            ..Options::default()
+        };
+        let (_d, out, info) = pack_opts(t.path(), &ExcludeSet::default(), opts);
+        assert_eq!(read_back(&out)[0].data, words(3_000_000, 5));
+        info.size
+    };
+    let (whole, pieces) = (size(4 << 20), size(64 << 10));
+    assert!(
+        pieces as f64 <= whole as f64 * 1.005,
+        "47 pieces: {pieces} B, one piece: {whole} B"
+    );
 }
 
 // Regression: a faster deflate level must not cost size. Real source text is where a

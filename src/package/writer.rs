@@ -10,6 +10,13 @@
 //! writer waits for is always admitted, whatever its size, so a single file
 //! bigger than the byte budget still goes through (alone). How entries are
 //! batched and which worker takes which changes nothing in the output.
+//!
+//! A big file is cut into pieces of a fixed size, each a batch of its own, so the
+//! workers compress it side by side instead of one thread holding up the rest. Each
+//! piece is deflated alone (primed with the 32 KiB before it) and ends on a byte
+//! boundary; the writer puts them one after another, which makes one deflate stream,
+//! and joins the pieces' CRCs. The cut depends only on the file's size, so the bytes
+//! are the same at any thread count.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -57,12 +64,15 @@ const DOS_DIR_ATTR: u32 = 0x10;
 /// within 1.5% of Info-ZIP's default (zlib level 6) size on real Python trees, and
 /// within 0.1% on node_modules-like ones, at about 20% less CPU than level 6.
 const LEVEL: i32 = 4;
-/// zlib level for the (rare) files streamed by the writer: zip's default.
-const STREAM_LEVEL: u32 = 6;
-/// Default size from which files are streamed rather than held in memory.
+/// zlib level for the pieces of big files: zip's default. libdeflate cannot end a
+/// piece without ending the stream, so big files go through zlib.
+const PIECE_LEVEL: u32 = 6;
+/// Default size from which files are cut into pieces rather than held in memory whole.
 const STREAM_FROM: u64 = 16 << 20;
-/// Read size while streaming a file.
-const STREAM_BUF: usize = 1 << 20;
+/// Default size of a piece.
+const PIECE_SIZE: u64 = 4 << 20;
+/// What deflate may look back at: a piece is primed with this much of the file before it.
+const DICTIONARY: u64 = 32 << 10;
 
 /// Tuning knobs (tests shrink the window and force ZIP64).
 #[derive(Debug, Clone)]
@@ -75,9 +85,11 @@ pub(crate) struct Options {
     pub window_bytes: u64,
     /// Entries admitted past the last written entry.
     pub window_entries: usize,
-    /// Files from this size on are streamed from disk by the writer instead of being
-    /// read and compressed whole in memory.
+    /// Files from this size on are cut into pieces of `piece_size` bytes, compressed in
+    /// parallel, instead of being read and compressed whole in memory.
     pub stream_from: u64,
+    /// Size of each piece of a big file (the last one may be shorter).
+    pub piece_size: u64,
     /// Largest total of file sizes packaged (Lambda's unzipped limit).
     pub max_unzipped: u64,
 }
@@ -90,6 +102,7 @@ impl Default for Options {
             window_bytes: 64 << 20,
             window_entries: 512,
             stream_from: STREAM_FROM,
+            piece_size: PIECE_SIZE,
             max_unzipped: crate::domain::limits::UNZIPPED_MAX,
         }
     }
@@ -121,9 +134,6 @@ struct Prepared {
     uncompressed: u64,
     method: u16,
     data: Vec<u8>,
-    /// A large file, opened and checked, that the writer streams (CRC and sizes then
-    /// follow the data); `data` is empty.
-    stream: Option<File>,
 }
 
 /// Central directory record kept until the end.
@@ -162,6 +172,8 @@ struct State {
     done: HashMap<usize, Done>,
     /// Entries written so far.
     written: usize,
+    /// The batch the writer waits for: always admitted, whatever its size.
+    next_batch: usize,
     inflight: u64,
     abort: bool,
 }
@@ -212,6 +224,7 @@ pub(crate) fn write_entries<W: Write + Send>(
         state: Mutex::new(State {
             done: HashMap::new(),
             written: 0,
+            next_batch: 0,
             inflight: 0,
             abort: false,
         }),
@@ -225,10 +238,11 @@ pub(crate) fn write_entries<W: Write + Send>(
     };
     let mut central = Vec::with_capacity(entries.len());
     let mut sizes = Vec::with_capacity(entries.len());
+    let methods = piece_methods(&batches);
 
     let result = thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| worker(root, entries, &batches, &shared, &opts));
+            s.spawn(|| worker(root, entries, &batches, &methods, &shared, &opts));
         }
         let r = write_in_order(
             entries,
@@ -263,6 +277,21 @@ struct Batch {
     end: usize,
     /// Bytes charged against the reorder window while the batch is held.
     cost: u64,
+    /// Set when the batch is one piece of a big file (then `end == start + 1`).
+    piece: Option<Piece>,
+}
+
+/// Which piece of a big file a batch is: bytes `index * piece_size` on.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    index: u64,
+    count: u64,
+}
+
+impl Piece {
+    fn is_last(self) -> bool {
+        self.index + 1 == self.count
+    }
 }
 
 /// Small entries are grouped until their input reaches this many bytes...
@@ -270,45 +299,80 @@ const BATCH_BYTES: u64 = 128 << 10;
 /// ... or this many entries.
 const BATCH_ENTRIES: usize = 32;
 
-/// Cuts `entries` into batches: a file of `BATCH_BYTES` or more is alone in its batch.
+/// Cuts `entries` into batches: a file of `BATCH_BYTES` or more is alone in its batch,
+/// and a big file is one batch per piece.
 fn batches(entries: &[Entry], opts: &Options) -> Vec<Batch> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut cost = 0;
+    let piece_size = opts.piece_size.max(1);
     for (i, entry) in entries.iter().enumerate() {
-        let c = window_cost(entry, opts);
-        if i > start && (cost + c > BATCH_BYTES || i - start >= BATCH_ENTRIES) {
-            out.push(Batch {
-                start,
-                end: i,
-                cost,
-            });
+        let big = match &entry.kind {
+            Kind::File { size, .. } if streams(*size, opts) => Some(*size),
+            _ => None,
+        };
+        if i > start
+            && (big.is_some()
+                || cost + window_cost(entry) > BATCH_BYTES
+                || i - start >= BATCH_ENTRIES)
+        {
+            out.push(Batch::of(start, i, cost));
             (start, cost) = (i, 0);
         }
-        cost += c;
+        if let Some(size) = big {
+            let count = size.div_ceil(piece_size);
+            out.extend((0..count).map(|index| Batch {
+                start: i,
+                end: i + 1,
+                cost: piece_size.min(size - index * piece_size),
+                piece: Some(Piece { index, count }),
+            }));
+            start = i + 1;
+            continue;
+        }
+        cost += window_cost(entry);
     }
     if start < entries.len() {
-        out.push(Batch {
-            start,
-            end: entries.len(),
-            cost,
-        });
+        out.push(Batch::of(start, entries.len(), cost));
     }
     out
 }
 
-/// Bytes an entry holds in memory between being read and being written.
-fn window_cost(entry: &Entry, opts: &Options) -> u64 {
-    match &entry.kind {
-        Kind::File { size, .. } if !streams(*size, opts) => *size,
-        Kind::File { .. } | Kind::Dir | Kind::Symlink { .. } => 0,
+impl Batch {
+    fn of(start: usize, end: usize, cost: u64) -> Self {
+        Self {
+            start,
+            end,
+            cost,
+            piece: None,
+        }
     }
+}
+
+/// Bytes an entry held whole holds in memory between being read and being written.
+fn window_cost(entry: &Entry) -> u64 {
+    match &entry.kind {
+        Kind::File { size, .. } => *size,
+        Kind::Dir | Kind::Symlink { .. } => 0,
+    }
+}
+
+/// How each big file is stored, decided by the first of its pieces a worker reaches.
+type Methods = HashMap<usize, Mutex<Option<u16>>>;
+
+fn piece_methods(batches: &[Batch]) -> Methods {
+    batches
+        .iter()
+        .filter(|b| b.piece.is_some_and(|p| p.index == 0))
+        .map(|b| (b.start, Mutex::new(None)))
+        .collect()
 }
 
 fn worker(
     root: &std::path::Path,
     entries: &[Entry],
     batches: &[Batch],
+    methods: &Methods,
     shared: &Shared,
     opts: &Options,
 ) {
@@ -324,8 +388,9 @@ fn worker(
                     return;
                 }
                 // The batch the writer waits for is always admitted.
-                let in_window = b.start < st.written + opts.window_entries
-                    && (b.start == st.written || st.inflight + b.cost <= opts.window_bytes);
+                let in_window = j == st.next_batch
+                    || (b.start < st.written + opts.window_entries
+                        && st.inflight + b.cost <= opts.window_bytes);
                 if in_window {
                     break;
                 }
@@ -334,8 +399,23 @@ fn worker(
             st.inflight += b.cost;
         }
         let mut done = Vec::with_capacity(b.end - b.start);
+        if let Some(piece) = b.piece {
+            let method = &methods[&b.start];
+            let entry = &entries[b.start];
+            done.push(prepare_piece(
+                root,
+                entry,
+                piece,
+                method,
+                opts,
+                &mut compressor,
+            ));
+            shared.lock().done.insert(j, done);
+            shared.cv.notify_all();
+            continue;
+        }
         for entry in &entries[b.start..b.end] {
-            let prepared = prepare(root, entry, opts, &mut compressor);
+            let prepared = prepare(root, entry, &mut compressor);
             let failed = prepared.is_err();
             done.push(prepared);
             if failed {
@@ -351,15 +431,11 @@ fn worker(
 fn prepare(
     root: &std::path::Path,
     entry: &Entry,
-    opts: &Options,
     compressor: &mut Compressor,
 ) -> Result<Prepared, PackageError> {
     let data = match &entry.kind {
         Kind::Dir => Vec::new(),
         Kind::Symlink { target } => target.clone(),
-        Kind::File { size, id, .. } if streams(*size, opts) => {
-            return prepare_stream(root, entry, *size, *id, compressor);
-        }
         Kind::File { size, id, .. } => read_file(root, entry, *size, *id)?,
     };
     let crc = libdeflater::crc32(&data);
@@ -379,7 +455,6 @@ fn prepare(
                 uncompressed,
                 method: METHOD_DEFLATED,
                 data: out,
-                stream: None,
             })
         }
         _ => Ok(stored(crc, data)),
@@ -417,53 +492,132 @@ fn stored(crc: u32, data: Vec<u8>) -> Prepared {
         uncompressed: data.len() as u64,
         method: METHOD_STORED,
         data,
-        stream: None,
     }
 }
 
-/// Whether a file of `size` bytes is streamed by the writer (never below the sampling
-/// size, so the three sampled slices always fit in it).
+/// Whether a file of `size` bytes is cut into pieces (never below the sampling size,
+/// so the three sampled slices always fit in it).
 fn streams(size: u64, opts: &Options) -> bool {
     size >= opts.stream_from.max(SAMPLE_FROM as u64)
 }
 
-/// Opens a large file for the writer to stream, and picks its method from three sampled
-/// slices (as [`looks_incompressible`] does for files read whole).
-fn prepare_stream(
+/// Reads and compresses one piece of a big file. The first worker to reach the file
+/// picks its method from three sampled slices (as [`looks_incompressible`] does for
+/// files read whole); the other pieces use the same.
+fn prepare_piece(
     root: &std::path::Path,
     entry: &Entry,
-    size: u64,
-    id: FileId,
+    piece: Piece,
+    method: &Mutex<Option<u16>>,
+    opts: &Options,
     compressor: &mut Compressor,
 ) -> Result<Prepared, PackageError> {
-    let file = walk::open_walked(root, entry.rel(), id)?;
-    let read_err = |source: io::Error| PackageError::Read {
-        path: entry.rel().to_string(),
-        source,
+    let Kind::File { size, id, .. } = &entry.kind else {
+        unreachable!("only files are cut into pieces")
     };
+    let size = *size;
+    let file = walk::open_walked(root, entry.rel(), *id)?;
+    let read_err = |source: io::Error| match source.kind() {
+        io::ErrorKind::UnexpectedEof => PackageError::Changed {
+            path: entry.rel().to_string(),
+            what: "it shrank after it was listed",
+        },
+        _ => PackageError::Read {
+            path: entry.rel().to_string(),
+            source,
+        },
+    };
+    let method = {
+        let mut m = method.lock().unwrap_or_else(PoisonError::into_inner);
+        match *m {
+            Some(m) => m,
+            None => *m.insert(sampled_method(&file, size, compressor).map_err(read_err)?),
+        }
+    };
+    let start = piece.index * opts.piece_size.max(1);
+    let end = (start + opts.piece_size.max(1)).min(size);
+    let from = if method == METHOD_DEFLATED {
+        start.saturating_sub(DICTIONARY)
+    } else {
+        start
+    };
+    let mut buf = vec![
+        0u8;
+        usize::try_from(end - from)
+            .map_err(io::Error::other)
+            .map_err(read_err)?
+    ];
+    file.read_exact_at(&mut buf, from).map_err(read_err)?;
+    if piece.is_last() && file.read_at(&mut [0u8], size).map_err(read_err)? > 0 {
+        return Err(grew(entry));
+    }
+    let (dictionary, raw) = buf.split_at((start - from) as usize);
+    let crc = libdeflater::crc32(raw);
+    let data = if method == METHOD_DEFLATED {
+        deflate_piece(dictionary, raw, piece.is_last()).map_err(read_err)?
+    } else {
+        raw.to_vec()
+    };
+    Ok(Prepared {
+        crc,
+        uncompressed: raw.len() as u64,
+        method,
+        data,
+    })
+}
+
+/// Deflates or stores a big file, as three sampled slices (start, middle, end) say.
+fn sampled_method(file: &File, size: u64, compressor: &mut Compressor) -> io::Result<u16> {
     let slice = SAMPLE_SLICE as u64;
     let mut sample = vec![0u8; 3 * SAMPLE_SLICE];
     for (i, at) in [0, size / 2 - slice / 2, size - slice]
         .into_iter()
         .enumerate()
     {
-        file.read_exact_at(&mut sample[i * SAMPLE_SLICE..(i + 1) * SAMPLE_SLICE], at)
-            .map_err(read_err)?;
+        file.read_exact_at(&mut sample[i * SAMPLE_SLICE..(i + 1) * SAMPLE_SLICE], at)?;
     }
     let mut out = vec![0u8; compressor.deflate_compress_bound(sample.len())];
     let shrinks =
         matches!(compressor.deflate_compress(&sample, &mut out), Ok(n) if n < sample.len());
-    Ok(Prepared {
-        crc: 0,
-        uncompressed: size,
-        method: if shrinks {
-            METHOD_DEFLATED
-        } else {
-            METHOD_STORED
-        },
-        data: Vec::new(),
-        stream: Some(file),
+    Ok(if shrinks {
+        METHOD_DEFLATED
+    } else {
+        METHOD_STORED
     })
+}
+
+/// Deflates one piece, primed with `dictionary` (the bytes before it). Every piece but
+/// the last ends with a sync flush: on a byte boundary, with the stream left open, so
+/// the next piece's blocks follow it directly.
+fn deflate_piece(dictionary: &[u8], input: &[u8], last: bool) -> io::Result<Vec<u8>> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut c = Compress::new(Compression::new(PIECE_LEVEL), false);
+    if !dictionary.is_empty() {
+        c.set_dictionary(dictionary).map_err(io::Error::other)?;
+    }
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(input.len() / 2 + (64 << 10));
+    loop {
+        let consumed = usize::try_from(c.total_in()).map_err(io::Error::other)?;
+        let status = c
+            .compress_vec(&input[consumed..], &mut out, flush)
+            .map_err(io::Error::other)?;
+        let all_in = c.total_in() == input.len() as u64;
+        // A flush is complete once it returns with room left in the output.
+        let flushed = if last {
+            status == Status::StreamEnd
+        } else {
+            out.len() < out.capacity()
+        };
+        if all_in && flushed {
+            return Ok(out);
+        }
+        out.reserve(out.capacity().max(64 << 10));
+    }
 }
 
 /// Reads a file the walk listed, checked to be that file, and at most its listed size:
@@ -499,70 +653,6 @@ fn grew(entry: &Entry) -> PackageError {
     }
 }
 
-/// The output as a plain writer, for the deflate stream.
-struct Out<'a, W: Write>(&'a mut HashWriter<W>);
-
-impl<W: Write> Write for Out<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.put(buf)?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Streams a large file's data into the output (deflated or stored, as `p.method`
-/// says), at most its listed size; returns its CRC, compressed and uncompressed sizes.
-fn stream_data<W: Write>(
-    entry: &Entry,
-    file: File,
-    p: &Prepared,
-    w: &mut HashWriter<W>,
-) -> Result<(u32, u64, u64), WriteError> {
-    let start = w.pos;
-    let mut reader = file.take(p.uncompressed.saturating_add(1));
-    let (crc, total) = if p.method == METHOD_DEFLATED {
-        let level = flate2::Compression::new(STREAM_LEVEL);
-        let mut enc = flate2::write::DeflateEncoder::new(Out(w), level);
-        let done = pump(entry, &mut reader, &mut enc, p.uncompressed)?;
-        enc.finish()?;
-        done
-    } else {
-        pump(entry, &mut reader, &mut Out(w), p.uncompressed)?
-    };
-    Ok((crc, w.pos - start, total))
-}
-
-/// Copies `reader` into `sink`, refusing more than `limit` bytes; returns CRC and length.
-fn pump(
-    entry: &Entry,
-    reader: &mut impl Read,
-    sink: &mut impl Write,
-    limit: u64,
-) -> Result<(u32, u64), WriteError> {
-    let mut crc = libdeflater::Crc::new();
-    let mut total = 0u64;
-    let mut buf = vec![0u8; STREAM_BUF];
-    loop {
-        let n = reader.read(&mut buf).map_err(|source| {
-            WriteError::Package(PackageError::Read {
-                path: entry.rel().to_string(),
-                source,
-            })
-        })?;
-        if n == 0 {
-            return Ok((crc.sum(), total));
-        }
-        total += n as u64;
-        if total > limit {
-            return Err(WriteError::Package(grew(entry)));
-        }
-        crc.update(&buf[..n]);
-        sink.write_all(&buf[..n])?;
-    }
-}
-
 fn write_in_order<W: Write>(
     entries: &[Entry],
     batches: &[Batch],
@@ -573,6 +663,7 @@ fn write_in_order<W: Write>(
     sizes: &mut Vec<u64>,
 ) -> Result<(), WriteError> {
     let mut header = Vec::with_capacity(512);
+    let mut open = None;
     for (j, b) in batches.iter().enumerate() {
         let done = {
             let mut st = shared.lock();
@@ -590,13 +681,19 @@ fn write_in_order<W: Write>(
         };
         for (entry, prepared) in entries[b.start..b.end].iter().zip(done) {
             let p = prepared.map_err(WriteError::Package)?;
-            let c = write_entry(entry, p, opts.force_zip64, w, &mut header)?;
-            sizes.push(c.uncompressed);
-            central.push(c);
+            let finished = match b.piece {
+                Some(piece) => write_piece(entry, piece, p, opts.force_zip64, w, &mut open)?,
+                None => Some(write_entry(entry, p, opts.force_zip64, w, &mut header)?),
+            };
+            if let Some(c) = finished {
+                sizes.push(c.uncompressed);
+                central.push(c);
+            }
         }
         {
             let mut st = shared.lock();
             st.written = b.end;
+            st.next_batch = j + 1;
             st.inflight = st.inflight.saturating_sub(b.cost);
         }
         shared.cv.notify_all();
@@ -604,50 +701,28 @@ fn write_in_order<W: Write>(
     Ok(())
 }
 
-/// Writes one entry's local header and data (and, for a streamed file, the data
-/// descriptor after it); returns its central directory record.
+/// Writes one entry's local header and data; returns its central directory record.
 fn write_entry<W: Write>(
     entry: &Entry,
-    mut p: Prepared,
+    p: Prepared,
     force64: bool,
     w: &mut HashWriter<W>,
     header: &mut Vec<u8>,
 ) -> Result<Central, WriteError> {
     let offset = w.pos;
-    let streamed = p.stream.is_some();
-    let mut fields = Local {
+    let fields = Local {
         method: p.method,
         crc: p.crc,
         compressed: p.data.len() as u64,
         uncompressed: p.uncompressed,
-        streamed,
+        streamed: false,
     };
-    if streamed {
-        // Sizes only decide the ZIP64 form here: the real ones follow the data.
-        fields.compressed = p.uncompressed;
-    }
     header.clear();
-    let zip64 = local_header(header, entry, &fields, force64)?;
+    local_header(header, entry, &fields, force64)?;
     w.put(header)?;
-    if let Some(file) = p.stream.take() {
-        let (crc, compressed, uncompressed) = stream_data(entry, file, &p, w)?;
-        (fields.crc, fields.compressed, fields.uncompressed) = (crc, compressed, uncompressed);
-        header.clear();
-        put32(header, DESCRIPTOR_SIG);
-        put32(header, crc);
-        if zip64 {
-            put64(header, compressed);
-            put64(header, uncompressed);
-        } else {
-            put32(header, clamp32(compressed, false));
-            put32(header, clamp32(uncompressed, false));
-        }
-        w.put(header)?;
-    } else {
-        w.put(&p.data)?;
-    }
+    w.put(&p.data)?;
     Ok(Central {
-        flags: flags(&entry.name) | if streamed { FLAG_DESCRIPTOR } else { 0 },
+        flags: flags(&entry.name),
         method: fields.method,
         crc: fields.crc,
         compressed: fields.compressed,
@@ -655,6 +730,91 @@ fn write_entry<W: Write>(
         offset,
         external: external_attrs(entry),
     })
+}
+
+/// A big file whose pieces are being written: its header is out, its CRC and sizes
+/// follow the last piece in a data descriptor.
+struct Pieced {
+    offset: u64,
+    zip64: bool,
+    method: u16,
+    crc: crc32fast::Hasher,
+    compressed: u64,
+    uncompressed: u64,
+}
+
+/// Writes one piece of a big file (after the local header, for the first); returns the
+/// central directory record once the last piece and the data descriptor are out.
+fn write_piece<W: Write>(
+    entry: &Entry,
+    piece: Piece,
+    p: Prepared,
+    force64: bool,
+    w: &mut HashWriter<W>,
+    open: &mut Option<Pieced>,
+) -> Result<Option<Central>, WriteError> {
+    if piece.index == 0 {
+        let size = match &entry.kind {
+            Kind::File { size, .. } => *size,
+            Kind::Dir | Kind::Symlink { .. } => 0,
+        };
+        // Sizes only decide the ZIP64 form here: the real ones follow the data.
+        let fields = Local {
+            method: p.method,
+            crc: 0,
+            compressed: size,
+            uncompressed: size,
+            streamed: true,
+        };
+        let mut header = Vec::with_capacity(128);
+        let zip64 = local_header(&mut header, entry, &fields, force64)?;
+        *open = Some(Pieced {
+            offset: w.pos,
+            zip64,
+            method: p.method,
+            crc: crc32fast::Hasher::new(),
+            compressed: 0,
+            uncompressed: 0,
+        });
+        w.put(&header)?;
+    }
+    let Some(f) = open.as_mut() else {
+        unreachable!("piece 0 comes first")
+    };
+    w.put(&p.data)?;
+    f.crc.combine(&crc32fast::Hasher::new_with_initial_len(
+        p.crc,
+        p.uncompressed,
+    ));
+    f.compressed += p.data.len() as u64;
+    f.uncompressed += p.uncompressed;
+    if !piece.is_last() {
+        return Ok(None);
+    }
+    let Some(f) = open.take() else {
+        unreachable!("checked above")
+    };
+    let crc = f.crc.finalize();
+    let mut d = Vec::with_capacity(24);
+    put32(&mut d, DESCRIPTOR_SIG);
+    put32(&mut d, crc);
+    if f.zip64 {
+        put64(&mut d, f.compressed);
+        put64(&mut d, f.uncompressed);
+    } else {
+        put32(&mut d, clamp32(f.compressed, false));
+        put32(&mut d, clamp32(f.uncompressed, false));
+    }
+    w.put(&d)?;
+    Ok(Some(Central {
+        flags: flags(&entry.name) | FLAG_DESCRIPTOR,
+        method: f.method,
+        crc,
+        compressed: f.compressed,
+        uncompressed: f.uncompressed,
+        offset: f.offset,
+        external: external_attrs(entry),
+    }))
 }
 
 /// What a local header says about its entry.

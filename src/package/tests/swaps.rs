@@ -17,11 +17,19 @@ fn pack_walked(
     root: &Path,
     entries: Vec<walk::Entry>,
 ) -> Result<Result<Vec<u8>, PackageError>, Box<dyn Error>> {
+    pack_walked_with(root, entries, Options::default())
+}
+
+fn pack_walked_with(
+    root: &Path,
+    entries: Vec<walk::Entry>,
+    opts: Options,
+) -> Result<Result<Vec<u8>, PackageError>, Box<dyn Error>> {
     let root = root.to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut out = Vec::new();
-        let r = writer::write_entries(&root, &entries, &mut out, Options::default())
+        let r = writer::write_entries(&root, &entries, &mut out, opts)
             .map(|_| out)
             .map_err(|e| match e {
                 writer::WriteError::Package(p) => p,
@@ -50,6 +58,31 @@ fn a_file_swapped_for_a_link_after_the_walk_is_refused() -> Setup {
     let err = pack_walked(t.path(), entries)?.expect_err("a swapped file is refused");
     assert!(matches!(err, PackageError::Changed { .. }), "{err:?}");
     assert!(err.to_string().contains("lib/util.js"), "{err}");
+    Ok(())
+}
+
+/// A big file, read in pieces, that grows or shrinks after the walk is refused by name:
+/// the package holds exactly the bytes the walk measured, or nothing.
+#[test]
+fn a_big_file_that_grows_or_shrinks_after_the_walk_is_refused() -> Setup {
+    for (what, new_len) in [("grew", 1_300_000), ("shrank", 1_100_000)] {
+        let t = TempDir::new()?;
+        fs::write(t.path().join("big.txt"), words(1_200_000, 3))?;
+        let entries = walk::walk(t.path(), &ExcludeSet::default(), &[])?;
+        fs::write(t.path().join("big.txt"), words(new_len, 3))?;
+        let opts = Options {
+            stream_from: 1 << 20,
+            piece_size: 256 << 10,
+            ..Options::default()
+        };
+        let err = pack_walked_with(t.path(), entries, opts)?.expect_err(what);
+        assert!(
+            matches!(err, PackageError::Changed { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(err.to_string().contains("big.txt"), "{what}: {err}");
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
     Ok(())
 }
 
