@@ -106,12 +106,6 @@ impl PrAction {
             other => Self::Other(other.to_string()),
         }
     }
-
-    /// True when the pull request's code is live and a preview should exist.
-    #[cfg(test)]
-    pub(crate) fn wants_preview(&self) -> bool {
-        matches!(self, Self::Opened | Self::Synchronize | Self::Reopened)
-    }
 }
 
 /// What started the run, reduced to what the deploy plan cares about.

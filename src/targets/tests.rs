@@ -123,6 +123,27 @@ fn fixtures_give_the_expected_moves() {
     }
 }
 
+// Every pull request activity but `closed` keeps the preview current: a workflow that
+// also runs on `labeled` or `ready_for_review` deploys the preview then too.
+#[test]
+fn any_pull_request_activity_but_closed_deploys_the_preview() {
+    let base = fixture("pull-request-opened.json");
+    for action in [
+        PrAction::Reopened,
+        PrAction::Other("labeled".into()),
+        PrAction::Other("ready_for_review".into()),
+    ] {
+        let mut ctx = base.clone();
+        let Trigger::PullRequest { action: a, .. } = &mut ctx.trigger else {
+            panic!("the fixture is a pull request event")
+        };
+        *a = action.clone();
+        let t = compute(&rules(&["live"]), &ctx).unwrap();
+        assert_eq!(t.mode, Mode::Preview { number: 12 }, "{action:?}");
+        assert_eq!(names(&t), ["pr-12"], "{action:?}");
+    }
+}
+
 #[test]
 fn semver_targets_carry_their_release_and_stable_ones_do_not() {
     let t = compute(&rules(&["live", "v1"]), &fixture("push-tag.json")).unwrap();
