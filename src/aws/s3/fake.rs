@@ -311,7 +311,7 @@ impl ObjectStore for FakeS3 {
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
-    ) -> Result<u64, S3Error> {
+    ) -> Result<(u64, String), S3Error> {
         let bytes = read(file)?;
         let w = self.enter("CompleteMultipartUpload", &obj.bucket, &obj.uri())?;
         let mut whole = Sha256::new();
@@ -321,8 +321,8 @@ impl ObjectStore for FakeS3 {
             parts += 1;
         }
         let sum = format!("{}-{parts}", b64(&whole.finalize()));
-        self.finish_put(w, obj, (bytes, sum), metadata)?;
-        Ok(parts)
+        self.finish_put(w, obj, (bytes, sum.clone()), metadata)?;
+        Ok((parts, sum))
     }
 
     async fn delete_object(&self, obj: &S3Object) -> Result<(), AwsError> {

@@ -20,7 +20,7 @@ impl S3 {
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
-    ) -> Result<u64, S3Error> {
+    ) -> Result<(u64, String), S3Error> {
         let created = self
             .client
             .create_multipart_upload()
@@ -59,7 +59,7 @@ impl S3 {
         let parts = file.size.div_ceil(opts.part_size);
         tracing::info!(uri = %obj.uri(), size = file.size, parts, concurrency = opts.concurrency, "uploading package to S3 in parts");
         match self.send_parts(obj, file, &upload_id, parts, opts).await {
-            Ok(done) => {
+            Ok((done, sent)) => {
                 let completed = self
                     .client
                     .complete_multipart_upload()
@@ -75,7 +75,7 @@ impl S3 {
                     .send()
                     .await;
                 match completed {
-                    Ok(_) => Ok(parts),
+                    Ok(_) => Ok((parts, sent)),
                     Err(e) => {
                         let err =
                             AwsError::from_sdk("CompleteMultipartUpload", &obj.uri(), e, |_| {
@@ -94,7 +94,9 @@ impl S3 {
     }
 
     /// Sends every part, `opts.concurrency` at a time; on the first failure the others
-    /// are stopped and the error returned (the caller aborts the upload).
+    /// are stopped and the error returned (the caller aborts the upload). Returns the
+    /// parts in order, and the composite checksum of what was sent: the SHA-256 of the
+    /// parts' SHA-256 digests, then `-<parts>`, as S3 reports it.
     async fn send_parts(
         &self,
         obj: &S3Object,
@@ -102,7 +104,7 @@ impl S3 {
         upload_id: &str,
         parts: u64,
         opts: UploadOptions,
-    ) -> Result<Vec<CompletedPart>, S3Error> {
+    ) -> Result<(Vec<CompletedPart>, String), S3Error> {
         let next = Arc::new(AtomicU64::new(1));
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..opts.concurrency.max(1).min(parts as usize) {
@@ -126,7 +128,8 @@ impl S3 {
                                 path: path.clone(),
                                 source,
                             })?;
-                    let checksum = b64(&Sha256::digest(&body));
+                    let digest = Sha256::digest(&body);
+                    let checksum = b64(&digest);
                     let len = body.len() as i64;
                     let out = client
                         .upload_part()
@@ -145,13 +148,14 @@ impl S3 {
                             AwsError::from_sdk("UploadPart", &obj.uri(), e, |_| ErrorKind::Other)
                         })?;
                     tracing::debug!(part = number, "part uploaded");
-                    done.push(
+                    done.push((
                         CompletedPart::builder()
                             .part_number(number as i32)
                             .set_e_tag(out.e_tag().map(str::to_string))
                             .checksum_sha256(out.checksum_sha256().unwrap_or(&checksum))
                             .build(),
-                    );
+                        digest,
+                    ));
                 }
             });
         }
@@ -170,8 +174,13 @@ impl S3 {
                 }
             }
         }
-        all.sort_by_key(|p| p.part_number());
-        Ok(all)
+        all.sort_by_key(|(p, _)| p.part_number());
+        let mut whole = Sha256::new();
+        for (_, digest) in &all {
+            whole.update(digest);
+        }
+        let sent = format!("{}-{parts}", b64(&whole.finalize()));
+        Ok((all.into_iter().map(|(p, _)| p).collect(), sent))
     }
 
     /// Aborts a multipart upload so its parts are deleted; a failure is logged, since

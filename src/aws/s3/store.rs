@@ -49,15 +49,16 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), S3Error>> + Send;
-    /// A multipart upload in parts of `opts.part_size`; returns the number of parts. A
-    /// failed upload is aborted.
+    /// A multipart upload in parts of `opts.part_size`; returns the number of parts and
+    /// the composite checksum of the parts as sent (see [`expected_checksum`]). A failed
+    /// upload is aborted.
     fn put_parts(
         &self,
         obj: &S3Object,
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
-    ) -> impl Future<Output = Result<u64, S3Error>> + Send;
+    ) -> impl Future<Output = Result<(u64, String), S3Error>> + Send;
     /// Deletes the object (the version given, else the key's current one).
     fn delete_object(&self, obj: &S3Object) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Every object whose key starts with `prefix`, in key order.
@@ -116,7 +117,9 @@ async fn checksum_of(file: &LocalFile<'_>, opts: UploadOptions) -> Result<String
 
 /// Makes `obj` hold `file`: skips the upload when it is already there with the same
 /// size and checksum, else uploads it; then reads the object back and refuses to go on
-/// unless its size and checksum are the file's. Returns the object version read back.
+/// unless its size and checksum are those of what was sent. Returns the object version
+/// read back. The file is read for its checksum only when an object of its size is
+/// already there; an upload computes the checksum from the parts it sends.
 pub async fn put_file(
     store: &impl ObjectStore,
     obj: &S3Object,
@@ -124,28 +127,28 @@ pub async fn put_file(
     metadata: &BTreeMap<String, String>,
     opts: UploadOptions,
 ) -> Result<(Uploaded, Option<String>), S3Error> {
-    let expected = checksum_of(file, opts).await?;
-    let matches = |h: &Head| {
+    let matches = |h: &Head, expected: &str| {
         h.size == file.size
             && h.checksum_sha256
                 .as_deref()
-                .is_some_and(|c| digest_part(c) == digest_part(&expected))
+                .is_some_and(|c| digest_part(c) == digest_part(expected))
     };
     if let Some(h) = store.head_object(obj).await?
-        && matches(&h)
+        && h.size == file.size
+        && matches(&h, &checksum_of(file, opts).await?)
     {
         tracing::info!(uri = %obj.uri(), "package already in S3 with the same checksum; not uploading");
         return Ok((Uploaded::AlreadyThere, h.version_id));
     }
-    let how = if file.size <= opts.part_size {
+    let (how, expected) = if file.size <= opts.part_size {
         store.put_object(obj, file, metadata).await?;
-        Uploaded::Single
+        (Uploaded::Single, file.sha256_base64.to_string())
     } else {
-        let parts = store.put_parts(obj, file, metadata, opts).await?;
-        Uploaded::Multipart { parts }
+        let (parts, sent) = store.put_parts(obj, file, metadata, opts).await?;
+        (Uploaded::Multipart { parts }, sent)
     };
     match store.head_object(obj).await? {
-        Some(h) if matches(&h) => Ok((how, h.version_id)),
+        Some(h) if matches(&h, &expected) => Ok((how, h.version_id)),
         Some(h) => Err(S3Error::Verify {
             uri: obj.uri(),
             reason: format!(
@@ -280,7 +283,7 @@ impl ObjectStore for S3 {
         file: &LocalFile<'_>,
         metadata: &BTreeMap<String, String>,
         opts: UploadOptions,
-    ) -> Result<u64, S3Error> {
+    ) -> Result<(u64, String), S3Error> {
         self.put_multipart(obj, file, metadata, opts).await
     }
 

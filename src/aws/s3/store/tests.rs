@@ -151,6 +151,33 @@ async fn a_large_package_goes_in_parts_and_its_composite_checksum_is_accepted() 
 }
 
 #[tokio::test]
+async fn the_same_key_holding_other_bytes_of_the_same_size_is_overwritten() {
+    let s3 = s3();
+    let p = package(b"zip bytes");
+    s3.put_bytes(BUCKET, &key(&p), b"zip bytez", &[]);
+    put(&s3, &p, UploadOptions::default()).await.unwrap();
+    assert_eq!(s3.count("PutObject"), 1);
+    assert_eq!(s3.object(BUCKET, &key(&p)).unwrap().bytes, b"zip bytes");
+}
+
+// The read-back check of a multipart upload compares S3's composite checksum with the
+// one of the parts as they were sent.
+#[tokio::test]
+async fn a_multipart_object_that_differs_after_the_upload_fails_the_run() {
+    let s3 = s3();
+    let bytes: Vec<u8> = (0..40u8).collect();
+    let p = package(&bytes);
+    let opts = UploadOptions {
+        part_size: 16,
+        concurrency: 2,
+    };
+    s3.after_put(&key(&p), Some(&bytes[..39]));
+    let err = put(&s3, &p, opts).await.unwrap_err();
+    assert!(matches!(err, S3Error::Verify { .. }), "{err:?}");
+    assert!(err.to_string().contains("-3"), "{err}");
+}
+
+#[tokio::test]
 async fn a_versioned_bucket_pins_the_version_that_was_checked() {
     let s3 = s3().versioned(BUCKET);
     let p = package(b"zip bytes");
