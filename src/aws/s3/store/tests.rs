@@ -135,15 +135,21 @@ async fn an_object_gone_after_the_upload_fails_the_run() {
     assert!(err.to_string().contains("the object is missing"), "{err}");
 }
 
-#[tokio::test]
-async fn a_large_package_goes_in_parts_and_its_composite_checksum_is_accepted() {
-    let s3 = s3();
+/// A 40-byte package, and options that send it in three parts.
+fn in_three_parts() -> (Vec<u8>, Package, UploadOptions) {
     let bytes: Vec<u8> = (0..40u8).collect();
     let p = package(&bytes);
     let opts = UploadOptions {
         part_size: 16,
         concurrency: 2,
     };
+    (bytes, p, opts)
+}
+
+#[tokio::test]
+async fn a_large_package_goes_in_parts_and_its_composite_checksum_is_accepted() {
+    let s3 = s3();
+    let (bytes, p, opts) = in_three_parts();
     put(&s3, &p, opts).await.unwrap();
     let held = s3.object(BUCKET, &key(&p)).unwrap();
     assert!(held.checksum_sha256.ends_with("-3"), "{held:?}");
@@ -158,12 +164,7 @@ async fn a_large_package_goes_in_parts_and_its_composite_checksum_is_accepted() 
 #[tokio::test]
 async fn a_multipart_object_that_differs_after_the_upload_fails_the_run() {
     let s3 = s3();
-    let bytes: Vec<u8> = (0..40u8).collect();
-    let p = package(&bytes);
-    let opts = UploadOptions {
-        part_size: 16,
-        concurrency: 2,
-    };
+    let (bytes, p, opts) = in_three_parts();
     s3.after_put(&key(&p), Some(&bytes[..39]));
     let err = put(&s3, &p, opts).await.unwrap_err();
     assert!(matches!(err, S3Error::Verify { .. }), "{err:?}");
