@@ -42,6 +42,8 @@ pub struct Fake {
     pub function_images: BTreeMap<String, VersionImage>,
     /// Pages of functions read.
     pub functions_listed: Cell<usize>,
+    /// Versions of other functions read for the image they run.
+    pub images_read: Cell<usize>,
 }
 
 impl Fake {
@@ -82,6 +84,7 @@ impl Fake {
             functions: Vec::new(),
             function_images: BTreeMap::new(),
             functions_listed: Cell::new(0),
+            images_read: Cell::new(0),
         }
     }
 
@@ -180,6 +183,7 @@ impl Account for Fake {
         function: &str,
         qualifier: &str,
     ) -> Result<Option<VersionImage>, AwsError> {
+        self.images_read.set(self.images_read.get() + 1);
         self.call().await;
         Ok(self
             .function_images

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{DELETE_PARALLEL, Origin, bounded, collect};
+use super::{DELETE_PARALLEL, Origin, bounded, bounded_until, collect};
 use crate::aws::AwsError;
 use crate::aws::history::{Account, History, Latest, Leftovers, VersionImage, VersionRow};
 use crate::aws::layer::LayerVersionRow;
@@ -159,11 +159,14 @@ pub(crate) fn split_shared(
     (delete, shared)
 }
 
-/// Every version (and `$LATEST`) of the account's other image functions, qualified
-/// (`name:3`), with the image it runs; read [`DELETE_PARALLEL`] at a time.
+/// The versions (and `$LATEST`) of the account's other image functions, qualified
+/// (`name:3`), with the image each runs; read [`DELETE_PARALLEL`] at a time, and no
+/// further once every one of `orphans` is known to run elsewhere (or a read failed).
 async fn other_users<A: Account>(
     a: &A,
     this: &str,
+    orphans: &[EcrImage],
+    home: &Home,
 ) -> Result<Vec<(String, VersionImage)>, AwsError> {
     let rows = collect(async |m| a.functions_page(true, m).await).await?;
     let calls = rows
@@ -174,8 +177,22 @@ async fn other_users<A: Account>(
             (format!("{}:{}", r.name, r.version), image)
         })
         .collect();
+    let mut unseen: BTreeSet<(&str, &str)> = orphans
+        .iter()
+        .map(|o| (o.repository.as_str(), o.digest.as_str()))
+        .collect();
+    let enough = |(_, image): &(String, Result<Option<VersionImage>, AwsError>)| match image {
+        Ok(Some(i)) => {
+            if let Some(e) = EcrImage::of(i, home) {
+                unseen.retain(|&(r, d)| (r, d) != (e.repository.as_str(), e.digest.as_str()));
+            }
+            unseen.is_empty()
+        }
+        Ok(None) => false,
+        Err(_) => true,
+    };
     let mut out = Vec::new();
-    for (who, image) in bounded(calls, DELETE_PARALLEL).await {
+    for (who, image) in bounded_until(calls, DELETE_PARALLEL, enough).await {
         if let Some(i) = image? {
             out.push((who, i));
         }
@@ -282,7 +299,8 @@ pub async fn plan<H: History, L: Leftovers>(
         (orphans, Vec::new())
     } else {
         let this = scope.latest.arn.split(':').nth(6).unwrap_or_default();
-        split_shared(orphans, &other_users(l, this).await?, &home)
+        let users = other_users(l, this, &orphans, &home).await?;
+        split_shared(orphans, &users, &home)
     };
     for s in &shared {
         tracing::info!(image = %s.image, kept_by = %s.kept_by, "image kept: another function runs it");

@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::aws::AwsError;
 use crate::aws::history::Page;
 
-pub use parallel::bounded;
+pub use parallel::{bounded, bounded_until};
 
 /// Deletes made at the same time while pruning.
 pub(crate) const DELETE_PARALLEL: usize = 8;

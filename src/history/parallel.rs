@@ -7,6 +7,17 @@ use std::task::Poll;
 /// Runs every future, at most `limit` at a time, and returns their results in the order
 /// given. Futures are polled on the calling task, so they need not be `Send`.
 pub async fn bounded<F: Future>(futures: Vec<F>, limit: usize) -> Vec<F::Output> {
+    bounded_until(futures, limit, |_| false).await
+}
+
+/// As [`bounded`], but stops as soon as `enough` says so of a result: the futures still
+/// running are dropped, those not started never start, and the results so far are
+/// returned in the order given.
+pub async fn bounded_until<F: Future>(
+    futures: Vec<F>,
+    limit: usize,
+    mut enough: impl FnMut(&F::Output) -> bool,
+) -> Vec<F::Output> {
     let limit = limit.max(1);
     let total = futures.len();
     let mut waiting = futures.into_iter().enumerate();
@@ -26,9 +37,14 @@ pub async fn bounded<F: Future>(futures: Vec<F>, limit: usize) -> Vec<F::Output>
             while k < running.len() {
                 if let Poll::Ready(out) = running[k].1.as_mut().poll(cx) {
                     let (i, _) = running.swap_remove(k);
+                    let stop = enough(&out);
                     results[i] = Some(out);
                     done += 1;
                     progressed = true;
+                    if stop {
+                        running.clear();
+                        return Poll::Ready(());
+                    }
                 } else {
                     k += 1;
                 }
@@ -75,5 +91,25 @@ mod tests {
                 .await
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn enough_stops_the_rest_and_keeps_what_finished() {
+        let started = Cell::new(0usize);
+        let calls: Vec<_> = (0..40u64)
+            .map(|i| {
+                let started = &started;
+                async move {
+                    started.set(started.get() + 1);
+                    tokio::time::sleep(Duration::from_millis(1 + i % 3)).await;
+                    i
+                }
+            })
+            .collect();
+        let out = bounded_until(calls, 4, |i| *i == 9).await;
+        assert!(out.contains(&9), "{out:?}");
+        assert!(out.windows(2).all(|w| w[0] < w[1]), "in order: {out:?}");
+        assert!(out.len() < 40 && started.get() < 40, "{out:?}");
+        assert!(started.get() <= 9 + 4, "started {}", started.get());
     }
 }

@@ -460,24 +460,7 @@ mod tests {
     /// start: such an image stays, and the prune names the function.
     #[tokio::test]
     async fn an_image_another_function_runs_stays_and_the_prune_names_that_function() {
-        let mut fake = Fake::with_versions(3);
-        for v in fake.versions.borrow_mut().values_mut() {
-            v.image = true;
-        }
-        for (q, b) in [("3", '3'), ("2", '2'), ("1", '1'), ("$LATEST", '3')] {
-            fake.images.insert(q.into(), image(b));
-        }
-        for b in ['1', '2', '3'] {
-            let d = format!("sha256:{}", b.to_string().repeat(64));
-            fake.registry
-                .borrow_mut()
-                .insert(("123456789012".into(), "fake".into(), d));
-        }
-        let row = |name: &str, version: &str, image: bool| FunctionRow {
-            name: name.into(),
-            version: version.into(),
-            image,
-        };
+        let mut fake = three_image_versions();
         fake.functions = vec![
             row("fake", "$LATEST", true),
             row("fake", "1", true),
@@ -511,6 +494,57 @@ mod tests {
         );
         assert_eq!(out.images_kept, kept);
         assert_eq!(in_registry(&fake), ["fake@1", "fake@3"]);
+    }
+
+    /// A function whose versions 1 to 3 run images 1 to 3 (`$LATEST` runs 3), all in
+    /// the registry.
+    fn three_image_versions() -> Fake {
+        let mut fake = Fake::with_versions(3);
+        for v in fake.versions.borrow_mut().values_mut() {
+            v.image = true;
+        }
+        for (q, b) in [("3", '3'), ("2", '2'), ("1", '1'), ("$LATEST", '3')] {
+            fake.images.insert(q.into(), image(b));
+        }
+        for b in ['1', '2', '3'] {
+            let d = format!("sha256:{}", b.to_string().repeat(64));
+            fake.registry
+                .borrow_mut()
+                .insert(("123456789012".into(), "fake".into(), d));
+        }
+        fake
+    }
+
+    fn row(name: &str, version: &str, image: bool) -> FunctionRow {
+        FunctionRow {
+            name: name.into(),
+            version: version.into(),
+            image,
+        }
+    }
+
+    /// In a large account the other functions' versions are read only until every image
+    /// the prune would delete is known to run elsewhere.
+    #[tokio::test]
+    async fn the_search_for_other_users_of_an_image_stops_once_each_is_found() {
+        let mut fake = three_image_versions();
+        fake.functions = vec![row("fake", "$LATEST", true), row("twin", "$LATEST", true)];
+        fake.function_images
+            .insert("twin:$LATEST".into(), image('1'));
+        for v in 1..=40 {
+            fake.functions.push(row("twin", &v.to_string(), true));
+            fake.function_images.insert(format!("twin:{v}"), image('2'));
+        }
+        let out = run(&fake, &fake, request(1, false)).await.expect("prune");
+        assert_eq!(out.deleted, ["2", "1"]);
+        assert!(out.images_deleted.is_empty(), "{:?}", out.images_deleted);
+        assert_eq!(out.images_kept.len(), 2, "{:?}", out.images_kept);
+        assert_eq!(in_registry(&fake), ["fake@1", "fake@2", "fake@3"]);
+        assert!(
+            fake.images_read.get() <= 2 * DELETE_PARALLEL,
+            "{} of 41 versions read",
+            fake.images_read.get()
+        );
     }
 
     #[tokio::test]
