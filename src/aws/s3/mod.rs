@@ -170,8 +170,7 @@ pub(crate) fn expected_checksum(
     }
     let mut f = std::fs::File::open(file.path)?;
     let mut buf = vec![0u8; 1 << 20];
-    let mut whole = Sha256::new();
-    let mut parts = 0u64;
+    let mut digests = Vec::new();
     let mut left = file.size;
     while left > 0 {
         let mut part = Sha256::new();
@@ -183,10 +182,21 @@ pub(crate) fn expected_checksum(
             part.update(&buf[..n]);
             in_part -= n as u64;
         }
-        whole.update(part.finalize());
+        digests.push(part.finalize());
+    }
+    Ok(composite_checksum(&digests))
+}
+
+/// The checksum S3 reports for a multipart object whose parts have these SHA-256
+/// digests, in order: the SHA-256 of the digests, then `-<parts>`.
+pub(crate) fn composite_checksum<D: AsRef<[u8]>>(digests: impl IntoIterator<Item = D>) -> String {
+    let mut whole = Sha256::new();
+    let mut parts = 0u64;
+    for d in digests {
+        whole.update(d.as_ref());
         parts += 1;
     }
-    Ok(format!("{}-{parts}", b64(&whole.finalize())))
+    format!("{}-{parts}", b64(&whole.finalize()))
 }
 
 /// The digest of a checksum, without the `-<parts>` suffix of a composite one (S3

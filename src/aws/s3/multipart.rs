@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use sha2::{Digest, Sha256};
 
-use super::{LocalFile, S3, S3Error, S3Object, UploadOptions, b64, read_part};
+use super::{LocalFile, S3, S3Error, S3Object, UploadOptions, b64, composite_checksum, read_part};
 use crate::aws::{AwsError, ErrorKind};
 
 impl S3 {
@@ -128,34 +128,12 @@ impl S3 {
                                 path: path.clone(),
                                 source,
                             })?;
-                    let digest = Sha256::digest(&body);
-                    let checksum = b64(&digest);
-                    let len = body.len() as i64;
-                    let out = client
-                        .upload_part()
-                        .bucket(&obj.bucket)
-                        .set_expected_bucket_owner(owner.clone())
-                        .key(&obj.key)
-                        .upload_id(&upload_id)
-                        .part_number(number as i32)
-                        .content_length(len)
-                        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                        .checksum_sha256(&checksum)
-                        .body(ByteStream::from(body))
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from_sdk("UploadPart", &obj.uri(), e, |_| ErrorKind::Other)
-                        })?;
-                    tracing::debug!(part = number, "part uploaded");
-                    done.push((
-                        CompletedPart::builder()
-                            .part_number(number as i32)
-                            .set_e_tag(out.e_tag().map(str::to_string))
-                            .checksum_sha256(out.checksum_sha256().unwrap_or(&checksum))
-                            .build(),
-                        digest,
-                    ));
+                    let part = Part {
+                        upload_id: &upload_id,
+                        owner: owner.clone(),
+                        number,
+                    };
+                    done.push(send_part(&client, &obj, part, body).await?);
                 }
             });
         }
@@ -175,11 +153,7 @@ impl S3 {
             }
         }
         all.sort_by_key(|(p, _)| p.part_number());
-        let mut whole = Sha256::new();
-        for (_, digest) in &all {
-            whole.update(digest);
-        }
-        let sent = format!("{}-{parts}", b64(&whole.finalize()));
+        let sent = composite_checksum(all.iter().map(|(_, digest)| digest));
         Ok((all.into_iter().map(|(p, _)| p).collect(), sent))
     }
 
@@ -203,4 +177,43 @@ impl S3 {
             );
         }
     }
+}
+
+/// Which part of which upload [`send_part`] sends.
+struct Part<'a> {
+    upload_id: &'a str,
+    owner: Option<String>,
+    number: u64,
+}
+
+/// Sends one part with its SHA-256 checksum; returns the completed part and the digest.
+async fn send_part(
+    client: &aws_sdk_s3::Client,
+    obj: &S3Object,
+    part: Part<'_>,
+    body: Vec<u8>,
+) -> Result<(CompletedPart, Vec<u8>), S3Error> {
+    let digest = Sha256::digest(&body).to_vec();
+    let checksum = b64(&digest);
+    let out = client
+        .upload_part()
+        .bucket(&obj.bucket)
+        .set_expected_bucket_owner(part.owner)
+        .key(&obj.key)
+        .upload_id(part.upload_id)
+        .part_number(part.number as i32)
+        .content_length(body.len() as i64)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_sha256(&checksum)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("UploadPart", &obj.uri(), e, |_| ErrorKind::Other))?;
+    tracing::debug!(part = part.number, "part uploaded");
+    let completed = CompletedPart::builder()
+        .part_number(part.number as i32)
+        .set_e_tag(out.e_tag().map(str::to_string))
+        .checksum_sha256(out.checksum_sha256().unwrap_or(&checksum))
+        .build();
+    Ok((completed, digest))
 }
