@@ -19,6 +19,8 @@ if [[ -z "$BIN" ]]; then
   [[ -x "$BIN" ]] || BIN="$REPO/target/debug/lambda-deploy"
 fi
 [[ -x "$BIN" ]] || { echo "bench-manifest: build first (cargo build --release)" >&2; exit 1; }
+# The runs happen in the manifest's folder: the binary's path must not be relative.
+BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
 eval "$(bash "$REPO/scripts/local-aws.sh" start)"
 ROLE="${LAMBDA_DEPLOY_TEST_ROLE:-arn:aws:iam::123456789012:role/lambda-deploy-test}"
