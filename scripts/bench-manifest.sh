@@ -9,6 +9,10 @@
 #   - the cost each unchanged entry adds: (step - slowest alone) / 18
 #   - 20 sequential single-function runs (2 changed, 18 unchanged)
 # Goals: step <= 1.5x the slowest alone; each unchanged entry <= 100 ms.
+# Then the emulator's own floor (scripts/emulator_reads.py): the milliseconds it takes per
+# read with one client and with four, and the least `step / slowest alone` can be when
+# the emulator serves one request at a time and each unchanged entry costs one read (its
+# function: the tree record and the live CodeSha256 are needed to call it unchanged).
 # A benchmark, not a test: the figures depend on the machine and are only printed.
 set -euo pipefail
 
@@ -77,3 +81,8 @@ printf '%d sequential single runs:             %6d ms\n' "$N" "$SEQ"
 printf 'step / slowest alone:                 %6s   (goal <= 1.5)\n' "$(ratio "$STEP" "$SLOWEST")"
 printf 'per unchanged entry:                  %6d ms (goal <= 100)\n' "$PER"
 printf 'step / %d sequential runs:            %6s\n' "$N" "$(ratio "$STEP" "$SEQ")"
+
+read -r ONE FOUR < <(python3 "$REPO/scripts/emulator_reads.py" "$RUN-2")
+FLOOR=$(awk -v s="$SLOWEST" -v n=$((N - 2)) -v r="$FOUR" 'BEGIN { printf "%.2f", (s + n * r) / s }')
+printf 'emulator, ms per read:        %s (1 client), %s (4 clients)\n' "$ONE" "$FOUR"
+printf 'floor of step / slowest alone: %6s   (one read per unchanged entry, served one at a time)\n' "$FLOOR"
