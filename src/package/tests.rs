@@ -304,7 +304,7 @@ fn words(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// A tree with every path through the writer: hundreds of small files (batched), a
-/// big incompressible file (sampled, stored), a big text file (streamed when the
+/// big incompressible file (sampled, stored), a big text file (cut into pieces when the
 /// options say so), a gzip file, a symlink, an empty file and an empty folder.
 fn mixed_tree() -> TempDir {
     let t = TempDir::new().expect("tempdir");
@@ -336,7 +336,7 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
     let default_bytes = fs::read(&first).expect("read");
     // (window bytes, window entries, big from, piece size): the last three cut big.jsonl
     // and lib.so into pieces (one each, then 12 and 15 pieces, then 4 and 5).
-    for (window_bytes, window_entries, stream_from, piece_size) in [
+    for (window_bytes, window_entries, pieces_from, piece_size) in [
         (64 << 20, 512, 16 << 20, 4 << 20),
         (1, 1, 16 << 20, 4 << 20),
         (200_000, 3, 16 << 20, 4 << 20),
@@ -344,13 +344,13 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
         (1, 2, 1 << 20, 100_000),
         (1_000_000, 40, 1 << 20, 300_000),
     ] {
-        let mut expected = (stream_from == 16 << 20).then(|| default_bytes.clone());
+        let mut expected = (pieces_from == 16 << 20).then(|| default_bytes.clone());
         for threads in [1, 2, 4, 8] {
             let opts = Options {
                 threads: Some(threads),
                 window_bytes,
                 window_entries,
-                stream_from,
+                pieces_from,
                 piece_size,
                 ..Options::default()
             };
@@ -360,7 +360,7 @@ fn same_bytes_with_1_2_4_8_workers_and_any_window() {
             assert!(
                 bytes == *want,
                 "{threads} workers, window {window_bytes} B / {window_entries} entries, \
-                 pieces of {piece_size} B from {stream_from} B: other bytes"
+                 pieces of {piece_size} B from {pieces_from} B: other bytes"
             );
             let e = read_back(&out);
             assert_eq!(e.len(), info.entries);
@@ -386,7 +386,7 @@ fn a_file_cut_into_pieces_is_as_small_as_one_deflated_whole() {
     put(t.path(), "big.txt", &words(3_000_000, 5), 0o644);
     let size = |piece_size| {
         let opts = Options {
-            stream_from: 1 << 20,
+            pieces_from: 1 << 20,
             piece_size,
             ..Options::default()
         };

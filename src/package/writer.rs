@@ -44,7 +44,7 @@ const VERSION_DEFAULT: u16 = 20;
 const VERSION_ZIP64: u16 = 45;
 /// Bit 11: the name is UTF-8 (set only for non-ASCII names).
 const FLAG_UTF8: u16 = 0x0800;
-/// Bit 3: CRC and sizes follow the data (streamed entries).
+/// Bit 3: CRC and sizes follow the data (big files, written piece by piece).
 const FLAG_DESCRIPTOR: u16 = 0x0008;
 const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATED: u16 = 8;
@@ -68,7 +68,7 @@ const LEVEL: i32 = 4;
 /// piece without ending the stream, so big files go through zlib.
 const PIECE_LEVEL: u32 = 6;
 /// Default size from which files are cut into pieces rather than held in memory whole.
-const STREAM_FROM: u64 = 16 << 20;
+const PIECES_FROM: u64 = 16 << 20;
 /// Default size of a piece.
 const PIECE_SIZE: u64 = 4 << 20;
 /// What deflate may look back at: a piece is primed with this much of the file before it.
@@ -87,7 +87,7 @@ pub(crate) struct Options {
     pub window_entries: usize,
     /// Files from this size on are cut into pieces of `piece_size` bytes, compressed in
     /// parallel, instead of being read and compressed whole in memory.
-    pub stream_from: u64,
+    pub pieces_from: u64,
     /// Size of each piece of a big file (the last one may be shorter).
     pub piece_size: u64,
     /// Largest total of file sizes packaged (Lambda's unzipped limit).
@@ -101,7 +101,7 @@ impl Default for Options {
             threads: None,
             window_bytes: 64 << 20,
             window_entries: 512,
-            stream_from: STREAM_FROM,
+            pieces_from: PIECES_FROM,
             piece_size: PIECE_SIZE,
             max_unzipped: crate::domain::limits::UNZIPPED_MAX,
         }
@@ -308,7 +308,7 @@ fn batches(entries: &[Entry], opts: &Options) -> Vec<Batch> {
     let piece_size = opts.piece_size.max(1);
     for (i, entry) in entries.iter().enumerate() {
         let big = match &entry.kind {
-            Kind::File { size, .. } if streams(*size, opts) => Some(*size),
+            Kind::File { size, .. } if cut_into_pieces(*size, opts) => Some(*size),
             _ => None,
         };
         if i > start
@@ -497,8 +497,8 @@ fn stored(crc: u32, data: Vec<u8>) -> Prepared {
 
 /// Whether a file of `size` bytes is cut into pieces (never below the sampling size,
 /// so the three sampled slices always fit in it).
-fn streams(size: u64, opts: &Options) -> bool {
-    size >= opts.stream_from.max(SAMPLE_FROM as u64)
+fn cut_into_pieces(size: u64, opts: &Options) -> bool {
+    size >= opts.pieces_from.max(SAMPLE_FROM as u64)
 }
 
 /// Reads and compresses one piece of a big file. The first worker to reach the file
@@ -715,7 +715,7 @@ fn write_entry<W: Write>(
         crc: p.crc,
         compressed: p.data.len() as u64,
         uncompressed: p.uncompressed,
-        streamed: false,
+        sizes_after: false,
     };
     header.clear();
     local_header(header, entry, &fields, force64)?;
@@ -764,7 +764,7 @@ fn write_piece<W: Write>(
             crc: 0,
             compressed: size,
             uncompressed: size,
-            streamed: true,
+            sizes_after: true,
         };
         let mut header = Vec::with_capacity(128);
         let zip64 = local_header(&mut header, entry, &fields, force64)?;
@@ -824,7 +824,7 @@ struct Local {
     compressed: u64,
     uncompressed: u64,
     /// CRC and sizes follow the data in a data descriptor; the header holds zeros.
-    streamed: bool,
+    sizes_after: bool,
 }
 
 fn external_attrs(entry: &Entry) -> u32 {
@@ -877,8 +877,8 @@ fn local_header(
     force64: bool,
 ) -> Result<bool, WriteError> {
     let zip64 = force64 || p.compressed >= MAX32 || p.uncompressed >= MAX32;
-    // A streamed entry's header carries zeros; its data descriptor has the values.
-    let (crc, compressed, uncompressed) = if p.streamed {
+    // A header whose sizes come after the data carries zeros; the data descriptor has the values.
+    let (crc, compressed, uncompressed) = if p.sizes_after {
         (0, 0, 0)
     } else {
         (p.crc, p.compressed, p.uncompressed)
@@ -892,7 +892,7 @@ fn local_header(
             VERSION_DEFAULT
         },
     );
-    let descriptor = if p.streamed { FLAG_DESCRIPTOR } else { 0 };
+    let descriptor = if p.sizes_after { FLAG_DESCRIPTOR } else { 0 };
     put16(b, flags(&entry.name) | descriptor);
     put16(b, p.method);
     put16(b, 0);

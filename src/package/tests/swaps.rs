@@ -71,7 +71,7 @@ fn a_big_file_that_grows_or_shrinks_after_the_walk_is_refused() -> Setup {
         let entries = walk::walk(t.path(), &ExcludeSet::default(), &[])?;
         fs::write(t.path().join("big.txt"), words(new_len, 3))?;
         let opts = Options {
-            stream_from: 1 << 20,
+            pieces_from: 1 << 20,
             piece_size: 256 << 10,
             ..Options::default()
         };
