@@ -327,7 +327,7 @@ fn batches(entries: &[Entry], opts: &Options) -> Vec<Batch> {
                 cost: piece_size.min(size - index * piece_size),
                 piece: Some(Piece { index, count }),
             }));
-            start = i + 1;
+            (start, cost) = (i + 1, 0);
             continue;
         }
         cost += window_cost(entry);
