@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::aws::AwsError;
 use crate::aws::api::{AliasTargets, LambdaApi, VersionInfo};
+use crate::state::LiveFunction;
 use crate::{function_url, tags};
 
 pub use crate::domain::outcome::Removal;
@@ -39,9 +40,19 @@ pub async fn read<L: LambdaApi>(
     production: &str,
     number: u64,
 ) -> Result<PreviewState, AwsError> {
-    let Some(live) = lambda.get_function().await? else {
-        return Ok(PreviewState::default());
-    };
+    match lambda.get_function().await? {
+        Some(live) => read_found(lambda, live, production, number).await,
+        None => Ok(PreviewState::default()),
+    }
+}
+
+/// [`read`] for a preview function already read as `live`.
+async fn read_found<L: LambdaApi>(
+    lambda: &L,
+    live: LiveFunction,
+    production: &str,
+    number: u64,
+) -> Result<PreviewState, AwsError> {
     let mut state = PreviewState {
         tags: Some(live.tags),
         ..PreviewState::default()
@@ -62,9 +73,12 @@ fn is_preview_of(state: &PreviewState, production: &str) -> bool {
     state
         .tags
         .as_ref()
-        .and_then(|t| t.get(PREVIEW_TAG))
-        .map(String::as_str)
-        == Some(production)
+        .is_some_and(|t| tagged_preview_of(t, production))
+}
+
+/// Whether `tags` mark a function as a preview of `production`.
+pub(crate) fn tagged_preview_of(tags: &BTreeMap<String, String>, production: &str) -> bool {
+    tags.get(PREVIEW_TAG).map(String::as_str) == Some(production)
 }
 
 /// What closing pull request `number` removes from its preview function `function`, and
@@ -113,7 +127,28 @@ pub(crate) async fn plan_removal<L: LambdaApi>(
     number: u64,
 ) -> Result<Removal, AwsError> {
     let state = read(lambda, production, number).await?;
-    let removal = decide(lambda.function(), production, number, &state);
+    Ok(decided(lambda, production, number, &state))
+}
+
+/// [`plan_removal`] for a preview function already read as `live`.
+pub(crate) async fn plan_removal_of<L: LambdaApi>(
+    lambda: &L,
+    live: LiveFunction,
+    production: &str,
+    number: u64,
+) -> Result<Removal, AwsError> {
+    let state = read_found(lambda, live, production, number).await?;
+    Ok(decided(lambda, production, number, &state))
+}
+
+/// [`decide`], with what the decision means logged.
+fn decided<L: LambdaApi>(
+    lambda: &L,
+    production: &str,
+    number: u64,
+    state: &PreviewState,
+) -> Removal {
+    let removal = decide(lambda.function(), production, number, state);
     match &removal.kept_because {
         Some(why) => tracing::warn!("{why}"),
         None if !removal.function_deleted => {
@@ -121,7 +156,7 @@ pub(crate) async fn plan_removal<L: LambdaApi>(
         }
         None => {}
     }
-    Ok(removal)
+    removal
 }
 
 /// Carries out `removal`: the preview alias's URL and the grants lambda-deploy added,

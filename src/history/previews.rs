@@ -16,7 +16,8 @@ use crate::aws::AwsError;
 use crate::aws::api::LambdaApi;
 use crate::aws::history::Account;
 use crate::github::api::{GitHubApi, GitHubError, PullState};
-use crate::preview::{self, PREVIEW_TAG};
+use crate::preview::{self, PREVIEW_TAG, tagged_preview_of};
+use crate::state::LiveFunction;
 use crate::types::FunctionName;
 
 /// A preview function and where its pull request stands.
@@ -76,7 +77,7 @@ pub async fn prune<A: Account, F: LambdaApi, G: GitHubApi>(
             return Ok(out);
         }
     };
-    for (number, f) in previews_of(account, &open, production).await? {
+    for (number, f, live) in previews_of(account, &open, production).await? {
         let state = match pulls.api.pull_state(pulls.owner, pulls.repo, number).await {
             Ok(s) => s,
             Err(e) => {
@@ -99,7 +100,8 @@ pub async fn prune<A: Account, F: LambdaApi, G: GitHubApi>(
             out.previews_open.push(entry);
             continue;
         }
-        let mut removal = preview::plan_removal(&f, production.short_name(), number).await?;
+        let mut removal =
+            preview::plan_removal_of(&f, live, production.short_name(), number).await?;
         if !removal.function_deleted {
             continue;
         }
@@ -125,27 +127,24 @@ fn answer(e: &GitHubError) -> String {
 }
 
 /// The preview functions of `production`: named as its previews and tagged as such,
-/// each with its pull request number, by number.
+/// each with its pull request number and the function as read, by number.
 async fn previews_of<A: Account, F: LambdaApi>(
     account: &A,
     open: &impl Fn(&str) -> F,
     production: &FunctionName,
-) -> Result<Vec<(u64, F)>, AwsError> {
+) -> Result<Vec<(u64, F, LiveFunction)>, AwsError> {
     let rows = collect(async |m| account.functions_page(false, m).await).await?;
     let mut numbers: Vec<u64> = rows
         .iter()
         .filter_map(|r| preview_number(&r.name, production))
         .collect();
     numbers.sort_unstable();
-    numbers.dedup();
     let mut out = Vec::new();
     for number in numbers {
         let f = open(production.preview(number).as_str());
-        let tagged = f.get_function().await?.is_some_and(|live| {
-            live.tags.get(PREVIEW_TAG).map(String::as_str) == Some(production.short_name())
-        });
-        if tagged {
-            out.push((number, f));
+        let live = f.get_function().await?;
+        if let Some(live) = live.filter(|l| tagged_preview_of(&l.tags, production.short_name())) {
+            out.push((number, f, live));
         } else {
             tracing::info!(
                 function = f.function(),

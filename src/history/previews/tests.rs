@@ -123,6 +123,15 @@ async fn a_dry_run_lists_the_previews_it_would_delete_and_deletes_none() {
             .filter(|(_, op)| op.starts_with("Delete"))
             .count(),
         0
+    ); // The function is read once: the tag check's read serves the removal plan too.
+    assert_eq!(
+        w.functions["orders-pr-1"]
+            .world()
+            .calls
+            .iter()
+            .filter(|(_, op)| *op == "GetFunction")
+            .count(),
+        1
     );
 }
 
