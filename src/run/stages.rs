@@ -225,9 +225,7 @@ pub(super) async fn read_aliases(
     };
     let (aliases, latest) = tokio::try_join!(aliases, latest)?;
     live.aliases.extend(aliases);
-    if config.publish && unchanged {
-        live.latest_version = latest;
-    }
+    live.latest_version = latest;
     Ok(())
 }
 
