@@ -122,23 +122,21 @@ pub trait Account {
     ) -> Result<Option<VersionImage>, AwsError>;
 }
 
-/// The real [`Account`]: Lambda's ListFunctions and GetFunction.
+/// The real [`Account`]: Lambda's ListFunctions and GetFunction, over one client.
 pub struct AwsAccount {
-    sdk: aws_config::SdkConfig,
     lambda: Lambda,
 }
 
 impl AwsAccount {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Self {
-            sdk: sdk.clone(),
             lambda: Lambda::new(sdk, ""),
         }
     }
 
-    /// A client bound to function `name` of the account.
+    /// A client bound to function `name` of the account, sharing this one's connections.
     pub fn function(&self, name: &str) -> Lambda {
-        Lambda::new(&self.sdk, name)
+        self.lambda.bound_to(name)
     }
 }
 

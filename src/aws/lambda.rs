@@ -157,6 +157,14 @@ impl Lambda {
         }
     }
 
+    /// The same client (connections, credentials) bound to function `function`.
+    pub(crate) fn bound_to(&self, function: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            function: function.to_string(),
+        }
+    }
+
     pub(crate) fn resource(&self) -> String {
         format!("function '{}'", self.function)
     }
