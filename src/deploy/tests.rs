@@ -50,6 +50,18 @@ async fn planned(lambda: &FakeLambda, config: &Config) -> (Plan, Live) {
     (plan, live)
 }
 
+/// Applies `plan` with the zip file as the package, as run 7.
+async fn apply_zip(
+    lambda: &FakeLambda,
+    config: &Config,
+    plan: &Plan,
+    live: &Live,
+    zip: &tempfile::NamedTempFile,
+) -> Result<Outcome, DeployError> {
+    let at = PackageAt::File(zip.path().to_path_buf());
+    apply(lambda, config, plan, live.function.as_ref(), &at, &run_7()).await
+}
+
 fn zip_file() -> tempfile::NamedTempFile {
     let f = tempfile::Builder::new()
         .suffix(".zip")
@@ -77,17 +89,9 @@ async fn an_update_in_progress_when_the_run_starts_is_waited_for_then_the_deploy
     let (plan, live) = planned(&lambda, &config).await;
     let seen = live.function.as_ref().and_then(|f| f.last_update_status);
     assert_eq!(seen, Some(LastUpdateStatus::InProgress));
-    let at = PackageAt::File(zip.path().to_path_buf());
-    let out = apply(
-        &lambda,
-        &config,
-        &plan,
-        live.function.as_ref(),
-        &at,
-        &run_7(),
-    )
-    .await
-    .expect("the deploy completes");
+    let out = apply_zip(&lambda, &config, &plan, &live, &zip)
+        .await
+        .expect("the deploy completes");
 
     assert_eq!((out.version.as_str(), out.published), ("1", true));
     let w = lambda.world();
@@ -109,16 +113,7 @@ async fn a_change_made_between_the_read_and_the_upload_stops_the_run_with_a_clea
         other.world().start_update(2);
         None
     });
-    let at = PackageAt::File(zip.path().to_path_buf());
-    let out = apply(
-        &lambda,
-        &config,
-        &plan,
-        live.function.as_ref(),
-        &at,
-        &run_7(),
-    )
-    .await;
+    let out = apply_zip(&lambda, &config, &plan, &live, &zip).await;
     let Err(DeployError::Aws(e)) = out else {
         panic!("expected the stale RevisionId to be refused, got {out:?}");
     };
@@ -146,16 +141,7 @@ async fn an_update_that_never_finishes_stops_the_deploy_before_any_publish() {
         other.world().start_update(1_000);
         None
     });
-    let at = PackageAt::File(zip.path().to_path_buf());
-    let out = apply(
-        &lambda,
-        &config,
-        &plan,
-        live.function.as_ref(),
-        &at,
-        &run_7(),
-    )
-    .await;
+    let out = apply_zip(&lambda, &config, &plan, &live, &zip).await;
     let Err(DeployError::Aws(e)) = out else {
         panic!("expected the wait to give up, got {out:?}");
     };
@@ -178,16 +164,7 @@ async fn a_plan_that_still_names_a_layer_to_publish_is_refused_before_any_write(
     plan.config.layers = Some(vec![crate::domain::function::LayerRef::ToPublish(
         "tools".into(),
     )]);
-    let at = PackageAt::File(zip.path().to_path_buf());
-    let out = apply(
-        &lambda,
-        &config,
-        &plan,
-        live.function.as_ref(),
-        &at,
-        &run_7(),
-    )
-    .await;
+    let out = apply_zip(&lambda, &config, &plan, &live, &zip).await;
     let Err(DeployError::LayerNotPublished { layer }) = out else {
         panic!("expected the unpublished layer to be refused, got {out:?}");
     };
