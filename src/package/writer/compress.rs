@@ -8,7 +8,6 @@ use std::sync::{Mutex, PoisonError};
 
 use libdeflater::{CompressionLvl, Compressor};
 
-use super::format::{METHOD_DEFLATED, METHOD_STORED};
 use super::{Options, Piece};
 use crate::package::PackageError;
 use crate::package::walk::{self, Entry, FileId, Kind};
@@ -22,6 +21,10 @@ const LEVEL: i32 = 4;
 const PIECE_LEVEL: u32 = 6;
 /// What deflate may look back at: a piece is primed with this much of the file before it.
 const DICTIONARY: u64 = 32 << 10;
+
+/// The zip methods: the data as it is, or raw deflate.
+pub(super) const METHOD_STORED: u16 = 0;
+pub(super) const METHOD_DEFLATED: u16 = 8;
 
 /// The libdeflate compressor a worker keeps for the files it reads whole.
 pub(super) fn compressor() -> Compressor {

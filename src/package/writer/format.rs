@@ -24,8 +24,6 @@ const VERSION_ZIP64: u16 = 45;
 const FLAG_UTF8: u16 = 0x0800;
 /// Bit 3: CRC and sizes follow the data (big files, written piece by piece).
 const FLAG_DESCRIPTOR: u16 = 0x0008;
-pub(super) const METHOD_STORED: u16 = 0;
-pub(super) const METHOD_DEFLATED: u16 = 8;
 /// 1980-01-01 in DOS date format; the DOS time is 00:00:00 = 0.
 const DOS_DATE: u16 = (1 << 5) | 1;
 const MAX32: u64 = 0xFFFF_FFFF;
